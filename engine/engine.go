@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+)
+
+// Options configures an Engine. Zero values take the documented defaults.
+type Options struct {
+	// Root holds plugins/, plugins.json and config.json. Default ".".
+	Root string
+	// Logger receives engine, plugin and access logs. Default slog.Default().
+	Logger *slog.Logger
+	// DB is the shared PostgreSQL pool, if any. /readyz pings it.
+	DB *pgxpool.Pool
+	// RequestTimeout bounds every Lua call (request, build hook). Default 10s.
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds request bodies. Default 1 MiB.
+	MaxBodyBytes int64
+	// PoolMin states are built (pre-warmed) per generation. Default 2.
+	PoolMin int
+	// PoolMax bounds the states of one generation. Default max(4, 2×GOMAXPROCS).
+	PoolMax int
+	// AccessLog writes one log line per request at info level.
+	AccessLog bool
+	// Modules are the host modules offered to plugins. Default DefaultModules.
+	Modules []hostapi.Factory
+	// ExtraModules are offered in addition to Modules (or the defaults).
+	ExtraModules []hostapi.Factory
+}
+
+func (o *Options) setDefaults() {
+	if o.Root == "" {
+		o.Root = "."
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 10 * time.Second
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.PoolMax <= 0 {
+		o.PoolMax = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if o.PoolMin <= 0 {
+		o.PoolMin = 2
+	}
+	o.PoolMin = min(o.PoolMin, o.PoolMax)
+}
+
+// Engine discovers, orders, builds and serves plugins.
+type Engine struct {
+	opts    Options
+	log     *slog.Logger
+	root    *rootHandler
+	modules []hostapi.Factory
+	shared  sharedStore
+
+	mu      sync.Mutex // serialises lifecycle changes; requests never take it
+	plugins map[string]*plugin
+	started bool
+	stopped bool
+	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
+	quit    chan struct{} // closed at Shutdown: stops background loops
+}
+
+// plugin is the engine's record of one plugin directory.
+type plugin struct {
+	name     string
+	src      *pluginSource
+	manifest *Manifest
+	state    LifecycleState
+	err      error
+	gen      *Generation
+	genSeq   int64
+	wanted   bool // enabled in plugins.json, or asked to be
+}
+
+// New allocates an engine; Start loads the plugins.
+func New(opts Options) (*Engine, error) {
+	opts.setDefaults()
+	abs, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("root %q: %w", opts.Root, err)
+	}
+	if st, err := os.Stat(filepath.Join(abs, "plugins")); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("root %s has no plugins/ directory", abs)
+	}
+	opts.Root = abs
+	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{})}
+	e.shared = newSharedStore()
+	e.modules = opts.Modules
+	if e.modules == nil {
+		e.modules = e.DefaultModules()
+	}
+	e.modules = append(e.modules[:len(e.modules):len(e.modules)], opts.ExtraModules...)
+	e.root = newRootHandler(e)
+	mux, err := e.buildRouter(nil)
+	if err != nil {
+		return nil, err
+	}
+	e.root.mux.Store(mux)
+	return e, nil
+}
+
+// Handler is the engine's HTTP handler; it always serves the current router.
+func (e *Engine) Handler() http.Handler { return e.root }
+
+// Root is the absolute root directory.
+func (e *Engine) Root() string { return e.opts.Root }
+
+// Start discovers the plugins, reads plugins.json and config.json, and
+// enables the enabled plugins in dependency order. A failing plugin is left
+// failed with its error; the others start. Start fails only for a bad
+// plugins.json or config.json.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("engine already started")
+	}
+	pf, exists, err := readPluginsFile(e.opts.Root)
+	if err != nil {
+		return err
+	}
+	if _, err := readRootConfig(e.opts.Root); err != nil {
+		return err
+	}
+	names, err := e.discover(ctx)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		e.log.Warn("no plugins.json: enabling every discovered plugin", "plugins", names)
+	}
+	for _, n := range names {
+		e.plugins[n].wanted = !exists || pf.Plugins[n].Enabled
+	}
+	for n := range pf.Plugins {
+		if _, ok := e.plugins[n]; !ok {
+			e.log.Warn("plugins.json names a plugin that is not installed", "plugin", n)
+		}
+	}
+	e.started = true
+	go e.sweepShared(30 * time.Second)
+	e.enableWanted(ctx)
+	return e.swapRouter()
+}
+
+// discover scans plugins/ and loads every plugin's source and manifest.
+func (e *Engine) discover(ctx context.Context) ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(e.opts.Root, "plugins"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, ent := range entries {
+		if !ent.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(e.opts.Root, "plugins", ent.Name(), "init.lua")); err != nil {
+			continue
+		}
+		names = append(names, ent.Name())
+		e.plugins[ent.Name()] = e.loadPlugin(ctx, ent.Name())
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// loadPlugin compiles a plugin's source and reads its manifest.
+func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
+	p := &plugin{name: name, state: StateDiscovered}
+	if old := e.plugins[name]; old != nil {
+		p.genSeq, p.wanted = old.genSeq, old.wanted
+	}
+	src, err := loadSource(e.opts.Root, name)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
+		p.manifest, err = readManifest(ctx, src, e.newEnv(src, 0))
+		cancel()
+	}
+	if err != nil {
+		p.fail(err)
+		e.log.Error("plugin failed to load", "plugin", name, "err", err)
+		return p
+	}
+	p.src = src
+	return p
+}
+
+func (p *plugin) fail(err error) {
+	p.state, p.err = StateFailed, err
+}
+
+// newEnv binds the host modules to one plugin generation.
+func (e *Engine) newEnv(src *pluginSource, gen int64) *stateEnv {
+	logger := e.log.With("plugin", src.name, "gen", gen)
+	info := hostapi.Plugin{Name: src.name, Generation: gen, Dir: src.dir, Logger: logger}
+	mods := make(map[string]hostapi.Module, len(e.modules))
+	for _, f := range e.modules {
+		m := f(info)
+		mods[m.Name()] = m
+	}
+	return &stateEnv{modules: mods, logger: logger}
+}
+
+// swapRouter rebuilds the router from the enabled generations and swaps it.
+func (e *Engine) swapRouter() error {
+	var gens []*Generation
+	for _, p := range e.plugins {
+		if p.state == StateEnabled || p.state == StateInitialized {
+			gens = append(gens, p.gen)
+		}
+	}
+	mux, err := e.buildRouter(gens)
+	if err != nil {
+		return err
+	}
+	e.root.mux.Store(mux)
+	for _, g := range gens {
+		e.plugins[g.Plugin].state = StateEnabled
+	}
+	return nil
+}
+
+// Ready reports whether every wanted plugin is enabled or explicitly failed
+// and the database (if any) answers.
+func (e *Engine) Ready(ctx context.Context) (bool, []string) {
+	e.mu.Lock()
+	var why []string
+	if !e.started || e.stopped {
+		why = append(why, "engine not serving")
+	}
+	for _, p := range e.plugins {
+		if p.wanted && p.state != StateEnabled && p.state != StateFailed {
+			why = append(why, fmt.Sprintf("plugin %s is %s", p.name, p.state))
+		}
+	}
+	e.mu.Unlock()
+	if e.opts.DB != nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := e.opts.DB.Ping(ctx); err != nil {
+			why = append(why, "database: "+err.Error())
+		}
+	}
+	sort.Strings(why)
+	return len(why) == 0, why
+}
+
+// Shutdown retires every generation, dependents first: in-flight calls
+// drain, on_disable runs once per generation, pools close. Stop the HTTP
+// server first so no new requests arrive.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		return nil
+	}
+	e.stopped = true
+	e.closing.Store(true)
+	close(e.quit)
+	// New requests now find no plugin route (503 while shutting down).
+	mux, err := e.buildRouter(nil)
+	if err != nil {
+		return err
+	}
+	e.root.mux.Store(mux)
+	var errs []error
+	for _, name := range e.reverseOrder() {
+		p := e.plugins[name]
+		if err := p.gen.retire(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("plugin %s: %w", name, err))
+		}
+		p.gen, p.state = nil, StateDisabled
+	}
+	return errors.Join(errs...)
+}
+
+// sweepShared removes expired vbwd.shared entries every interval.
+func (e *Engine) sweepShared(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			e.shared.Sweep()
+		case <-e.quit:
+			return
+		}
+	}
+}

@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path"
+	"sync/atomic"
+	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Generation is one loaded version of a plugin: its compiled source, merged
+// config, canonical registrations and pool of states. Generations are
+// immutable once built; a reload builds a new one beside the old.
+type Generation struct {
+	Plugin   string
+	Number   int64
+	Manifest *Manifest
+	Config   map[string]any
+	LoadedAt time.Time
+
+	src    *pluginSource
+	env    *stateEnv
+	opts   *Options
+	logger *slog.Logger
+	pool   *Pool
+	regs   []Registration // canonical, from the first state
+	routes []Route
+
+	inflight atomic.Int64
+	retired  atomic.Bool
+}
+
+// stateEnv is what every state of a generation is built with.
+type stateEnv struct {
+	modules map[string]hostapi.Module
+	logger  *slog.Logger
+}
+
+// newGeneration builds the generation's first state (whose registrations
+// become canonical) and pre-warms the pool. On error nothing is left open.
+func newGeneration(ctx context.Context, g *Generation) (err error) {
+	g.pool = newPool(g.opts.PoolMax, g.buildState)
+	first, err := g.buildFirst(ctx)
+	if err != nil {
+		return err
+	}
+	states := []*State{first}
+	defer func() {
+		if err != nil {
+			for _, s := range states {
+				s.close()
+			}
+		}
+	}()
+	for i := 1; i < min(g.opts.PoolMin, g.opts.PoolMax); i++ {
+		s, err := g.buildState(ctx)
+		if err != nil {
+			return err
+		}
+		states = append(states, s)
+	}
+	g.pool.warm(states...)
+	g.LoadedAt = time.Now()
+	return nil
+}
+
+func (g *Generation) buildFirst(ctx context.Context) (*State, error) {
+	s, rc, err := g.construct(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g.regs, g.routes = rc.regs, rc.routes
+	return s, nil
+}
+
+// buildState builds one more state and checks that it registers exactly what
+// the first state registered.
+func (g *Generation) buildState(ctx context.Context) (*State, error) {
+	s, rc, err := g.construct(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameRegistrations(g.regs, rc.regs); err != nil {
+		s.close()
+		return nil, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.relDir, "init.lua"), Op: "on_enable",
+			Err: fmt.Errorf("%w: a new state of the pool %v; registrations must not depend on per-state data (time, random numbers, shared values)", ErrRegMismatch, err)}
+	}
+	return s, nil
+}
+
+// construct builds a state: sandbox, init.lua, initialize(config),
+// routes(r), on_enable(ctx), all in the build phase.
+func (g *Generation) construct(ctx context.Context) (*State, *recorder, error) {
+	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), g.opts.RequestTimeout)
+	defer cancel()
+	L := newSandbox(g.src, g.env.modules, g.env.logger)
+	s := &State{L: L, gen: g}
+	ok := false
+	defer func() {
+		if !ok {
+			L.Close()
+		}
+	}()
+	tbl, err := runEntry(ctx, L, g.src)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.plugin = tbl
+	rc := &recorder{}
+	if err := s.callHook(ctx, "initialize", luaconv.FromGo(L, g.Config)); err != nil {
+		return nil, nil, err
+	}
+	if err := s.callHook(ctx, "routes", rc.routerTable(L)); err != nil {
+		return nil, nil, err
+	}
+	if err := s.callHook(ctx, "on_enable", s.hookCtx()); err != nil {
+		return nil, nil, err
+	}
+	s.handlers = rc.handlers
+	s.initRequestMeta()
+	ok = true
+	return s, rc, nil
+}
+
+// callHook calls plugin.<name>(arg) when the plugin defines it.
+func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error {
+	fn, ok := s.plugin.RawGetString(name).(*lua.LFunction)
+	if !ok {
+		return nil
+	}
+	L := s.L
+	L.SetContext(ctx)
+	defer L.RemoveContext()
+	L.Push(fn)
+	L.Push(arg)
+	if err := L.PCall(1, 0, nil); err != nil {
+		err = withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, name, err))
+		if pe, ok := err.(*PluginError); ok {
+			return pe
+		}
+		if se, ok := err.(*StatusError); ok {
+			err = fmt.Errorf("raised %v", se)
+		}
+		return &PluginError{Plugin: s.gen.Plugin, File: path.Join(s.gen.src.relDir, "init.lua"), Op: name, Err: err}
+	}
+	return nil
+}
+
+// hookCtx is the ctx table passed to on_enable and on_disable.
+func (s *State) hookCtx() *lua.LTable {
+	L := s.L
+	t := L.NewTable()
+	t.RawSetString("plugin", lua.LString(s.gen.Plugin))
+	t.RawSetString("version", lua.LString(s.gen.Manifest.Version))
+	t.RawSetString("generation", lua.LNumber(s.gen.Number))
+	t.RawSetString("config", luaconv.FromGo(L, s.gen.Config))
+	return t
+}
+
+// enter registers an in-flight call; false when the generation is retired
+// and the caller must dispatch again through the current router.
+func (g *Generation) enter() bool {
+	g.inflight.Add(1)
+	if g.retired.Load() {
+		g.inflight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (g *Generation) leave() { g.inflight.Add(-1) }
+
+// retire stops new calls, waits for in-flight ones, runs on_disable once in
+// one state, and closes the pool. It returns on_disable's error, if any.
+func (g *Generation) retire(ctx context.Context) error {
+	g.retired.Store(true)
+	for g.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			g.logger.Warn("retiring with calls still in flight", "in_flight", g.inflight.Load())
+			return g.closePool(ctx, nil)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	var hookErr error
+	if g.Manifest.hasOnDisable {
+		runErr := g.pool.Run(ctx, func(s *State) error {
+			return s.callHook(ctx, "on_disable", s.hookCtx())
+		})
+		if runErr != nil {
+			hookErr = runErr
+			g.logger.Error("on_disable failed", "err", runErr)
+		}
+	}
+	return g.closePool(ctx, hookErr)
+}
+
+func (g *Generation) closePool(ctx context.Context, err error) error {
+	if cerr := g.pool.Close(ctx); cerr != nil && err == nil {
+		err = fmt.Errorf("closing pool: %w", cerr)
+	}
+	return err
+}
+
+// Routes returns the generation's routes as "METHOD /prefix/path", sorted.
+func (g *Generation) Routes() []string { return routeNames(g.Manifest.URLPrefix, g.routes) }
+
+// Registrations returns the canonical registrations.
+func (g *Generation) Registrations() []Registration {
+	return append([]Registration(nil), g.regs...)
+}
+
+// PoolStats returns the pool's counters.
+func (g *Generation) PoolStats() PoolStats { return g.pool.Stats() }

@@ -1,0 +1,226 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// response is what a Lua handler produced, encoded while the state was held.
+type response struct {
+	status      int
+	contentType string
+	headers     [][2]string
+	body        []byte
+}
+
+var responsePool = sync.Pool{New: func() any { return &response{body: make([]byte, 0, 1024)} }}
+
+func (r *response) reset() {
+	r.status, r.contentType, r.headers, r.body = 0, "", r.headers[:0], r.body[:0]
+}
+
+// routeHandler serves route idx of generation g.
+func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
+	rt := g.routes[idx]
+	timeout, limit := e.opts.RequestTimeout, e.opts.MaxBodyBytes
+	if rt.Timeout > 0 {
+		timeout = rt.Timeout
+	}
+	if rt.BodyLimit > 0 {
+		limit = rt.BodyLimit
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !g.enter() {
+			e.redispatch(w, r)
+			return
+		}
+		defer g.leave()
+		rw := asRespWriter(w)
+		rw.plugin, rw.gen = g.Plugin, g.Number
+		if rt.Permission != "" {
+			// Authentication arrives with the auth issue: until then a route
+			// that asks for a permission is closed, never open.
+			writeError(rw, http.StatusUnauthorized, "authentication is not configured", nil)
+			return
+		}
+		body, ok := readBody(rw, r, limit)
+		if !ok {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.requestID})
+		resp := responsePool.Get().(*response)
+		defer func() { resp.reset(); responsePool.Put(resp) }()
+		err := g.pool.Run(ctx, func(s *State) error {
+			return s.serve(ctx, idx, r, body, rw.requestID, resp)
+		})
+		if err != nil {
+			e.writeCallError(rw, r, g, rt, err)
+			return
+		}
+		writeResponse(rw, resp)
+	}
+}
+
+// readBody reads the request body up to limit bytes; it answers 413 and
+// returns false when the body is larger.
+func readBody(w *respWriter, r *http.Request, limit int64) ([]byte, bool) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil, true
+	}
+	if r.ContentLength > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "cannot read request body", nil)
+		return nil, false
+	}
+	if int64(len(body)) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
+		return nil, false
+	}
+	return body, true
+}
+
+// serve calls handler idx with a req table and encodes what it returns.
+func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, resp *response) error {
+	L := s.L
+	req := s.newRequestTable(r, body, requestID)
+	defer s.endRequest()
+	L.Push(s.handlers[idx])
+	L.Push(req)
+	if err := L.PCall(1, 3, nil); err != nil {
+		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "handler", err))
+	}
+	status, bodyV, headers := L.Get(-3), L.Get(-2), L.Get(-1)
+	L.Pop(3)
+	return s.encodeResult(status, bodyV, headers, resp)
+}
+
+// encodeResult applies the handler contract: status, body[, headers]. A
+// first value that is not a number is the body of a 200; no values is 204.
+func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) error {
+	if n, ok := status.(lua.LNumber); ok {
+		code := int(n)
+		if float64(code) != float64(n) || code < 100 || code > 599 {
+			return fmt.Errorf("handler returned status %v, want an integer in 100..599", n)
+		}
+		resp.status = code
+	} else if status == lua.LNil {
+		resp.status = http.StatusNoContent
+	} else {
+		resp.status, body, headers = http.StatusOK, status, body
+	}
+	if t, ok := headers.(*lua.LTable); ok {
+		var herr error
+		t.ForEach(func(k, v lua.LValue) {
+			ks, ok := k.(lua.LString)
+			if !ok {
+				herr = fmt.Errorf("handler returned a header with a %s name", k.Type())
+				return
+			}
+			if string(ks) == "Content-Type" || string(ks) == "content-type" {
+				resp.contentType = v.String()
+				return
+			}
+			resp.headers = append(resp.headers, [2]string{string(ks), v.String()})
+		})
+		if herr != nil {
+			return herr
+		}
+	} else if headers != lua.LNil {
+		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
+	}
+	return encodeBody(body, resp)
+}
+
+func encodeBody(body lua.LValue, resp *response) error {
+	switch b := body.(type) {
+	case *lua.LNilType:
+		return nil
+	case lua.LString:
+		resp.body = append(resp.body, b...)
+		if resp.contentType == "" {
+			resp.contentType = "text/plain; charset=utf-8"
+		}
+		return nil
+	}
+	var err error
+	resp.body, err = luaconv.AppendJSON(resp.body, body)
+	if err != nil {
+		return fmt.Errorf("encoding the response body: %w", err)
+	}
+	if resp.contentType == "" {
+		resp.contentType = "application/json"
+	}
+	return nil
+}
+
+func writeResponse(w *respWriter, resp *response) {
+	h := w.Header()
+	for _, kv := range resp.headers {
+		h.Set(kv[0], kv[1])
+	}
+	if resp.contentType != "" {
+		h["Content-Type"] = []string{resp.contentType}
+	}
+	if resp.status != http.StatusNoContent && resp.status != http.StatusNotModified {
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
+	}
+	w.WriteHeader(resp.status)
+	if len(resp.body) > 0 {
+		_, _ = w.Write(resp.body)
+	}
+}
+
+// writeCallError maps an error from running a handler to a response.
+func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, rt Route, err error) {
+	var se *StatusError
+	switch {
+	case errors.As(err, &se):
+		msg := se.Message
+		if msg == "" {
+			msg = http.StatusText(se.Status)
+		}
+		writeError(w, se.Status, msg, se.Extra)
+	case errors.Is(err, ErrCanceled) || r.Context().Err() != nil:
+		w.status = 499 // client closed the request: nothing to answer, not a Lua error
+		g.logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
+	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
+		writeError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
+	case errors.Is(err, ErrTimeout):
+		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
+		writeError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
+	default:
+		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.requestID, "err", err.Error()}
+		var pe *PluginError
+		if errors.As(err, &pe) {
+			attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
+		}
+		g.logger.Error("handler failed", attrs...)
+		writeError(w, http.StatusInternalServerError, "internal", nil)
+	}
+}
+
+// writeError answers {"error": msg, "request_id": ..., extra...}.
+func writeError(w *respWriter, status int, msg string, extra map[string]any) {
+	m := make(map[string]any, len(extra)+2)
+	for k, v := range extra {
+		m[k] = v
+	}
+	m["error"] = msg
+	m["request_id"] = w.requestID
+	writeJSON(w, status, m)
+}

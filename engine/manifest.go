@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Manifest is the metadata a plugin's init.lua returns.
+type Manifest struct {
+	Name         string
+	Version      string
+	Description  string
+	Author       string
+	URLPrefix    string
+	Dependencies []Dependency
+	HasRoutes    bool
+
+	semver       *semver.Version
+	hasOnDisable bool
+}
+
+// Dependency is one entry of a manifest's dependencies: "name" or
+// "name@<semver range>".
+type Dependency struct {
+	Name  string
+	Range string // "" when any version will do
+	cons  *semver.Constraints
+}
+
+func (d Dependency) String() string {
+	if d.Range == "" {
+		return d.Name
+	}
+	return d.Name + "@" + d.Range
+}
+
+// Allows reports whether version v satisfies the dependency's range.
+func (d Dependency) Allows(v *semver.Version) bool {
+	return d.cons == nil || d.cons.Check(v)
+}
+
+var (
+	pluginName     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	prefixSegment  = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
+	reservedPrefix = []string{"/admin", "/healthz", "/readyz", "/metrics", "/openapi.json"}
+)
+
+// readManifest runs init.lua in a throwaway sandboxed state and reads the
+// returned plugin table.
+func readManifest(ctx context.Context, src *pluginSource, env *stateEnv) (*Manifest, error) {
+	L := newSandbox(src, env.modules, env.logger)
+	defer L.Close()
+	tbl, err := runEntry(ctx, L, src)
+	if err != nil {
+		return nil, err
+	}
+	return parseManifest(src, tbl)
+}
+
+// runEntry calls the compiled init.lua in L and returns the plugin table.
+func runEntry(ctx context.Context, L *lua.LState, src *pluginSource) (*lua.LTable, error) {
+	L.SetContext(ctx)
+	defer L.RemoveContext()
+	L.Push(L.NewFunctionFromProto(src.entry))
+	if err := L.PCall(0, 1, nil); err != nil {
+		return nil, withCtxErr(ctx, normalizeLuaError(src.name, "load", err))
+	}
+	v := L.Get(-1)
+	L.Pop(1)
+	tbl, ok := v.(*lua.LTable)
+	if !ok {
+		return nil, &PluginError{Plugin: src.name, File: path.Join(src.relDir, "init.lua"), Op: "load",
+			Err: fmt.Errorf("init.lua must return the plugin table, got %s", v.Type())}
+	}
+	return tbl, nil
+}
+
+func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
+	file := path.Join(src.relDir, "init.lua")
+	fail := func(format string, args ...any) error {
+		return &PluginError{Plugin: src.name, File: file, Op: "manifest", Err: fmt.Errorf(format, args...)}
+	}
+	str := func(key string) (string, error) {
+		switch v := t.RawGetString(key).(type) {
+		case *lua.LNilType:
+			return "", nil
+		case lua.LString:
+			return string(v), nil
+		default:
+			return "", fail("%s must be a string, got %s", key, v.Type())
+		}
+	}
+	m := &Manifest{}
+	var err error
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"name", &m.Name}, {"version", &m.Version}, {"description", &m.Description},
+		{"author", &m.Author}, {"url_prefix", &m.URLPrefix}} {
+		if *f.dst, err = str(f.key); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case m.Name == "":
+		return nil, fail("name is missing")
+	case m.Name != src.name:
+		return nil, fail("name %q does not match the plugin directory %q", m.Name, src.name)
+	case !pluginName.MatchString(m.Name):
+		return nil, fail("name %q must be lower-case letters, digits and _ starting with a letter", m.Name)
+	case m.Version == "":
+		return nil, fail("version is missing")
+	}
+	if m.semver, err = semver.StrictNewVersion(m.Version); err != nil {
+		return nil, fail("version %q is not semver (MAJOR.MINOR.PATCH): %v", m.Version, err)
+	}
+	if m.Dependencies, err = parseDependencies(t.RawGetString("dependencies")); err != nil {
+		return nil, fail("%v", err)
+	}
+	for _, fn := range []string{"initialize", "routes", "on_enable", "on_disable"} {
+		v := t.RawGetString(fn)
+		if v != lua.LNil && v.Type() != lua.LTFunction {
+			return nil, fail("%s must be a function, got %s", fn, v.Type())
+		}
+	}
+	m.HasRoutes = t.RawGetString("routes") != lua.LNil
+	m.hasOnDisable = t.RawGetString("on_disable") != lua.LNil
+	if err := checkPrefix(m.URLPrefix, m.HasRoutes); err != nil {
+		return nil, fail("%v", err)
+	}
+	return m, nil
+}
+
+func parseDependencies(v lua.LValue) ([]Dependency, error) {
+	if v == lua.LNil {
+		return nil, nil
+	}
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("dependencies must be a list of strings, got %s", v.Type())
+	}
+	var deps []Dependency
+	seen := map[string]bool{}
+	for i := 1; i <= t.Len(); i++ {
+		s, ok := t.RawGetInt(i).(lua.LString)
+		if !ok {
+			return nil, fmt.Errorf("dependencies[%d] must be a string", i)
+		}
+		d, err := ParseDependency(string(s))
+		if err != nil {
+			return nil, fmt.Errorf("dependencies[%d]: %w", i, err)
+		}
+		if seen[d.Name] {
+			return nil, fmt.Errorf("dependencies[%d]: %s is listed twice", i, d.Name)
+		}
+		seen[d.Name] = true
+		deps = append(deps, d)
+	}
+	return deps, nil
+}
+
+// ParseDependency parses "name" or "name@<range>" (a Masterminds semver
+// constraint such as ^1.2, >=26.7, ~1.0.3 || 2.x).
+func ParseDependency(s string) (Dependency, error) {
+	name, rng, _ := strings.Cut(strings.TrimSpace(s), "@")
+	name, rng = strings.TrimSpace(name), strings.TrimSpace(rng)
+	if !pluginName.MatchString(name) {
+		return Dependency{}, fmt.Errorf("%q: bad plugin name %q", s, name)
+	}
+	d := Dependency{Name: name, Range: rng}
+	if rng != "" {
+		c, err := semver.NewConstraint(rng)
+		if err != nil {
+			return Dependency{}, fmt.Errorf("%q: bad version range: %v", s, err)
+		}
+		d.cons = c
+	}
+	return d, nil
+}
+
+func checkPrefix(p string, hasRoutes bool) error {
+	if p == "" {
+		if hasRoutes {
+			return errors.New("url_prefix is required when the plugin defines routes")
+		}
+		return nil
+	}
+	if !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || len(p) < 2 {
+		return fmt.Errorf("url_prefix %q must start with / and not end with /", p)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if !prefixSegment.MatchString(seg) {
+			return fmt.Errorf("url_prefix %q: segment %q may hold only letters, digits and . _ ~ -", p, seg)
+		}
+	}
+	for _, r := range reservedPrefix {
+		if prefixesOverlap(p, r) {
+			return fmt.Errorf("url_prefix %q overlaps the engine's %s", p, r)
+		}
+	}
+	return nil
+}
+
+// prefixesOverlap reports whether one prefix equals or contains the other on
+// a path-segment boundary.
+func prefixesOverlap(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || strings.HasPrefix(b, a+"/")
+}
+
+// withCtxErr reports a Lua failure caused by ctx's deadline or cancellation
+// as ErrTimeout or ErrCanceled: the VM raises those as ordinary errors.
+func withCtxErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return ErrTimeout
+	case context.Canceled:
+		return ErrCanceled
+	}
+	return err
+}

@@ -1,0 +1,32 @@
+package engine
+
+import (
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
+	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
+	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
+	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
+	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
+)
+
+type sharedStore = *vshared.Store
+
+func newSharedStore() sharedStore { return vshared.NewStore(nil) }
+
+// DefaultModules is the host module set of this engine: vbwd.json, log,
+// time, crypto and shared. Each factory binds a module to one plugin
+// generation (the log is tagged with the plugin and generation; shared
+// values live in the plugin's own bucket, kept across generations).
+func (e *Engine) DefaultModules() []hostapi.Factory {
+	return []hostapi.Factory{
+		func(hostapi.Plugin) hostapi.Module { return vjson.New() },
+		func(p hostapi.Plugin) hostapi.Module { return vlog.New(p.Logger) },
+		func(hostapi.Plugin) hostapi.Module { return vtime.New(nil) },
+		func(hostapi.Plugin) hostapi.Module { return vcrypto.New() },
+		func(p hostapi.Plugin) hostapi.Module { return vshared.New(e.shared.Bucket(p.Name)) },
+	}
+}
+
+// SharedBucket gives Go code (tests, embedding programs) the vbwd.shared
+// bucket of a plugin.
+func (e *Engine) SharedBucket(plugin string) *vshared.Bucket { return e.shared.Bucket(plugin) }

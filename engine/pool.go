@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pool is a bounded, pre-warmed, LIFO pool of Lua states of one plugin
+// generation. Its API is one verb: Run.
+type Pool struct {
+	build func(ctx context.Context) (*State, error)
+	sem   chan struct{} // one token per state that may exist
+
+	mu     sync.Mutex
+	idle   []*State // LIFO: the most recently used state is the warmest
+	closed bool
+
+	created  atomic.Int64 // states alive
+	inUse    atomic.Int64
+	waits    atomic.Int64 // borrows that had to wait for a token
+	waitNano atomic.Int64
+	discards atomic.Int64 // states closed after an interrupted call
+}
+
+// PoolStats is a snapshot of a pool's counters.
+type PoolStats struct {
+	Max      int           `json:"max"`
+	Size     int64         `json:"size"`
+	Idle     int           `json:"idle"`
+	InUse    int64         `json:"in_use"`
+	Waits    int64         `json:"waits"`
+	WaitTime time.Duration `json:"wait_time_ns"`
+	Discards int64         `json:"discards"`
+}
+
+func newPool(max int, build func(ctx context.Context) (*State, error)) *Pool {
+	if max < 1 {
+		max = 1
+	}
+	return &Pool{build: build, sem: make(chan struct{}, max)}
+}
+
+// warm parks already built states as idle.
+func (p *Pool) warm(states ...*State) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range states {
+		p.created.Add(1)
+		p.idle = append(p.idle, s)
+	}
+}
+
+// Run borrows a state, runs fn on it under ctx (L.SetContext), and returns
+// the state to the pool. A borrow that cannot be served before ctx is done
+// returns ErrPoolExhausted. A state whose call was interrupted by ctx is
+// discarded rather than reused.
+func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
+	if err := p.acquire(ctx); err != nil {
+		return err
+	}
+	s, err := p.take(ctx)
+	if err != nil {
+		<-p.sem
+		return err
+	}
+	p.inUse.Add(1)
+	s.L.SetContext(ctx)
+	err = fn(s)
+	s.L.RemoveContext()
+	p.inUse.Add(-1)
+	p.put(s, ctx.Err() != nil || s.broken)
+	<-p.sem
+	return err
+}
+
+func (p *Pool) acquire(ctx context.Context) error {
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	start := time.Now()
+	p.waits.Add(1)
+	defer func() { p.waitNano.Add(int64(time.Since(start))) }()
+	select {
+	case p.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ErrPoolExhausted
+	}
+}
+
+func (p *Pool) take(ctx context.Context) (*State, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrPoolClosed
+	}
+	if n := len(p.idle); n > 0 {
+		s := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return s, nil
+	}
+	p.mu.Unlock()
+	s, err := p.build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.created.Add(1)
+	return s, nil
+}
+
+func (p *Pool) put(s *State, discard bool) {
+	p.mu.Lock()
+	if discard || p.closed {
+		p.mu.Unlock()
+		p.discards.Add(1)
+		p.created.Add(-1)
+		s.close()
+		return
+	}
+	p.idle = append(p.idle, s)
+	p.mu.Unlock()
+}
+
+// Close waits until every borrowed state is returned (or ctx is done), then
+// closes all states. Later Runs fail with ErrPoolClosed.
+func (p *Pool) Close(ctx context.Context) error {
+	held := 0
+	var err error
+	for held < cap(p.sem) {
+		select {
+		case p.sem <- struct{}{}:
+			held++
+		case <-ctx.Done():
+			err = ctx.Err()
+			held = cap(p.sem)
+		}
+	}
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, s := range idle {
+		p.created.Add(-1)
+		s.close()
+	}
+	return err
+}
+
+// Stats returns a snapshot of the pool's counters.
+func (p *Pool) Stats() PoolStats {
+	p.mu.Lock()
+	idle := len(p.idle)
+	p.mu.Unlock()
+	return PoolStats{
+		Max: cap(p.sem), Size: p.created.Load(), Idle: idle, InUse: p.inUse.Load(),
+		Waits: p.waits.Load(), WaitTime: time.Duration(p.waitNano.Load()), Discards: p.discards.Load(),
+	}
+}

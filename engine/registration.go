@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Registration is one thing a plugin registered while its state was built:
+// a route from routes(r), or (in later kinds) a permission, event handler,
+// service or exchanger from on_enable(ctx). Registrations are recorded per
+// generation; every pooled state must register the same list.
+type Registration struct {
+	Kind   string // "route", ...
+	Name   string // "GET /cards/{id}", ...
+	Detail string // canonical options, compared between states
+}
+
+func (r Registration) String() string {
+	if r.Detail == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Name + " " + r.Detail
+}
+
+// Route is a route registered by routes(r), relative to the url_prefix.
+type Route struct {
+	Method     string
+	Path       string
+	Permission string        // required permission, "" for none
+	Timeout    time.Duration // 0: the engine's request timeout
+	BodyLimit  int64         // 0: the engine's body limit
+}
+
+func (rt Route) registration() Registration {
+	var opts []string
+	if rt.Permission != "" {
+		opts = append(opts, "permission="+rt.Permission)
+	}
+	if rt.Timeout > 0 {
+		opts = append(opts, "timeout="+rt.Timeout.String())
+	}
+	if rt.BodyLimit > 0 {
+		opts = append(opts, fmt.Sprintf("body_limit=%d", rt.BodyLimit))
+	}
+	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
+}
+
+// recorder collects the registrations of one state while it is built.
+type recorder struct {
+	regs     []Registration
+	routes   []Route
+	handlers []*lua.LFunction
+	seen     map[string]bool
+}
+
+func (rc *recorder) add(reg Registration) error {
+	key := reg.Kind + " " + reg.Name
+	if rc.seen == nil {
+		rc.seen = map[string]bool{}
+	}
+	if rc.seen[key] {
+		return fmt.Errorf("%s is registered twice", key)
+	}
+	rc.seen[key] = true
+	rc.regs = append(rc.regs, reg)
+	return nil
+}
+
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// routerTable builds the `r` object passed to routes(r): r:get/post/put/
+// patch/delete(path, [opts], handler). r.get(...) works too.
+func (rc *recorder) routerTable(L *lua.LState) *lua.LTable {
+	r := L.NewTable()
+	for _, m := range routeMethods {
+		r.RawSetString(strings.ToLower(m), L.NewFunction(rc.routeFn(r, m)))
+	}
+	return r
+}
+
+func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
+	return func(L *lua.LState) int {
+		base := 1
+		if L.Get(1) == self {
+			base = 2
+		}
+		p := L.CheckString(base)
+		var opts *lua.LTable
+		fnArg := base + 1
+		if t, ok := L.Get(base + 1).(*lua.LTable); ok {
+			opts, fnArg = t, base+2
+		}
+		fn := L.CheckFunction(fnArg)
+		rt := Route{Method: method, Path: p}
+		if err := checkRoutePath(p); err != nil {
+			L.ArgError(base, err.Error())
+		}
+		if opts != nil {
+			if err := parseRouteOpts(opts, &rt); err != nil {
+				L.ArgError(base+1, err.Error())
+			}
+		}
+		if err := rc.add(rt.registration()); err != nil {
+			L.RaiseError("%s", err.Error())
+		}
+		rc.routes = append(rc.routes, rt)
+		rc.handlers = append(rc.handlers, fn)
+		return 0
+	}
+}
+
+func checkRoutePath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("route path %q must start with /", p)
+	}
+	depth := 0
+	for _, c := range p {
+		switch c {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		}
+		if depth < 0 || depth > 1 {
+			return fmt.Errorf("route path %q has unbalanced {}", p)
+		}
+	}
+	if depth != 0 {
+		return fmt.Errorf("route path %q has unbalanced {}", p)
+	}
+	return nil
+}
+
+func parseRouteOpts(t *lua.LTable, rt *Route) error {
+	var err error
+	t.ForEach(func(k, v lua.LValue) {
+		if err != nil {
+			return
+		}
+		switch k.String() {
+		case "permission":
+			s, ok := v.(lua.LString)
+			if !ok || s == "" {
+				err = fmt.Errorf("option permission must be a non-empty string")
+			}
+			rt.Permission = string(s)
+		case "timeout":
+			n, ok := v.(lua.LNumber)
+			if !ok || n <= 0 || n > 3600 {
+				err = fmt.Errorf("option timeout must be a number of seconds in (0, 3600]")
+			}
+			rt.Timeout = time.Duration(float64(n) * float64(time.Second))
+		case "body_limit":
+			n, ok := v.(lua.LNumber)
+			if !ok || n < 1 {
+				err = fmt.Errorf("option body_limit must be a positive number of bytes")
+			}
+			rt.BodyLimit = int64(n)
+		default:
+			err = fmt.Errorf("unknown route option %q (known: permission, timeout, body_limit)", k.String())
+		}
+	})
+	return err
+}
+
+// sameRegistrations compares a state's registrations to the canonical list
+// and describes the first difference.
+func sameRegistrations(canon, got []Registration) error {
+	for i := 0; i < len(canon) || i < len(got); i++ {
+		switch {
+		case i >= len(got):
+			return fmt.Errorf("it did not register %s", canon[i])
+		case i >= len(canon):
+			return fmt.Errorf("it registered %s, which the first state did not", got[i])
+		case canon[i] != got[i]:
+			return fmt.Errorf("it registered %s where the first state registered %s", got[i], canon[i])
+		}
+	}
+	return nil
+}
+
+// routeNames lists routes as "GET /prefix/path", sorted.
+func routeNames(prefix string, routes []Route) []string {
+	out := make([]string, len(routes))
+	for i, r := range routes {
+		out[i] = r.Method + " " + prefix + r.Path
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Sandbox limits. gopher-lua has no memory limit, so the builtins that can
+// allocate huge strings in one call are capped, and the stacks are bounded.
+const (
+	callStackSize    = 200        // Lua call frames: deep recursion fails cleanly
+	registrySize     = 1024 * 2   // initial data stack slots
+	registryMaxSize  = 1024 * 256 // data stack may grow to this many slots
+	registryGrowStep = 1024
+	maxBuiltString   = 16 << 20 // string.rep / table.concat result cap (bytes)
+)
+
+// removedGlobals are deleted from every sandboxed state: they load code from
+// outside the plugin, break the environment model, or expose internals.
+var removedGlobals = []string{
+	"dofile", "loadfile", "load", "loadstring", "module", "getfenv", "setfenv",
+	"newproxy", "_printregs", "collectgarbage",
+}
+
+// newSandbox builds a Lua state with only base, table, string, math and
+// coroutine, without the removed globals, with print going to the log and
+// require resolving host modules and the plugin's own modules only.
+func newSandbox(src *pluginSource, mods map[string]hostapi.Module, logger *slog.Logger) *lua.LState {
+	L := lua.NewState(lua.Options{
+		SkipOpenLibs:     true,
+		CallStackSize:    callStackSize,
+		RegistrySize:     registrySize,
+		RegistryMaxSize:  registryMaxSize,
+		RegistryGrowStep: registryGrowStep,
+	})
+	for _, lib := range []struct {
+		name string
+		fn   lua.LGFunction
+	}{
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+		{lua.CoroutineLibName, lua.OpenCoroutine},
+	} {
+		L.Push(L.NewFunction(lib.fn))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	for _, name := range removedGlobals {
+		L.SetGlobal(name, lua.LNil)
+	}
+	capBuiltins(L)
+	L.SetGlobal("print", L.NewFunction(printTo(logger)))
+	r := &requirer{src: src, mods: mods, loaded: L.NewTable()}
+	L.SetGlobal("require", L.NewFunction(r.require))
+	return L
+}
+
+// capBuiltins removes string.dump and wraps string.rep and table.concat so
+// one call cannot build a string larger than maxBuiltString.
+func capBuiltins(L *lua.LState) {
+	str := L.GetGlobal("string").(*lua.LTable)
+	str.RawSetString("dump", lua.LNil)
+	rep := str.RawGetString("rep").(*lua.LFunction)
+	str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int {
+		s := L.CheckString(1)
+		n := L.OptInt(2, 0)
+		if n > 0 && (len(s)*n > maxBuiltString || len(s)*n < 0) {
+			L.RaiseError("string.rep: result of %d bytes exceeds the sandbox limit of %d bytes", len(s)*n, maxBuiltString)
+		}
+		return callThrough(L, rep)
+	}))
+	tbl := L.GetGlobal("table").(*lua.LTable)
+	concat := tbl.RawGetString("concat").(*lua.LFunction)
+	tbl.RawSetString("concat", L.NewFunction(func(L *lua.LState) int {
+		t := L.CheckTable(1)
+		sep := len(L.OptString(2, ""))
+		total := 0
+		n := t.Len()
+		for i := 1; i <= n; i++ {
+			if s, ok := t.RawGetInt(i).(lua.LString); ok {
+				total += len(s) + sep
+			}
+			if total > maxBuiltString {
+				L.RaiseError("table.concat: result exceeds the sandbox limit of %d bytes", maxBuiltString)
+			}
+		}
+		return callThrough(L, concat)
+	}))
+}
+
+// callThrough calls fn with the current arguments and returns its results.
+func callThrough(L *lua.LState, fn *lua.LFunction) int {
+	top := L.GetTop()
+	L.Push(fn)
+	for i := 1; i <= top; i++ {
+		L.Push(L.Get(i))
+	}
+	L.Call(top, lua.MultRet)
+	return L.GetTop() - top
+}
+
+func printTo(logger *slog.Logger) lua.LGFunction {
+	return func(L *lua.LState) int {
+		parts := make([]string, L.GetTop())
+		for i := range parts {
+			parts[i] = L.ToStringMeta(L.Get(i + 1)).String()
+		}
+		logger.Info(strings.Join(parts, "\t"), "src", strings.TrimSuffix(L.Where(1), ": "))
+		return 0
+	}
+}
+
+// requirer implements require for one state: "vbwd.<name>" loads a host
+// module, "<plugin>.<a>.<b>" loads plugins/<plugin>/<plugin>/a/b.lua (or
+// .../b/init.lua) from the plugin's compiled sources; nothing else.
+type requirer struct {
+	src    *pluginSource
+	mods   map[string]hostapi.Module
+	loaded *lua.LTable
+}
+
+var loadingSentinel = lua.LString("\x00loading")
+
+func (r *requirer) require(L *lua.LState) int {
+	name := L.CheckString(1)
+	if v := r.loaded.RawGetString(name); v != lua.LNil {
+		if v == loadingSentinel {
+			L.RaiseError("require(%q): circular require", name)
+		}
+		L.Push(v)
+		return 1
+	}
+	var fn *lua.LFunction
+	switch {
+	case strings.HasPrefix(name, "vbwd."):
+		mod, ok := r.mods[strings.TrimPrefix(name, "vbwd.")]
+		if !ok {
+			L.RaiseError("require(%q): no such host module (have: %s)", name, r.hostModuleList())
+		}
+		fn = L.NewFunction(mod.Loader)
+	case r.src != nil && (name == r.src.name || strings.HasPrefix(name, r.src.name+".")):
+		proto, err := r.src.module(name)
+		if err != nil {
+			L.RaiseError("%s", err.Error())
+		}
+		fn = L.NewFunctionFromProto(proto)
+	default:
+		plugin := "<plugin>"
+		if r.src != nil {
+			plugin = r.src.name
+		}
+		L.RaiseError("require(%q): only vbwd.* host modules and the plugin's own %s.* modules can be required", name, plugin)
+	}
+	r.loaded.RawSetString(name, loadingSentinel)
+	L.Push(fn)
+	L.Push(lua.LString(name))
+	if err := L.PCall(1, 1, nil); err != nil {
+		r.loaded.RawSetString(name, lua.LNil)
+		panic(err)
+	}
+	v := L.Get(-1)
+	if v == lua.LNil {
+		v = lua.LTrue
+		L.Pop(1)
+		L.Push(v)
+	}
+	r.loaded.RawSetString(name, v)
+	return 1
+}
+
+func (r *requirer) hostModuleList() string {
+	names := make([]string, 0, len(r.mods))
+	for n := range r.mods {
+		names = append(names, "vbwd."+n)
+	}
+	sortStrings(names)
+	return fmt.Sprint(strings.Join(names, ", "))
+}

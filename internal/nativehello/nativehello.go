@@ -1,0 +1,27 @@
+// Package nativehello is the benchmark baseline: the hello plugin's main route
+// written as native Go.
+package nativehello
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// Handler is the hello plugin's GET /api/v1/hello/{name} written as a
+// native Go chi handler with encoding/json: the baseline the benchmarks
+// compare the Lua route against.
+func Handler() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/api/v1/hello/{name}", func(w http.ResponseWriter, r *http.Request) {
+		b, err := json.Marshal(map[string]string{"message": "Hello, " + chi.URLParam(r, "name") + "!"})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+	})
+	return r
+}
