@@ -1,0 +1,51 @@
+# vbwd — the two commands are `make run` and `make test`.
+GO      ?= go
+BIN     := bin/vbwd
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build run test test-go test-lua bench lint fmt vet postgres clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vbwd
+
+# Serve the shipped plugins on the embedded default database (no DATABASE_URL:
+# a local PostgreSQL cluster under .data/postgres).
+run: postgres build
+	./$(BIN) serve --root .
+
+test: postgres test-go
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+bench: postgres build
+	@scripts/ensure-tool.sh wrk wrk
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./engine/ | tee bench.out
+	@echo "== summary =="
+	@awk '/^BenchmarkStateBuild/ {printf "VM creation from shared protos: %.1f us per state\n", $$3/1000} \
+	      /^BenchmarkPoolRun/    {printf "pool borrow+return: %.0f ns\n", $$3} \
+	      /^BenchmarkDispatch/   {printf "dispatch overhead (borrow, req table, call, response): %.2f us (goal <= 5)\n", $$3/1000}' bench.out
+	$(GO) run ./cmd/vbwd-bench --root .
+
+lint: vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+	@scripts/ensure-tool.sh luacheck lua-check
+	luacheck plugins
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# PostgreSQL server binaries: installed from Debian's packages when missing and
+# running as root, else an explanation of how to get them.
+postgres:
+	@scripts/ensure-postgres.sh
+
+clean:
+	rm -rf bin bench.out

@@ -1,0 +1,159 @@
+// Command vbwd-bench measures, side by side in one process, the requests per
+// second of the hello plugin's Lua route served by the engine and of the same
+// route as a native Go chi handler, loading each in turn with wrk over
+// loopback, and prints the ratio. Run it with `make bench`.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine"
+	"github.com/vbwd-platform/vbwd-engine/internal/logsink"
+	"github.com/vbwd-platform/vbwd-engine/internal/nativehello"
+)
+
+func main() {
+	root := flag.String("root", ".", "engine root with the hello plugin")
+	dur := flag.Duration("duration", 5*time.Second, "wrk duration of one round")
+	conns := flag.Int("connections", 32, "wrk connections")
+	rounds := flag.Int("rounds", 3, "rounds per server (alternating)")
+	flag.Parse()
+	if err := run(*root, *dur, *conns, *rounds); err != nil {
+		fmt.Fprintln(os.Stderr, "vbwd-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(root string, dur time.Duration, conns, rounds int) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("wrk not found: install it with 'apt-get install wrk'")
+	}
+	logFile, err := os.CreateTemp("", "vbwd-bench-*.log")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(logFile.Name())
+	sink := logsink.NewBuffered(logFile, 100*time.Millisecond)
+	defer sink.Close()
+	log := slog.New(slog.NewTextHandler(sink, nil))
+	eng, err := engine.New(engine.Options{Root: root, Logger: log, AccessLog: true, PoolMin: 4, PoolMax: 4})
+	if err != nil {
+		return err
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		return err
+	}
+	defer eng.Shutdown(context.Background())
+	luaURL, stopLua, err := serve(eng.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopLua()
+	nativeURL, stopNative, err := serve(nativehello.Handler())
+	if err != nil {
+		return err
+	}
+	defer stopNative()
+	path := "/api/v1/hello/world"
+	if err := check(luaURL+path, nativeURL+path); err != nil {
+		return err
+	}
+	fmt.Printf("hello route, wrk -t1 -c%d -d%s, %d alternating rounds each, one process (engine access log on)\n", conns, dur, rounds)
+	var luaRPS, nativeRPS []float64
+	for i := 0; i < rounds; i++ {
+		for _, s := range []struct {
+			name string
+			url  string
+			out  *[]float64
+		}{{"native", nativeURL, &nativeRPS}, {"lua", luaURL, &luaRPS}} {
+			rps, err := wrk(s.url+path, dur, conns)
+			if err != nil {
+				return err
+			}
+			*s.out = append(*s.out, rps)
+			fmt.Printf("  round %d  %-6s %10.0f req/s\n", i+1, s.name, rps)
+		}
+	}
+	l, n := median(luaRPS), median(nativeRPS)
+	fmt.Printf("median: native %.0f req/s, lua %.0f req/s, lua/native ratio %.2f (goal >= 0.70)\n", n, l, l/n)
+	return nil
+}
+
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+func check(urls ...string) error {
+	for _, u := range urls {
+		resp, err := http.Get(u)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("%s answered %d", u, resp.StatusCode)
+		}
+	}
+	return nil
+}
+
+var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+var wrkErrLine = regexp.MustCompile(`Non-2xx|Socket errors`)
+
+func wrk(url string, dur time.Duration, conns int) (float64, error) {
+	cmd := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+dur.String(), url)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	var rps float64
+	sc := bufio.NewScanner(out)
+	var errLines []string
+	for sc.Scan() {
+		line := sc.Text()
+		if m := rpsLine.FindStringSubmatch(line); m != nil {
+			rps, _ = strconv.ParseFloat(m[1], 64)
+		}
+		if wrkErrLine.MatchString(line) {
+			errLines = append(errLines, line)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("wrk: %w", err)
+	}
+	if len(errLines) > 0 {
+		return 0, fmt.Errorf("wrk reported errors for %s: %v", url, errLines)
+	}
+	if rps == 0 {
+		return 0, fmt.Errorf("wrk printed no Requests/sec for %s", url)
+	}
+	return rps, nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}

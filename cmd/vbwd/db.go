@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/internal/pgdev"
+)
+
+// openDatabase connects to DATABASE_URL, or, when it is unset, to the
+// embedded default: a local PostgreSQL cluster under <root>/.data/postgres.
+// The returned stop function closes the pool and stops a cluster this
+// process started.
+func openDatabase(ctx context.Context, root string, log *slog.Logger) (*pgxpool.Pool, func(), error) {
+	url := os.Getenv("DATABASE_URL")
+	var cluster *pgdev.Cluster
+	if url == "" {
+		abs, err := filepath.Abs(root)
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("DATABASE_URL is not set: starting the embedded PostgreSQL", "dir", filepath.Join(abs, ".data", "postgres"))
+		cluster, err = pgdev.Start(ctx, pgdev.Options{DataDir: filepath.Join(abs, ".data", "postgres"), Logger: log, Durable: true})
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded database: %w", err)
+		}
+		url = cluster.URL()
+		log.Info("embedded PostgreSQL ready", "url", url, "dir", cluster.DataDir())
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	stop := func() {
+		if pool != nil {
+			pool.Close()
+		}
+		if cluster != nil {
+			if err := cluster.Stop(context.Background()); err != nil {
+				log.Error("stopping the embedded PostgreSQL", "err", err)
+			}
+		}
+	}
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, stop, nil
+}

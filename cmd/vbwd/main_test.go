@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/testpg"
+)
+
+var pg *testpg.Server
+
+func TestMain(m *testing.M) { testpg.Main(m, &pg) }
+
+// copyHello lays out a root with the shipped hello plugin, plus extra files.
+func copyHello(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	src := filepath.Join("..", "..", "plugins", "hello")
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		dst := filepath.Join(root, "plugins", "hello", rel)
+		if info.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"plugins.json": `{"plugins": {"hello": {"enabled": true}}}`}
+	for k, v := range extra {
+		files[k] = v
+	}
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// runCLI runs vbwd with args and returns its stdout.
+func runCLI(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+// serveUntil runs `vbwd serve` in the background until the returned stop is
+// called; stop returns serve's error.
+func serveUntil(t *testing.T, root string, extra ...string) (base string, stop func() error) {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := runCLI(t, ctx, append([]string{"serve", "--root", root, "--addr", addr, "--log-level", "warn"}, extra...)...)
+		errc <- err
+	}()
+	base = "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-errc:
+			cancel()
+			t.Fatalf("serve exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("serve did not come up within 60s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return base, func() error { cancel(); return <-errc }
+}
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+	return resp.StatusCode, m
+}
+
+func TestServe_EmbeddedDefaultDatabase(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	root := copyHello(t, nil)
+	// t.TempDir makes 0700 directories; open them so the postgres user can
+	// reach <root>/.data (else pgdev falls back to a temp dir, tested there).
+	for _, d := range []string{root, filepath.Dir(root)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, stop := serveUntil(t, root)
+	if code, m := getJSON(t, base+"/api/v1/hello/world"); code != 200 || m["message"] != "Hello, world!" {
+		t.Errorf("hello: %d %v", code, m)
+	}
+	if code, m := getJSON(t, base+"/readyz"); code != 200 {
+		t.Errorf("readyz: %d %v", code, m)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	// The embedded cluster lives under the root and is stopped on shutdown.
+	if _, err := os.Stat(filepath.Join(root, ".data", "postgres", "PG_VERSION")); err != nil {
+		t.Errorf("no cluster under .data/postgres: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".data", "postgres", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Errorf("the embedded PostgreSQL is still running after shutdown (postmaster.pid: %v)", err)
+	}
+}
+
+func TestServe_DatabaseURL(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	root := copyHello(t, map[string]string{"config.json": `{"hello": {"greeting": "Moin"}}`})
+	base, stop := serveUntil(t, root)
+	if code, m := getJSON(t, base+"/api/v1/hello/world"); code != 200 || m["message"] != "Moin, world!" {
+		t.Errorf("hello: %d %v", code, m)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".data")); !os.IsNotExist(err) {
+		t.Errorf("with DATABASE_URL no embedded cluster must be made: %v", err)
+	}
+}
+
+func TestPluginList(t *testing.T) {
+	root := copyHello(t, map[string]string{
+		"plugins.json":            `{"plugins": {"hello": {"enabled": true}, "broken": {"enabled": true}, "child": {"enabled": true}}}`,
+		"plugins/broken/init.lua": "return { name = \"broken\", version = \"1.0.0\",\n  initialize = function() error(\"cannot start\") end }",
+		"plugins/child/init.lua":  `return { name = "child", version = "2.0.0", dependencies = { "broken@^1" } }`,
+	})
+	out, err := runCLI(t, context.Background(), "plugin", "list", "--root", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"NAME", "hello", "1.0.0", "enabled",
+		"broken", "failed", "plugins/broken/init.lua:2", "cannot start",
+		"child", "broken@^1", "child -> broken",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plugin list lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runCLI(t, context.Background(), "plugin", "list", "--json", "--root", root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st []map[string]any
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 3 {
+		t.Fatalf("--json: %v %s", err, out)
+	}
+}
+
+func TestRootFlag_BadRoot(t *testing.T) {
+	_, err := runCLI(t, context.Background(), "plugin", "list", "--root", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "no plugins/ directory") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := runCLI(t, context.Background(), "version")
+	if err != nil || !strings.HasPrefix(out, "vbwd ") || !strings.Contains(out, "gopher-lua") {
+		t.Errorf("version: %q %v", out, err)
+	}
+}

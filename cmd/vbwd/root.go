@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbwd-platform/vbwd-engine/internal/logsink"
+)
+
+// globals are the flags every command takes.
+type globals struct {
+	root      string
+	logLevel  string
+	logFormat string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	cmd := &cobra.Command{
+		Use:           "vbwd",
+		Short:         "vbwd runs Lua plugins as an HTTP engine",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&g.root, "root", envOr("VBWD_ROOT", "."), "directory holding plugins/, plugins.json and config.json")
+	pf.StringVar(&g.logLevel, "log-level", envOr("VBWD_LOG_LEVEL", "info"), "debug, info, warn or error")
+	pf.StringVar(&g.logFormat, "log-format", envOr("VBWD_LOG_FORMAT", "text"), "text or json")
+	cmd.AddCommand(newServeCmd(g), newPluginCmd(g), newVersionCmd())
+	return cmd
+}
+
+// logger builds the process logger. The returned closer flushes buffered
+// output; buffered is true for long-running commands (serve).
+func (g *globals) logger(buffered bool) (*slog.Logger, func(), error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
+		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
+	}
+	var w io.Writer = os.Stderr
+	closer := func() {}
+	if buffered {
+		b := logsink.NewBuffered(os.Stderr, 100*time.Millisecond)
+		w, closer = b, func() { _ = b.Close() }
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(g.logFormat) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
+	}
+	return nil, nil, fmt.Errorf("--log-format %q: want text or json", g.logFormat)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbwd-platform/vbwd-engine/engine"
+)
+
+type serveFlags struct {
+	addr           string
+	requestTimeout time.Duration
+	maxBody        int64
+	poolMin        int
+	poolMax        int
+	accessLog      bool
+	noDB           bool
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the enabled plugins over HTTP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), g, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", envOr("VBWD_ADDR", "127.0.0.1:8080"), "address to listen on")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", 10*time.Second, "deadline of every Lua call")
+	fl.Int64Var(&f.maxBody, "max-body", 1<<20, "request body limit in bytes")
+	fl.IntVar(&f.poolMin, "pool-min", 2, "Lua states pre-warmed per plugin")
+	fl.IntVar(&f.poolMax, "pool-max", 0, "Lua states at most per plugin (0: max(4, 2×CPUs))")
+	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per request")
+	fl.BoolVar(&f.noDB, "no-db", false, "run without a database (plugins that need one fail)")
+	return cmd
+}
+
+func runServe(ctx context.Context, g *globals, f *serveFlags) error {
+	log, flush, err := g.logger(true)
+	if err != nil {
+		return err
+	}
+	defer flush()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
+		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AccessLog: f.accessLog}
+	if !f.noDB {
+		db, closeDB, err := openDatabase(ctx, g.root, log)
+		if err != nil {
+			return err
+		}
+		defer closeDB()
+		opts.DB = db
+	}
+	eng, err := engine.New(opts)
+	if err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		_ = eng.Shutdown(context.Background())
+		return err
+	}
+	return eng.Serve(ctx, ln, engine.ServeOptions{})
+}
