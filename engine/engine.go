@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -34,8 +35,11 @@ type Options struct {
 	PoolMin int
 	// PoolMax bounds the states of one generation. Default max(4, 2×GOMAXPROCS).
 	PoolMax int
-	// AccessLog writes one log line per request at info level.
-	AccessLog bool
+	// AccessLog receives one line per request (nil: no access log). Give it
+	// a buffered writer (internal/logsink): it is written on every request.
+	AccessLog io.Writer
+	// AccessLogFormat is "text" (slog's text shape, the default) or "json".
+	AccessLogFormat string
 	// Modules are the host modules offered to plugins. Default DefaultModules.
 	Modules []hostapi.Factory
 	// ExtraModules are offered in addition to Modules (or the defaults).
@@ -68,6 +72,7 @@ func (o *Options) setDefaults() {
 type Engine struct {
 	opts    Options
 	log     *slog.Logger
+	access  *accessLog // nil when off
 	root    *rootHandler
 	modules []hostapi.Factory
 	shared  sharedStore
@@ -105,6 +110,9 @@ func New(opts Options) (*Engine, error) {
 	opts.Root = abs
 	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{})}
 	e.shared = newSharedStore()
+	if opts.AccessLog != nil {
+		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)
+	}
 	e.modules = opts.Modules
 	if e.modules == nil {
 		e.modules = e.DefaultModules()

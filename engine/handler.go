@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
@@ -97,8 +96,8 @@ func readBody(w *respWriter, r *http.Request, limit int64) ([]byte, bool) {
 // serve calls handler idx with a req table and encodes what it returns.
 func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, resp *response) error {
 	L := s.L
-	req := s.newRequestTable(r, body, requestID)
-	defer s.endRequest()
+	req, d := s.newRequest(r, body, requestID)
+	defer func() { d.done = true }()
 	L.Push(s.handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {
@@ -168,17 +167,21 @@ func encodeBody(body lua.LValue, resp *response) error {
 	return nil
 }
 
+var contentTypeJSON = []string{"application/json"}
+
 func writeResponse(w *respWriter, resp *response) {
 	h := w.Header()
 	for _, kv := range resp.headers {
 		h.Set(kv[0], kv[1])
 	}
-	if resp.contentType != "" {
+	switch resp.contentType {
+	case "":
+	case contentTypeJSON[0]:
+		h["Content-Type"] = contentTypeJSON // shared, never mutated: saves an allocation
+	default:
 		h["Content-Type"] = []string{resp.contentType}
 	}
-	if resp.status != http.StatusNoContent && resp.status != http.StatusNotModified {
-		h["Content-Length"] = []string{strconv.Itoa(len(resp.body))}
-	}
+	// No Content-Length: net/http sets it for bodies written in one go.
 	w.WriteHeader(resp.status)
 	if len(resp.body) > 0 {
 		_, _ = w.Write(resp.body)

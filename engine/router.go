@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sort"
 	"strconv"
@@ -99,17 +98,9 @@ func safeID(s string) bool {
 }
 
 func (e *Engine) accessLog(r *http.Request, w *respWriter, d time.Duration) {
-	if !e.opts.AccessLog || !e.log.Enabled(r.Context(), slog.LevelInfo) {
-		return
+	if e.access != nil {
+		e.access.write(r, w, d)
 	}
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	e.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status),
-		slog.Duration("dur", d), slog.String("request_id", w.requestID),
-		slog.String("plugin", w.plugin), slog.Int64("gen", w.gen))
 }
 
 // redispatch serves a request again through the current router: its route
@@ -147,11 +138,15 @@ func (e *Engine) buildRouter(gens []*Generation) (mux *chi.Mux, err error) {
 		if len(g.routes) == 0 {
 			continue
 		}
-		mux.Route(g.Manifest.URLPrefix, func(sub chi.Router) {
-			for i, rt := range g.routes {
-				sub.Method(rt.Method, rt.Path, e.routeHandler(g, i))
+		// Full patterns on the root mux: no sub-router hop per request.
+		prefix := g.Manifest.URLPrefix
+		for i, rt := range g.routes {
+			h := e.routeHandler(g, i)
+			mux.Method(rt.Method, prefix+rt.Path, h)
+			if rt.Path == "/" {
+				mux.Method(rt.Method, prefix, h)
 			}
-		})
+		}
 	}
 	return mux, nil
 }

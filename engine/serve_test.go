@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -369,5 +370,57 @@ function P.on_disable(ctx) shared.incr("on_disable") end`)})
 	}
 	if v, _ := te.SharedBucket("p").Get("on_disable"); fmt.Sprint(v) != "1" {
 		t.Errorf("on_disable ran %v times, want 1", v)
+	}
+}
+
+func TestRequest_Fields(t *testing.T) {
+	root := writeRoot(t, files{"plugins/p/init.lua": pluginSrc("p", "", `
+local kept
+function P.routes(r)
+  r:put("/items/{id}/files/*", function(req)
+    req.note = "mine"
+    local ok, err = pcall(function() req.method = "X" end)
+    local names = {}
+    for k in pairs(req.query) do names[#names + 1] = k end
+    table.sort(names)
+    kept = req
+    return 200, {
+      method = req.method, path = req.path, id = req.params.id, rest = req.params.rest,
+      missing = req.params.nope, note = req.note, readonly = tostring(err),
+      q = table.concat(names, ","), all = req:query_all("a"), h = req.headers["x-thing"],
+      body = req.body, str = tostring(req), request_id = req.request_id,
+    }
+  end)
+  r:get("/stale", function()
+    local ok, err = pcall(function() return kept.path end)
+    return 200, { ok = ok, err = tostring(err) }
+  end)
+end`)})
+	te := startEngine(t, root, func(o *Options) { o.PoolMax = 1 })
+	req, _ := http.NewRequest("PUT", te.srv.URL+"/api/p/items/7/files/a/b.txt?a=1&a=2&b=3", strings.NewReader("raw"))
+	req.Header.Set("X-Thing", "yes")
+	req.Header.Set("X-Request-Id", "my-id-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"method": "PUT", "path": "/api/p/items/7/files/a/b.txt", "id": "7", "rest": "a/b.txt",
+		"note": "mine", "q": "a,b", "h": "yes", "body": "raw", "str": "req PUT /api/p/items/7/files/a/b.txt",
+		"request_id": "my-id-1"}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %v, want %v", k, m[k], v)
+		}
+	}
+	if m["missing"] != nil || fmt.Sprint(m["all"]) != "[1 2]" || !strings.Contains(fmt.Sprint(m["readonly"]), "req.method is read-only") {
+		t.Errorf("missing/all/readonly: %v %v %v", m["missing"], m["all"], m["readonly"])
+	}
+	if r := te.do(t, "GET", "/api/p/stale", ""); r.json["ok"] != false || !strings.Contains(r.json["err"].(string), "after its request finished") {
+		t.Errorf("a kept req must refuse to be read later: %v", r.json)
 	}
 }

@@ -48,7 +48,7 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 	sink := logsink.NewBuffered(logFile, 100*time.Millisecond)
 	defer sink.Close()
 	log := slog.New(slog.NewTextHandler(sink, nil))
-	eng, err := engine.New(engine.Options{Root: root, Logger: log, AccessLog: true, PoolMin: 4, PoolMax: 4})
+	eng, err := engine.New(engine.Options{Root: root, Logger: log, AccessLog: sink, PoolMin: 4, PoolMax: 4})
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func newPluginCmd(g *globals) *cobra.Command {
 // loadStatuses loads the plugins as serve would, without serving, and
 // reports their states.
 func loadStatuses(ctx context.Context, g *globals) ([]engine.PluginStatus, error) {
-	log, flush, err := g.logger(false)
+	log, _, flush, err := g.logger(false)
 	if err != nil {
 		return nil, err
 	}

@@ -35,27 +35,27 @@ func newRootCmd() *cobra.Command {
 	return cmd
 }
 
-// logger builds the process logger. The returned closer flushes buffered
-// output; buffered is true for long-running commands (serve).
-func (g *globals) logger(buffered bool) (*slog.Logger, func(), error) {
+// logger builds the process logger over w (the returned sink). For
+// long-running commands (serve) the sink is buffered and flushed every
+// 100 ms; call the returned closer before exiting.
+func (g *globals) logger(buffered bool) (log *slog.Logger, sink io.Writer, closer func(), err error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
-		return nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
+		return nil, nil, nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", g.logLevel)
 	}
-	var w io.Writer = os.Stderr
-	closer := func() {}
+	sink, closer = os.Stderr, func() {}
 	if buffered {
 		b := logsink.NewBuffered(os.Stderr, 100*time.Millisecond)
-		w, closer = b, func() { _ = b.Close() }
+		sink, closer = b, func() { _ = b.Close() }
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch strings.ToLower(g.logFormat) {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), closer, nil
+		return slog.New(slog.NewTextHandler(sink, opts)), sink, closer, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), closer, nil
+		return slog.New(slog.NewJSONHandler(sink, opts)), sink, closer, nil
 	}
-	return nil, nil, fmt.Errorf("--log-format %q: want text or json", g.logFormat)
+	return nil, nil, nil, fmt.Errorf("--log-format %q: want text or json", g.logFormat)
 }
 
 func envOr(key, def string) string {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,7 +45,7 @@ func newServeCmd(g *globals) *cobra.Command {
 }
 
 func runServe(ctx context.Context, g *globals, f *serveFlags) error {
-	log, flush, err := g.logger(true)
+	log, sink, flush, err := g.logger(true)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,10 @@ func runServe(ctx context.Context, g *globals, f *serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
-		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AccessLog: f.accessLog}
+		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax}
+	if f.accessLog {
+		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
+	}
 	if !f.noDB {
 		db, closeDB, err := openDatabase(ctx, g.root, log)
 		if err != nil {

@@ -1,0 +1,233 @@
+package engine
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// reqData backs the req userdata of one call. req is a userdata rather than
+// a table because a gopher-lua table with string keys costs two maps and a
+// slice: fields are read through __index on demand, and fields a handler
+// sets on req live in a side table made only when needed. Once the call
+// returns, req refuses to be read (a handler that kept it sees an error,
+// never another request's data).
+type reqData struct {
+	r       *http.Request
+	body    []byte
+	id      string
+	done    bool
+	headers *lua.LTable // built on first read
+	query   *lua.LTable
+	extra   *lua.LTable // fields set by the handler
+}
+
+// Preboxed method names: boxing a string into an LValue allocates.
+var (
+	lGET    lua.LValue = lua.LString("GET")
+	lPOST   lua.LValue = lua.LString("POST")
+	lPUT    lua.LValue = lua.LString("PUT")
+	lPATCH  lua.LValue = lua.LString("PATCH")
+	lDELETE lua.LValue = lua.LString("DELETE")
+)
+
+func methodValue(m string) lua.LValue {
+	switch m {
+	case "GET":
+		return lGET
+	case "POST":
+		return lPOST
+	case "PUT":
+		return lPUT
+	case "PATCH":
+		return lPATCH
+	case "DELETE":
+		return lDELETE
+	}
+	return lua.LString(m)
+}
+
+// initRequestMeta builds the metatables shared by the req and req.params
+// userdata of this state.
+func (s *State) initRequestMeta() {
+	L := s.L
+	s.reqMeta = L.NewTable()
+	s.reqMeta.RawSetString("__index", L.NewFunction(s.reqIndex))
+	s.reqMeta.RawSetString("__newindex", L.NewFunction(reqNewIndex))
+	s.reqMeta.RawSetString("__tostring", L.NewFunction(reqToString))
+	s.reqMeta.RawSetString("__metatable", lua.LString("req"))
+	s.paramsMeta = L.NewTable()
+	s.paramsMeta.RawSetString("__index", L.NewFunction(paramsIndex))
+	s.paramsMeta.RawSetString("__metatable", lua.LString("params"))
+	s.jsonFn = L.NewFunction(reqJSON)
+	s.queryAllFn = L.NewFunction(reqQueryAll)
+}
+
+// newRequest makes the req userdata of one call; end it with finish.
+func (s *State) newRequest(r *http.Request, body []byte, requestID string) (*lua.LUserData, *reqData) {
+	d := &reqData{r: r, body: body, id: requestID}
+	ud := s.L.NewUserData()
+	ud.Value = d
+	ud.Metatable = s.reqMeta
+	return ud, d
+}
+
+func checkReq(L *lua.LState, n int) *reqData {
+	ud, ok := L.Get(n).(*lua.LUserData)
+	if ok {
+		if d, ok := ud.Value.(*reqData); ok {
+			if d.done {
+				L.RaiseError("req is used after its request finished")
+			}
+			return d
+		}
+	}
+	L.ArgError(n, "req expected (call it as req:method())")
+	return nil
+}
+
+func (s *State) reqIndex(L *lua.LState) int {
+	d := checkReq(L, 1)
+	key := L.CheckString(2)
+	var v lua.LValue
+	switch key {
+	case "method":
+		v = methodValue(d.r.Method)
+	case "path":
+		v = lua.LString(d.r.URL.Path)
+	case "request_id":
+		v = lua.LString(d.id)
+	case "params":
+		ud := L.NewUserData()
+		ud.Value, ud.Metatable = d, s.paramsMeta
+		v = ud
+	case "query":
+		if d.query == nil {
+			d.query = queryTable(L, d.r)
+		}
+		v = d.query
+	case "headers":
+		if d.headers == nil {
+			d.headers = headersTable(L, d.r.Header)
+		}
+		v = d.headers
+	case "body":
+		v = lua.LString(d.body)
+	case "host":
+		v = lua.LString(d.r.Host)
+	case "remote_addr":
+		v = lua.LString(d.r.RemoteAddr)
+	case "json":
+		v = s.jsonFn
+	case "query_all":
+		v = s.queryAllFn
+	default:
+		v = lua.LNil
+		if d.extra != nil {
+			v = d.extra.RawGetString(key)
+		}
+	}
+	L.Push(v)
+	return 1
+}
+
+// reqNewIndex keeps fields a handler sets on req (req.cache = ...), except
+// the engine's own.
+func reqNewIndex(L *lua.LState) int {
+	d := checkReq(L, 1)
+	key := L.CheckString(2)
+	switch key {
+	case "method", "path", "request_id", "params", "query", "headers", "body", "host", "remote_addr", "json", "query_all", "user":
+		L.RaiseError("req.%s is read-only", key)
+	}
+	if d.extra == nil {
+		d.extra = L.NewTable()
+	}
+	d.extra.RawSetString(key, L.Get(3))
+	return 0
+}
+
+func reqToString(L *lua.LState) int {
+	d := checkReq(L, 1)
+	L.Push(lua.LString("req " + d.r.Method + " " + d.r.URL.Path))
+	return 1
+}
+
+// paramsIndex reads a path parameter; "rest" is chi's wildcard "*".
+func paramsIndex(L *lua.LState) int {
+	ud := L.CheckUserData(1)
+	d := ud.Value.(*reqData)
+	key := L.CheckString(2)
+	if d.done {
+		L.RaiseError("req.params is used after its request finished")
+	}
+	if key == "rest" {
+		key = "*"
+	}
+	if rc := chi.RouteContext(d.r.Context()); rc != nil {
+		for i, k := range rc.URLParams.Keys {
+			if k == key {
+				L.Push(lua.LString(rc.URLParams.Values[i]))
+				return 1
+			}
+		}
+	}
+	L.Push(lua.LNil)
+	return 1
+}
+
+func headersTable(L *lua.LState, h http.Header) *lua.LTable {
+	t := L.CreateTable(0, len(h))
+	for k, vs := range h {
+		t.RawSetString(strings.ToLower(k), lua.LString(strings.Join(vs, ", ")))
+	}
+	return t
+}
+
+func queryTable(L *lua.LState, r *http.Request) *lua.LTable {
+	q := r.URL.Query()
+	t := L.CreateTable(0, len(q))
+	for k, vs := range q {
+		if len(vs) > 0 {
+			t.RawSetString(k, lua.LString(vs[0]))
+		}
+	}
+	return t
+}
+
+// reqQueryAll is req:query_all(name): every value of a query parameter.
+func reqQueryAll(L *lua.LState) int {
+	d := checkReq(L, 1)
+	name := L.CheckString(2)
+	t := luaconv.MarkArray(L.NewTable())
+	for _, v := range d.r.URL.Query()[name] {
+		t.Append(lua.LString(v))
+	}
+	L.Push(t)
+	return 1
+}
+
+// reqJSON is req:json(): the decoded body; a missing or malformed body
+// raises a 400 status error.
+func reqJSON(L *lua.LState) int {
+	d := checkReq(L, 1)
+	if len(d.body) == 0 {
+		L.Error(statusTable(L, http.StatusBadRequest, "request body is empty, JSON expected"), 0)
+	}
+	v, err := luaconv.DecodeJSON(L, d.body)
+	if err != nil {
+		L.Error(statusTable(L, http.StatusBadRequest, "invalid JSON body: "+err.Error()), 0)
+	}
+	L.Push(v)
+	return 1
+}
+
+func statusTable(L *lua.LState, status int, msg string) *lua.LTable {
+	t := L.CreateTable(0, 2)
+	t.RawSetString("status", lua.LNumber(status))
+	t.RawSetString("message", lua.LString(msg))
+	return t
+}
