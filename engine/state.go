@@ -21,4 +21,3 @@ type State struct {
 }
 
 func (s *State) close() { s.L.Close() }
-
