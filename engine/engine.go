@@ -73,12 +73,14 @@ type Engine struct {
 	opts    Options
 	log     *slog.Logger
 	access  *accessLog // nil when off
+	migr    *Migrator  // nil without a database
 	root    *rootHandler
 	modules []hostapi.Factory
 	shared  sharedStore
 
 	mu      sync.Mutex // serialises lifecycle changes; requests never take it
 	plugins map[string]*plugin
+	loaded  bool
 	started bool
 	stopped bool
 	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
@@ -110,6 +112,11 @@ func New(opts Options) (*Engine, error) {
 	opts.Root = abs
 	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{})}
 	e.shared = newSharedStore()
+	if opts.DB != nil {
+		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
+			return nil, err
+		}
+	}
 	if opts.AccessLog != nil {
 		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)
 	}
@@ -130,18 +137,25 @@ func New(opts Options) (*Engine, error) {
 // Handler is the engine's HTTP handler; it always serves the current router.
 func (e *Engine) Handler() http.Handler { return e.root }
 
+// Migrator runs the plugins' migrations; nil when the engine has no database.
+func (e *Engine) Migrator() *Migrator { return e.migr }
+
 // Root is the absolute root directory.
 func (e *Engine) Root() string { return e.opts.Root }
 
-// Start discovers the plugins, reads plugins.json and config.json, and
-// enables the enabled plugins in dependency order. A failing plugin is left
-// failed with its error; the others start. Start fails only for a bad
-// plugins.json or config.json.
-func (e *Engine) Start(ctx context.Context) error {
+// Load discovers the plugins and reads plugins.json and config.json without
+// building anything: enough for the CLI to order plugins or run their
+// migrations. It fails only for a bad plugins.json or config.json. Start
+// calls it when it has not run.
+func (e *Engine) Load(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.started {
-		return errors.New("engine already started")
+	return e.load(ctx)
+}
+
+func (e *Engine) load(ctx context.Context) error {
+	if e.loaded {
+		return nil
 	}
 	pf, exists, err := readPluginsFile(e.opts.Root)
 	if err != nil {
@@ -165,10 +179,56 @@ func (e *Engine) Start(ctx context.Context) error {
 			e.log.Warn("plugins.json names a plugin that is not installed", "plugin", n)
 		}
 	}
+	e.loaded = true
+	return nil
+}
+
+// Start loads the plugins (see Load), then builds and enables the enabled
+// ones in dependency order — applying their pending migrations first — and
+// serves them. A failing plugin is left failed with its error; the others
+// start.
+func (e *Engine) Start(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return errors.New("engine already started")
+	}
+	if err := e.load(ctx); err != nil {
+		return err
+	}
 	e.started = true
 	go e.sweepShared(30 * time.Second)
 	e.enableWanted(ctx)
 	return e.swapRouter()
+}
+
+// Order lists the plugins enabled in plugins.json in dependency order, and
+// why the others among them cannot be enabled. Call Load first.
+func (e *Engine) Order() ([]string, map[string]error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	nodes := make(map[string]graphNode, len(e.plugins))
+	for n, p := range e.plugins {
+		nodes[n] = graphNode{manifest: p.manifest, enabled: p.wanted, failed: p.state == StateFailed}
+	}
+	order, failures := orderPlugins(nodes)
+	var ok []string
+	for _, n := range order {
+		if e.plugins[n].state != StateFailed {
+			ok = append(ok, n)
+		} else if failures[n] == nil {
+			failures[n] = e.plugins[n].err
+		}
+	}
+	return ok, failures
+}
+
+// WantedDependents lists the plugins enabled in plugins.json that depend on
+// name, directly or not. Call Load first.
+func (e *Engine) WantedDependents(name string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dependentsWhere(name, func(p *plugin) bool { return p.wanted })
 }
 
 // discover scans plugins/ and loads every plugin's source and manifest.

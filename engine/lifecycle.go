@@ -84,6 +84,9 @@ func (e *Engine) buildGeneration(ctx context.Context, p *plugin) error {
 	if err := e.checkPrefixFree(p); err != nil {
 		return err
 	}
+	if err := e.migrate(ctx, p); err != nil {
+		return err
+	}
 	p.genSeq++
 	env := e.newEnv(p.src, p.genSeq)
 	g := &Generation{Plugin: p.name, Number: p.genSeq, Manifest: p.manifest, Config: cfg,
@@ -93,6 +96,20 @@ func (e *Engine) buildGeneration(ctx context.Context, p *plugin) error {
 	}
 	p.gen, p.state, p.err = g, StateInitialized, nil
 	return nil
+}
+
+// migrate applies p's pending migrations (its dependencies' ran before, in
+// dependency order).
+func (e *Engine) migrate(ctx context.Context, p *plugin) error {
+	if !hasMigrations(e.opts.Root, p.name) {
+		return nil
+	}
+	if e.migr == nil {
+		return &PluginError{Plugin: p.name, File: p.src.relDir + "/migrations", Op: "migrate",
+			Err: errors.New("the plugin has migrations but the engine has no database")}
+	}
+	_, err := e.migr.Up(ctx, p.name)
+	return err
 }
 
 // checkPrefixFree refuses a url_prefix overlapping an enabled plugin's.
@@ -185,13 +202,19 @@ func (e *Engine) Disable(ctx context.Context, name string, cascade bool) error {
 // dependents lists the enabled plugins that depend on name, directly or
 // not, dependents of dependents first.
 func (e *Engine) dependents(name string) []string {
+	return e.dependentsWhere(name, func(p *plugin) bool { return p.state == StateEnabled })
+}
+
+// dependentsWhere lists the plugins matching keep that depend on name,
+// directly or not, dependents of dependents first.
+func (e *Engine) dependentsWhere(name string, keep func(*plugin) bool) []string {
 	var out []string
 	seen := map[string]bool{name: true}
 	var walk func(n string)
 	walk = func(n string) {
 		var direct []string
 		for _, p := range e.plugins {
-			if p.state != StateEnabled || seen[p.name] {
+			if p.manifest == nil || !keep(p) || seen[p.name] {
 				continue
 			}
 			for _, d := range p.manifest.Dependencies {

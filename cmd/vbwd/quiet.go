@@ -7,8 +7,11 @@ import (
 
 // quiet drops log records: commands that print a report (which names every
 // failure) do not repeat it on stderr.
-func quiet(l *slog.Logger) *slog.Logger {
-	return slog.New(minLevel{l.Handler(), slog.LevelError + 4})
+func quiet(l *slog.Logger) *slog.Logger { return quietBelow(l, slog.LevelError+4) }
+
+// quietBelow drops records below min.
+func quietBelow(l *slog.Logger, min slog.Level) *slog.Logger {
+	return slog.New(minLevel{l.Handler(), min})
 }
 
 type minLevel struct {

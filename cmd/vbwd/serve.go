@@ -21,6 +21,7 @@ type serveFlags struct {
 	poolMax        int
 	accessLog      bool
 	noDB           bool
+	populate       bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -41,6 +42,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.IntVar(&f.poolMax, "pool-max", 0, "Lua states at most per plugin (0: max(4, 2×CPUs))")
 	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per request")
 	fl.BoolVar(&f.noDB, "no-db", false, "run without a database (plugins that need one fail)")
+	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	return cmd
 }
 
@@ -71,6 +73,12 @@ func runServe(ctx context.Context, g *globals, f *serveFlags) error {
 	}
 	if err := eng.Start(ctx); err != nil {
 		return err
+	}
+	if f.populate {
+		if _, err := eng.Populate(ctx); err != nil {
+			_ = eng.Shutdown(context.Background())
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

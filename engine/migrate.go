@@ -1,0 +1,292 @@
+package engine
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amacneil/dbmate/v2/pkg/dbmate"
+	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers the postgres driver
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrationLock is the PostgreSQL advisory lock key held while any engine
+// migrates (dbmate has no lock of its own): two engines starting together
+// never apply the same file twice.
+const migrationLock int64 = 0x76627764_6d696772 // "vbwdmigr"
+
+// Migrator applies plugins' dbmate migrations, each plugin with its own
+// versions table vbwd_migrations.<plugin>.
+type Migrator struct {
+	pool *pgxpool.Pool
+	url  *url.URL
+	root string
+	log  *slog.Logger
+	mu   sync.Mutex // dbmate's DB value is not shared, but keep one run per process at a time
+}
+
+// MigrationStatus is one migration file of a plugin.
+type MigrationStatus struct {
+	File    string `json:"file"` // root-relative path
+	Version string `json:"version"`
+	Applied bool   `json:"applied"`
+}
+
+// NewMigrator makes a migrator over pool for the plugins under root.
+func NewMigrator(pool *pgxpool.Pool, root string, log *slog.Logger) (*Migrator, error) {
+	u, err := poolURL(pool)
+	if err != nil {
+		return nil, err
+	}
+	return &Migrator{pool: pool, url: u, root: root, log: log}, nil
+}
+
+// poolURL rebuilds a postgres:// URL (which dbmate needs) from the pool's
+// parsed config, so key=value connection strings work too.
+func poolURL(pool *pgxpool.Pool) (*url.URL, error) {
+	cc := pool.Config().ConnConfig
+	u := &url.URL{Scheme: "postgres", Host: cc.Host + ":" + strconv.Itoa(int(cc.Port)), Path: "/" + cc.Database}
+	if strings.HasPrefix(cc.Host, "/") {
+		u.Host = ""
+	}
+	if cc.Password != "" {
+		u.User = url.UserPassword(cc.User, cc.Password)
+	} else {
+		u.User = url.User(cc.User)
+	}
+	q := url.Values{}
+	if strings.HasPrefix(cc.Host, "/") {
+		q.Set("host", cc.Host)
+		q.Set("port", strconv.Itoa(int(cc.Port)))
+	}
+	if cc.TLSConfig == nil {
+		q.Set("sslmode", "disable")
+	} else {
+		q.Set("sslmode", "require")
+	}
+	u.RawQuery = q.Encode()
+	return u, nil
+}
+
+// migrationsDir is plugins/<name>/migrations.
+func (m *Migrator) migrationsDir(plugin string) string {
+	return filepath.Join(m.root, "plugins", plugin, "migrations")
+}
+
+// HasMigrations reports whether a plugin ships migration files.
+func (m *Migrator) HasMigrations(plugin string) bool {
+	return hasMigrations(m.root, plugin)
+}
+
+func hasMigrations(root, plugin string) bool {
+	entries, err := os.ReadDir(filepath.Join(root, "plugins", plugin, "migrations"))
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".sql") {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Migrator) dbmate(plugin string, log io.Writer) *dbmate.DB {
+	db := dbmate.New(m.url)
+	db.AutoDumpSchema = false
+	db.MigrationsDir = []string{m.migrationsDir(plugin)}
+	db.MigrationsTableName = "vbwd_migrations." + plugin
+	db.Log = log
+	return db
+}
+
+// locked runs fn while holding the migration advisory lock.
+func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	conn, err := m.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "select pg_advisory_lock($1)", migrationLock); err != nil {
+		return fmt.Errorf("migrations: taking the advisory lock: %w", err)
+	}
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, "select pg_advisory_unlock($1)", migrationLock); err != nil {
+			conn.Conn().Close(uctx) // closing the session releases the lock
+		}
+	}()
+	return fn()
+}
+
+// Up applies a plugin's pending migrations in order, each file in its own
+// transaction. It returns the files applied. A failing file is rolled back
+// and reported as a PluginError naming the file and the line of the SQL
+// error.
+func (m *Migrator) Up(ctx context.Context, plugin string) ([]string, error) {
+	if !m.HasMigrations(plugin) {
+		return nil, nil
+	}
+	var out bytes.Buffer
+	err := m.locked(ctx, func() error { return m.dbmate(plugin, &out).Migrate() })
+	applied := logged(out.String(), "Applied: ")
+	if err != nil {
+		failing := lastLogged(out.String(), "Applying: ")
+		if n := len(applied); n > 0 && failing != "" && applied[n-1] == failing {
+			applied = applied[:n-1] // dbmate prints "Applied" even for the failing file
+		}
+		return m.rel(plugin, applied), m.migrationError(plugin, failing, err)
+	}
+	for _, f := range applied {
+		m.log.Info("migration applied", "plugin", plugin, "file", f)
+	}
+	return m.rel(plugin, applied), nil
+}
+
+// Down rolls back a plugin's last `steps` applied migrations.
+func (m *Migrator) Down(ctx context.Context, plugin string, steps int) ([]string, error) {
+	var done []string
+	for i := 0; i < steps; i++ {
+		var out bytes.Buffer
+		err := m.locked(ctx, func() error { return m.dbmate(plugin, &out).Rollback() })
+		if errors.Is(err, dbmate.ErrNoRollback) {
+			break
+		}
+		file := lastLogged(out.String(), "Rolling back: ")
+		if err != nil {
+			return m.rel(plugin, done), m.migrationError(plugin, file, err)
+		}
+		done = append(done, file)
+	}
+	return m.rel(plugin, done), nil
+}
+
+// Status lists a plugin's migration files, applied or pending.
+func (m *Migrator) Status(ctx context.Context, plugin string) ([]MigrationStatus, error) {
+	if !m.HasMigrations(plugin) {
+		return nil, nil
+	}
+	var list []dbmate.Migration
+	err := m.locked(ctx, func() (err error) {
+		list, err = m.dbmate(plugin, io.Discard).FindMigrations()
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: migration status: %w", plugin, err)
+	}
+	out := make([]MigrationStatus, len(list))
+	for i, mg := range list {
+		out[i] = MigrationStatus{File: path.Join("plugins", plugin, "migrations", mg.FileName), Version: mg.Version, Applied: mg.Applied}
+	}
+	return out, nil
+}
+
+func (m *Migrator) rel(plugin string, files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = path.Join("plugins", plugin, "migrations", f)
+	}
+	return out
+}
+
+var loggedFile = regexp.MustCompile(`^(\S+\.sql)`)
+
+// logged lists the files dbmate reported with prefix ("Applied: x.sql in 2ms").
+func logged(out, prefix string) []string {
+	var files []string
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			if m := loggedFile.FindStringSubmatch(rest); m != nil {
+				files = append(files, m[1])
+			}
+		}
+	}
+	return files
+}
+
+func lastLogged(out, prefix string) string {
+	files := logged(out, prefix)
+	if len(files) == 0 {
+		return ""
+	}
+	return files[len(files)-1]
+}
+
+// migrationError names the plugin, the file and the file line of the SQL
+// error dbmate reports (its position is relative to the up or down block).
+func (m *Migrator) migrationError(plugin, file string, err error) error {
+	pe := &PluginError{Plugin: plugin, Op: "migrate", Err: err}
+	if file == "" {
+		return pe
+	}
+	pe.File = path.Join("plugins", plugin, "migrations", file)
+	var qe *dbmate.QueryError
+	if !errors.As(err, &qe) {
+		return pe
+	}
+	pe.Err = qe.Err
+	content, rerr := os.ReadFile(filepath.Join(m.migrationsDir(plugin), file))
+	if rerr != nil {
+		return pe
+	}
+	base := strings.Index(string(content), qe.Query)
+	if base < 0 {
+		return pe
+	}
+	line := 1 + strings.Count(string(content[:base]), "\n")
+	if qe.Position > 0 {
+		runes := []rune(qe.Query)
+		upto := min(qe.Position-1, len(runes))
+		line += strings.Count(string(runes[:upto]), "\n")
+	}
+	pe.Line = line
+	return pe
+}
+
+// NewMigration creates plugins/<plugin>/migrations/<timestamp>_<name>.sql
+// with both sections and returns its root-relative path.
+func NewMigration(root, plugin, name string, now time.Time) (string, error) {
+	if !pluginName.MatchString(plugin) {
+		return "", fmt.Errorf("bad plugin name %q", plugin)
+	}
+	if _, err := os.Stat(filepath.Join(root, "plugins", plugin, "init.lua")); err != nil {
+		return "", fmt.Errorf("%w: %s (no plugins/%s/init.lua)", ErrUnknownPlugin, plugin, plugin)
+	}
+	if !migrationName.MatchString(name) {
+		return "", fmt.Errorf("migration name %q: use lower-case letters, digits and _", name)
+	}
+	dir := filepath.Join(root, "plugins", plugin, "migrations")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	file := now.UTC().Format("20060102150405") + "_" + name + ".sql"
+	body := "-- migrate:up\n\n\n-- migrate:down\n\n"
+	f, err := os.OpenFile(filepath.Join(dir, file), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(body); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path.Join("plugins", plugin, "migrations", file), f.Close()
+}
+
+var migrationName = regexp.MustCompile(`^[a-z0-9_]{1,100}$`)
