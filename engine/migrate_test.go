@@ -34,7 +34,7 @@ func countRows(t *testing.T, e *testEngine, sql string, args ...any) int {
 func TestMigrations_ThreeEnginesAtOnce(t *testing.T) {
 	_, url := newDB(t)
 	root := writeRoot(t, files{
-		"plugins/m/init.lua": pluginSrc("m", "", ""),
+		"plugins/m/init.lua":                            pluginSrc("m", "", ""),
 		"plugins/m/migrations/20260101000001_one.sql":   migFile("one", "create table m_items (id int primary key);", "drop table m_items;"),
 		"plugins/m/migrations/20260101000002_two.sql":   migFile("two", "alter table m_items add column name text;", "alter table m_items drop column name;"),
 		"plugins/m/migrations/20260101000003_three.sql": migFile("three", "insert into m_items values (1, 'x');", "delete from m_items;"),
@@ -66,12 +66,12 @@ func TestMigrations_ThreeEnginesAtOnce(t *testing.T) {
 func TestMigrations_BrokenFile(t *testing.T) {
 	pool, _ := newDB(t)
 	root := writeRoot(t, files{
-		"plugins/bad/init.lua": pluginSrc("bad", "", ""),
-		"plugins/bad/migrations/20260101000001_ok.sql": migFile("ok", "create table bad_a (id int);", "drop table bad_a;"),
+		"plugins/bad/init.lua":                             pluginSrc("bad", "", ""),
+		"plugins/bad/migrations/20260101000001_ok.sql":     migFile("ok", "create table bad_a (id int);", "drop table bad_a;"),
 		"plugins/bad/migrations/20260101000002_broken.sql": "-- migrate:up\ncreate table bad_b (id int);\n\ninsert into bad_b values (1);\nselect * from no_such_table;\n-- migrate:down\ndrop table bad_b;\n",
-		"plugins/dependent/init.lua": pluginSrc("dependent", `, dependencies = {"bad"}`, ""),
-		"plugins/good/init.lua":      pluginSrc("good", "", `function P.routes(r) r:get("/", function() return 200, {} end) end`),
-		"plugins/good/migrations/20260101000001_g.sql": "-- migrate:up\ncreate table good_t (id int);\n-- migrate:down\ndrop table good_t;\n",
+		"plugins/dependent/init.lua":                       pluginSrc("dependent", `, dependencies = {"bad"}`, ""),
+		"plugins/good/init.lua":                            pluginSrc("good", "", `function P.routes(r) r:get("/", function() return 200, {} end) end`),
+		"plugins/good/migrations/20260101000001_g.sql":     "-- migrate:up\ncreate table good_t (id int);\n-- migrate:down\ndrop table good_t;\n",
 	})
 	te := startEngine(t, root, func(o *Options) { o.DB = pool })
 	st := te.status(t, "bad")
@@ -99,7 +99,7 @@ func TestMigrations_BrokenFile(t *testing.T) {
 func TestMigrations_DownUpRoundTrip(t *testing.T) {
 	pool, _ := newDB(t)
 	root := writeRoot(t, files{
-		"plugins/m/init.lua": pluginSrc("m", "", ""),
+		"plugins/m/init.lua":                          pluginSrc("m", "", ""),
 		"plugins/m/migrations/20260101000001_one.sql": migFile("one", "create table m_items (id int primary key);", "drop table m_items;"),
 		"plugins/m/migrations/20260101000002_two.sql": migFile("two", "alter table m_items add column name text;", "alter table m_items drop column name;"),
 	})
@@ -137,7 +137,7 @@ func TestMigrations_DownUpRoundTrip(t *testing.T) {
 
 func TestMigrations_NoDatabase(t *testing.T) {
 	root := writeRoot(t, files{
-		"plugins/m/init.lua": pluginSrc("m", "", ""),
+		"plugins/m/init.lua":                          pluginSrc("m", "", ""),
 		"plugins/m/migrations/20260101000001_one.sql": migFile("one", "", ""),
 	})
 	te := startEngine(t, root, nil)
