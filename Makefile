@@ -14,7 +14,7 @@ build:
 # Serve the shipped plugins on the embedded default database (no DATABASE_URL:
 # a local PostgreSQL cluster under .data/postgres).
 run: postgres build
-	./$(BIN) serve --root .
+	./$(BIN) serve --root . --populate
 
 test: postgres test-go
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/vbwd-platform/vbwd-engine/internal/nativehello"
+	"github.com/vbwd-platform/vbwd-engine/internal/native"
 )
 
 func benchEngine(b *testing.B) *Engine {
@@ -91,7 +91,7 @@ func BenchmarkDispatch(b *testing.B) {
 // chi, dispatch) versus a native chi handler, without the network.
 func BenchmarkHTTPInProcess(b *testing.B) {
 	e := benchEngine(b)
-	native := nativehello.Handler()
+	native := native.Hello()
 	for _, bc := range []struct {
 		name string
 		h    http.Handler

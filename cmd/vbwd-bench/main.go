@@ -1,7 +1,7 @@
 // Command vbwd-bench measures, side by side in one process, the requests per
-// second of the hello plugin's Lua route served by the engine and of the same
-// route as a native Go chi handler, loading each in turn with wrk over
-// loopback, and prints the ratio. Run it with `make bench`.
+// second of shipped plugins' Lua routes served by the engine and of the same
+// routes as native Go handlers (internal/native), loading each in turn with
+// wrk over loopback, and prints the ratios. Run it with `make bench`.
 package main
 
 import (
@@ -14,14 +14,17 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vbwd-platform/vbwd-engine/engine"
 	"github.com/vbwd-platform/vbwd-engine/internal/logsink"
-	"github.com/vbwd-platform/vbwd-engine/internal/nativehello"
+	"github.com/vbwd-platform/vbwd-engine/internal/native"
+	"github.com/vbwd-platform/vbwd-engine/internal/pgdev"
 )
 
 func main() {
@@ -48,29 +51,65 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 	sink := logsink.NewBuffered(logFile, 100*time.Millisecond)
 	defer sink.Close()
 	log := slog.New(slog.NewTextHandler(sink, nil))
-	eng, err := engine.New(engine.Options{Root: root, Logger: log, AccessLog: sink, PoolMin: 4, PoolMax: 4})
+	ctx := context.Background()
+	pool, stopDB, err := database(ctx, log)
 	if err != nil {
 		return err
 	}
-	if err := eng.Start(context.Background()); err != nil {
+	defer stopDB()
+	eng, err := engine.New(engine.Options{Root: root, Logger: log, DB: pool, AccessLog: sink, PoolMin: 4, PoolMax: 4})
+	if err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
 		return err
 	}
 	defer eng.Shutdown(context.Background())
+	if _, err := eng.Populate(ctx, "notes"); err != nil {
+		return err
+	}
+	var noteID string
+	if err := pool.QueryRow(ctx, "select id::text from notes_notes where slug = 'welcome'").Scan(&noteID); err != nil {
+		return fmt.Errorf("the notes plugin's demo data: %w", err)
+	}
 	luaURL, stopLua, err := serve(eng.Handler())
 	if err != nil {
 		return err
 	}
 	defer stopLua()
-	nativeURL, stopNative, err := serve(nativehello.Handler())
-	if err != nil {
-		return err
+	fmt.Printf("wrk -t1 -c%d -d%s per round, %d alternating rounds, all servers in this process, engine access log on\n", conns, dur, rounds)
+	for _, c := range []struct {
+		title, path, goal string
+		goalRatio         float64
+		native            http.Handler
+	}{
+		{"hello route (GET /api/v1/hello/world)", "/api/v1/hello/world", ">= 0.70", 0.70, native.Hello()},
+		{"one row by primary key (GET /api/v1/notes/{id})", "/api/v1/notes/" + noteID, ">= 0.80", 0.80, native.NoteByID(pool)},
+	} {
+		nativeURL, stopNative, err := serve(c.native)
+		if err != nil {
+			return err
+		}
+		l, n, err := compare(luaURL+c.path, nativeURL+c.path, dur, conns, rounds)
+		stopNative()
+		if err != nil {
+			return err
+		}
+		verdict := "met"
+		if l/n < c.goalRatio {
+			verdict = "NOT met"
+		}
+		fmt.Printf("%s: native %.0f req/s, lua %.0f req/s, lua/native ratio %.2f (goal %s: %s)\n\n", c.title, n, l, l/n, c.goal, verdict)
 	}
-	defer stopNative()
-	path := "/api/v1/hello/world"
-	if err := check(luaURL+path, nativeURL+path); err != nil {
-		return err
+	return nil
+}
+
+// compare loads the two URLs in alternating rounds and returns the median
+// requests per second of each.
+func compare(luaURL, nativeURL string, dur time.Duration, conns, rounds int) (float64, float64, error) {
+	if err := check(luaURL, nativeURL); err != nil {
+		return 0, 0, err
 	}
-	fmt.Printf("hello route, wrk -t1 -c%d -d%s, %d alternating rounds each, one process (engine access log on)\n", conns, dur, rounds)
 	var luaRPS, nativeRPS []float64
 	for i := 0; i < rounds; i++ {
 		for _, s := range []struct {
@@ -78,17 +117,41 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 			url  string
 			out  *[]float64
 		}{{"native", nativeURL, &nativeRPS}, {"lua", luaURL, &luaRPS}} {
-			rps, err := wrk(s.url+path, dur, conns)
+			rps, err := wrk(s.url, dur, conns)
 			if err != nil {
-				return err
+				return 0, 0, err
 			}
 			*s.out = append(*s.out, rps)
 			fmt.Printf("  round %d  %-6s %10.0f req/s\n", i+1, s.name, rps)
 		}
 	}
-	l, n := median(luaRPS), median(nativeRPS)
-	fmt.Printf("median: native %.0f req/s, lua %.0f req/s, lua/native ratio %.2f (goal >= 0.70)\n", n, l, l/n)
-	return nil
+	return median(luaRPS), median(nativeRPS), nil
+}
+
+// database connects to DATABASE_URL, else starts a throwaway cluster.
+func database(ctx context.Context, log *slog.Logger) (*pgxpool.Pool, func(), error) {
+	url := os.Getenv("DATABASE_URL")
+	stop := func() {}
+	if url == "" {
+		dir, err := os.MkdirTemp("", "vbwd-bench-pg-")
+		if err != nil {
+			return nil, nil, err
+		}
+		_ = os.Chmod(dir, 0o755)
+		c, err := pgdev.Start(ctx, pgdev.Options{DataDir: filepath.Join(dir, "postgres"), Logger: log})
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, nil, err
+		}
+		url = c.URL()
+		stop = func() { _ = c.Stop(context.Background()); os.RemoveAll(dir) }
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); stop() }, nil
 }
 
 func serve(h http.Handler) (string, func(), error) {

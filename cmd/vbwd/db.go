@@ -16,6 +16,11 @@ import (
 // The returned stop function closes the pool and stops a cluster this
 // process started.
 func openDatabase(ctx context.Context, root string, log *slog.Logger) (*pgxpool.Pool, func(), error) {
+	// Never make a .data/ cluster somewhere that is not an engine root.
+	if st, err := os.Stat(filepath.Join(root, "plugins")); err != nil || !st.IsDir() {
+		abs, _ := filepath.Abs(root)
+		return nil, nil, fmt.Errorf("root %s has no plugins/ directory", abs)
+	}
 	url := os.Getenv("DATABASE_URL")
 	var cluster *pgdev.Cluster
 	if url == "" {

@@ -174,6 +174,7 @@ func TestServe_DatabaseURL(t *testing.T) {
 }
 
 func TestPluginList(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
 	root := copyHello(t, map[string]string{
 		"plugins.json":            `{"plugins": {"hello": {"enabled": true}, "broken": {"enabled": true}, "child": {"enabled": true}}}`,
 		"plugins/broken/init.lua": "return { name = \"broken\", version = \"1.0.0\",\n  initialize = function() error(\"cannot start\") end }",
@@ -203,9 +204,14 @@ func TestPluginList(t *testing.T) {
 }
 
 func TestRootFlag_BadRoot(t *testing.T) {
-	_, err := runCLI(t, context.Background(), "plugin", "list", "--root", t.TempDir())
+	t.Setenv("DATABASE_URL", "")
+	root := t.TempDir()
+	_, err := runCLI(t, context.Background(), "plugin", "list", "--root", root)
 	if err == nil || !strings.Contains(err.Error(), "no plugins/ directory") {
 		t.Errorf("got %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, ".data")); !os.IsNotExist(err) {
+		t.Errorf("a database was made under a directory that is not an engine root")
 	}
 }
 

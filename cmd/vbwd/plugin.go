@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 
@@ -46,7 +47,14 @@ func loadStatuses(ctx context.Context, g *globals) ([]engine.PluginStatus, error
 		return nil, err
 	}
 	defer flush()
-	eng, err := engine.New(engine.Options{Root: g.root, Logger: quiet(log), PoolMin: 1})
+	// States depend on migrations, so the list loads plugins against the
+	// database, as serve does.
+	db, closeDB, err := openDatabase(ctx, g.root, quietBelow(log, slog.LevelWarn))
+	if err != nil {
+		return nil, err
+	}
+	defer closeDB()
+	eng, err := engine.New(engine.Options{Root: g.root, Logger: quiet(log), DB: db, PoolMin: 1})
 	if err != nil {
 		return nil, err
 	}

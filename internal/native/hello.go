@@ -1,6 +1,6 @@
-// Package nativehello is the benchmark baseline: the hello plugin's main route
-// written as native Go.
-package nativehello
+// Package native holds the benchmark baselines: shipped plugins' routes
+// written as native Go handlers (chi, pgx, encoding/json).
+package native
 
 import (
 	"encoding/json"
@@ -9,10 +9,10 @@ import (
 	"github.com/go-chi/chi/v5"
 )
 
-// Handler is the hello plugin's GET /api/v1/hello/{name} written as a
+// Hello is the hello plugin's GET /api/v1/hello/{name} written as a
 // native Go chi handler with encoding/json: the baseline the benchmarks
 // compare the Lua route against.
-func Handler() http.Handler {
+func Hello() http.Handler {
 	r := chi.NewRouter()
 	r.Get("/api/v1/hello/{name}", func(w http.ResponseWriter, r *http.Request) {
 		b, err := json.Marshal(map[string]string{"message": "Hello, " + chi.URLParam(r, "name") + "!"})
