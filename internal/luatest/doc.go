@@ -25,6 +25,9 @@
 //	                           (as plain text or as a Lua pattern); returns the message
 //	build_phase(fn)            run fn as during on_enable (hostapi.InBuildPhase is true)
 //	with_request(id, fn)       run fn as serving a request with that id (hostapi.RequestOf)
+//	with_timeout(seconds, fn)  run fn under a context with that deadline (L.Context());
+//	                           once it passes, the next Lua instruction raises
+//	                           "context deadline exceeded"
 //	print(...)                 log to the running Go test
 //
 // Each file runs in a fresh state opened like the engine's sandbox (base,

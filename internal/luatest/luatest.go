@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -108,6 +109,15 @@ func newHarness(mods []hostapi.Module) *harness {
 	L.SetGlobal("print", L.NewFunction(h.print))
 	L.SetGlobal("build_phase", L.NewFunction(func(L *lua.LState) int {
 		return withContext(L, 1, hostapi.WithBuildPhase)
+	}))
+	L.SetGlobal("with_timeout", L.NewFunction(func(L *lua.LState) int {
+		d := time.Duration(float64(L.CheckNumber(1)) * float64(time.Second))
+		cancel := context.CancelFunc(func() {})
+		defer func() { cancel() }() // also when fn raises
+		return withContext(L, 2, func(ctx context.Context) context.Context {
+			ctx, cancel = context.WithTimeout(ctx, d)
+			return ctx
+		})
 	}))
 	L.SetGlobal("with_request", L.NewFunction(func(L *lua.LState) int {
 		r := &hostapi.Request{ID: L.CheckString(1)}

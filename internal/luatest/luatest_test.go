@@ -3,6 +3,7 @@ package luatest
 import (
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 
@@ -27,6 +28,16 @@ func (p *probe) Loader(L *lua.LState) int {
 			return 1
 		},
 		"build_phase": func(L *lua.LState) int { L.Push(lua.LBool(hostapi.InBuildPhase(L))); return 1 },
+		"deadline": func(L *lua.LState) int {
+			if ctx := L.Context(); ctx != nil {
+				if dl, ok := ctx.Deadline(); ok {
+					L.Push(lua.LNumber(time.Until(dl).Seconds()))
+					return 1
+				}
+			}
+			L.Push(lua.LNil)
+			return 1
+		},
 	}))
 	L.Push(lua.LString("extra")) // returning 1 must take only the table
 	L.Pop(1)
@@ -38,6 +49,7 @@ func (p *probe) Docs() []hostapi.Export {
 		{Name: "loads", Sig: "loads(): integer", Doc: "how many times the loader ran"},
 		{Name: "request_id", Sig: "request_id(): string?", Doc: "the request id, if any"},
 		{Name: "build_phase", Sig: "build_phase(): boolean", Doc: "whether the state is in its build phase"},
+		{Name: "deadline", Sig: "deadline(): number?", Doc: "seconds until the state's context deadline, if any"},
 	}
 }
 
@@ -88,7 +100,7 @@ func TestHarness_loadErrors(t *testing.T) {
 }
 
 func TestCheckExports(t *testing.T) {
-	CheckExports(t, &probe{}, "build_phase", "loads", "request_id")
+	CheckExports(t, &probe{}, "build_phase", "deadline", "loads", "request_id")
 }
 
 func TestNewState(t *testing.T) {

@@ -1,0 +1,133 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// txRegistryKey is where a state keeps its innermost open transaction: a
+// userdata holding its *txState, in the registry that the state shares
+// with its coroutines and that Lua code cannot reach (no debug library).
+// Keeping it there rather than in a map of the Module keyed by *LState
+// needs no lock, follows coroutines, and dies with the state.
+const txRegistryKey = "vbwd.db.tx"
+
+// rollbackTimeout bounds a rollback, which runs even when the request's
+// context has ended (to give the connection back clean).
+const rollbackTimeout = 5 * time.Second
+
+// txState is a transaction (or savepoint) opened by db.tx or tx.tx.
+type txState struct {
+	tx     pgx.Tx
+	parent *txState       // the transaction that was innermost before this one
+	ud     *lua.LUserData // this state's registry entry
+	closed bool
+}
+
+// CurrentTx returns the innermost transaction (or savepoint) that db.tx
+// has open in L, or nil. Host modules use it to write in the caller's
+// transaction, e.g. an outbox row committed or rolled back with it. The
+// transaction is valid only until the Go function calling CurrentTx
+// returns to Lua.
+func CurrentTx(L *lua.LState) pgx.Tx {
+	if st := currentTx(L); st != nil {
+		return st.tx
+	}
+	return nil
+}
+
+func currentTx(L *lua.LState) *txState {
+	ud, ok := L.G.Registry.RawGetString(txRegistryKey).(*lua.LUserData)
+	if !ok {
+		return nil
+	}
+	st, _ := ud.Value.(*txState)
+	return st
+}
+
+func setCurrentTx(L *lua.LState, st *txState) {
+	if st == nil {
+		L.G.Registry.RawSetString(txRegistryKey, lua.LNil)
+		return
+	}
+	L.G.Registry.RawSetString(txRegistryKey, st.ud)
+}
+
+// tx implements db.tx(fn) (st nil: a transaction, or a savepoint in the
+// innermost open transaction) and tx.tx(fn) (a savepoint in st).
+func (b *binding) tx(L *lua.LState, st *txState) int {
+	refuseBuildPhase(L)
+	fn := L.CheckFunction(1)
+	q, ok := b.target(L, st)
+	if !ok {
+		return b.failWith(L, dbError{message: errNoDatabase.Error()})
+	}
+	c := b.m.newCall(L)
+	tx, err := q.Begin(c.ctx)
+	c.cancel()
+	if err != nil {
+		return b.fail(L, c, err)
+	}
+	inner := &txState{tx: tx, parent: currentTx(L), ud: L.NewUserData()}
+	inner.ud.Value = inner
+	setCurrentTx(L, inner)
+
+	top := L.GetTop()
+	thread := L.G.CurrentThread
+	L.Push(fn)
+	L.Push(b.txTable(L, inner))
+	perr := L.PCall(1, lua.MultRet, nil)
+	setCurrentTx(L, inner.parent)
+	inner.closed = true
+	if L.G.CurrentThread != thread {
+		// fn yielded its coroutine: gopher-lua then returns from PCall as
+		// if fn had returned, and resumes the coroutine's parent. Never
+		// commit half of fn; raise, which fails the parent's resume.
+		b.rollback(c.parent, tx)
+		L.RaiseError(yieldError)
+	}
+	if perr != nil {
+		b.rollback(c.parent, tx)
+		var apiErr *lua.ApiError
+		if errors.As(perr, &apiErr) {
+			L.Error(apiErr.Object, 0) // the very value fn raised
+		}
+		L.RaiseError("%v", perr)
+	}
+
+	c = b.m.newCall(L)
+	defer c.cancel()
+	if err := tx.Commit(c.ctx); err != nil {
+		L.SetTop(top)
+		return b.fail(L, c, err)
+	}
+	return L.GetTop() - top
+}
+
+// rollback ends tx after fn raised. It runs even if ctx has ended, so that
+// a healthy connection goes back to the pool outside any transaction; if
+// it fails pgx closes the connection, and fn's error is what matters.
+func (b *binding) rollback(ctx context.Context, tx pgx.Tx) {
+	timeout := rollbackTimeout
+	if t := b.m.opts.StatementTimeout; t > 0 {
+		timeout = min(timeout, t)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	_ = tx.Rollback(ctx)
+}
+
+// txTable is the tx argument of fn: query, query_one, exec and tx bound to
+// st. They raise once st has ended.
+func (b *binding) txTable(L *lua.LState, st *txState) *lua.LTable {
+	t := L.CreateTable(0, 4)
+	t.RawSetString("query", L.NewFunction(func(L *lua.LState) int { return b.run(L, st, opQuery) }))
+	t.RawSetString("query_one", L.NewFunction(func(L *lua.LState) int { return b.run(L, st, opQueryOne) }))
+	t.RawSetString("exec", L.NewFunction(func(L *lua.LState) int { return b.run(L, st, opExec) }))
+	t.RawSetString("tx", L.NewFunction(func(L *lua.LState) int { return b.tx(L, st) }))
+	return t
+}
