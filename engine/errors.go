@@ -102,6 +102,9 @@ func normalizeLuaError(plugin, op string, err error) error {
 		}
 	}
 	msg := api.Object.String()
+	if tbl, ok := api.Object.(*lua.LTable); ok {
+		msg = tableErrorMessage(tbl, msg)
+	}
 	if ud, ok := api.Object.(*lua.LUserData); ok {
 		if e, ok := ud.Value.(error); ok {
 			msg = e.Error()
@@ -136,6 +139,19 @@ func firstLuaFrame(tb string) (string, int) {
 		}
 	}
 	return "", 0
+}
+
+// tableErrorMessage reads a readable message from an error table such as a
+// vbwd.db error ({message = ..., code = ...}) raised with error(err).
+func tableErrorMessage(t *lua.LTable, def string) string {
+	m, ok := t.RawGetString("message").(lua.LString)
+	if !ok {
+		return def
+	}
+	if code, ok := t.RawGetString("code").(lua.LString); ok {
+		return fmt.Sprintf("%s (SQLSTATE %s)", m, code)
+	}
+	return string(m)
 }
 
 // statusErrorFromTable reads error({status = ..., message = ...}). A table

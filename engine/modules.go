@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
+	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
@@ -14,7 +15,7 @@ type sharedStore = *vshared.Store
 func newSharedStore() sharedStore { return vshared.NewStore(nil) }
 
 // DefaultModules is the host module set of this engine: vbwd.json, log,
-// time, crypto and shared. Each factory binds a module to one plugin
+// time, crypto, shared and db. Each factory binds a module to one plugin
 // generation (the log is tagged with the plugin and generation; shared
 // values live in the plugin's own bucket, kept across generations).
 func (e *Engine) DefaultModules() []hostapi.Factory {
@@ -24,6 +25,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(hostapi.Plugin) hostapi.Module { return vtime.New(nil) },
 		func(hostapi.Plugin) hostapi.Module { return vcrypto.New() },
 		func(p hostapi.Plugin) hostapi.Module { return vshared.New(e.shared.Bucket(p.Name)) },
+		func(p hostapi.Plugin) hostapi.Module { return vdb.New(e.opts.DB, vdb.Options{Plugin: p.Name}) },
 	}
 }
 
