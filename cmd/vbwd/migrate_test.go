@@ -11,11 +11,11 @@ import (
 func TestMigrateCommands(t *testing.T) {
 	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
 	root := copyHello(t, map[string]string{
-		"plugins.json":         `{"plugins": {"hello": {"enabled": true}, "base": {"enabled": true}, "top": {"enabled": true}}}`,
+		"plugins.json":          `{"plugins": {"hello": {"enabled": true}, "base": {"enabled": true}, "top": {"enabled": true}}}`,
 		"plugins/base/init.lua": `return { name = "base", version = "1.0.0" }`,
 		"plugins/base/migrations/20260101000001_t.sql": "-- migrate:up\ncreate table base_t (id int);\n-- migrate:down\ndrop table base_t;\n",
-		"plugins/top/init.lua":  `return { name = "top", version = "1.0.0", dependencies = { "base" } }`,
-		"plugins/top/migrations/20260101000001_u.sql": "-- migrate:up\ncreate table top_u (id int);\n-- migrate:down\ndrop table top_u;\n",
+		"plugins/top/init.lua":                         `return { name = "top", version = "1.0.0", dependencies = { "base" } }`,
+		"plugins/top/migrations/20260101000001_u.sql":  "-- migrate:up\ncreate table top_u (id int);\n-- migrate:down\ndrop table top_u;\n",
 		"plugins/top/populate.lua": `local db = require("vbwd.db")
 return function(ctx)
   local _, err = db.exec("insert into top_u select 1 where not exists (select 1 from top_u)")
