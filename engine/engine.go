@@ -42,6 +42,9 @@ type Options struct {
 	AccessLogFormat string
 	// Modules are the host modules offered to plugins. Default DefaultModules.
 	Modules []hostapi.Factory
+	// AdminToken turns the /admin API on: requests must carry
+	// Authorization: Bearer <AdminToken>. Empty: the admin API is off.
+	AdminToken string
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
 }
@@ -75,16 +78,18 @@ type Engine struct {
 	access  *accessLog // nil when off
 	migr    *Migrator  // nil without a database
 	root    *rootHandler
+	admin   http.Handler
 	modules []hostapi.Factory
 	shared  sharedStore
 
-	mu      sync.Mutex // serialises lifecycle changes; requests never take it
-	plugins map[string]*plugin
-	loaded  bool
-	started bool
-	stopped bool
-	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
-	quit    chan struct{} // closed at Shutdown: stops background loops
+	mu       sync.Mutex // serialises lifecycle changes; requests never take it
+	plugins  map[string]*plugin
+	loaded   bool
+	started  bool
+	stopped  bool
+	closing  atomic.Bool    // set at Shutdown: unmatched requests answer 503
+	quit     chan struct{}  // closed at Shutdown: stops background loops
+	retiring sync.WaitGroup // generations being retired in the background
 }
 
 // plugin is the engine's record of one plugin directory.
@@ -126,6 +131,10 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.modules = append(e.modules[:len(e.modules):len(e.modules)], opts.ExtraModules...)
 	e.root = newRootHandler(e)
+	e.admin = e.adminRouter()
+	if opts.AdminToken == "" {
+		e.log.Info("admin API is off: set VBWD_ADMIN_TOKEN to turn it on")
+	}
 	mux, err := e.buildRouter(nil)
 	if err != nil {
 		return nil, err
@@ -260,9 +269,7 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 	}
 	src, err := loadSource(e.opts.Root, name)
 	if err == nil {
-		ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
-		p.manifest, err = readManifest(ctx, src, e.newEnv(src, 0))
-		cancel()
+		p.manifest, err = e.readManifest(ctx, src)
 	}
 	if err != nil {
 		p.fail(err)
@@ -271,6 +278,14 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 	}
 	p.src = src
 	return p
+}
+
+// readManifest runs a plugin's init.lua in a throwaway state (build phase,
+// bounded by the request timeout) and reads its manifest.
+func (e *Engine) readManifest(ctx context.Context, src *pluginSource) (*Manifest, error) {
+	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
+	defer cancel()
+	return readManifest(ctx, src, e.newEnv(src, 0))
 }
 
 func (p *plugin) fail(err error) {
@@ -344,6 +359,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.stopped = true
 	e.closing.Store(true)
+	defer e.retiring.Wait()
 	close(e.quit)
 	// New requests now find no plugin route (503 while shutting down).
 	mux, err := e.buildRouter(nil)

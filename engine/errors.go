@@ -69,6 +69,19 @@ func (e *PluginError) Location() string {
 	return e.File
 }
 
+// DependentsError refuses to disable a plugin that enabled plugins depend
+// on; it matches ErrHasDependents.
+type DependentsError struct {
+	Plugin     string
+	Dependents []string
+}
+
+func (e *DependentsError) Error() string {
+	return fmt.Sprintf("%v: %s is needed by %s", ErrHasDependents, e.Plugin, strings.Join(e.Dependents, ", "))
+}
+
+func (e *DependentsError) Is(target error) bool { return target == ErrHasDependents }
+
 // StatusError is raised from Lua with error({status = 404, message = "..."}):
 // the request answers Status with a JSON body.
 type StatusError struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -71,59 +70,76 @@ func (e *Engine) checkDepsRunning(p *plugin) error {
 	return nil
 }
 
-// buildGeneration builds the next generation of p and marks it initialized.
+// buildGeneration builds the next generation of p from its current source
+// and marks it initialized.
 func (e *Engine) buildGeneration(ctx context.Context, p *plugin) error {
-	rootCfg, err := readRootConfig(e.opts.Root)
+	cfg, err := e.configFor(p.src)
 	if err != nil {
 		return err
 	}
-	cfg, err := pluginConfig(p.src, rootCfg[p.name])
+	g, err := e.makeGeneration(ctx, p, p.src, p.manifest, cfg)
 	if err != nil {
-		return err
-	}
-	if err := e.checkPrefixFree(p); err != nil {
-		return err
-	}
-	if err := e.migrate(ctx, p); err != nil {
-		return err
-	}
-	p.genSeq++
-	env := e.newEnv(p.src, p.genSeq)
-	g := &Generation{Plugin: p.name, Number: p.genSeq, Manifest: p.manifest, Config: cfg,
-		src: p.src, env: env, opts: &e.opts, logger: env.logger}
-	if err := newGeneration(ctx, g); err != nil {
 		return err
 	}
 	p.gen, p.state, p.err = g, StateInitialized, nil
 	return nil
 }
 
+// configFor merges and validates a plugin's config from the files on disk.
+func (e *Engine) configFor(src *pluginSource) (map[string]any, error) {
+	rootCfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	return pluginConfig(src, rootCfg[src.name])
+}
+
+// makeGeneration checks the url_prefix, applies pending migrations and
+// builds (pre-warms) a new generation of p from src, without touching p's
+// current generation.
+func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSource, m *Manifest, cfg map[string]any) (*Generation, error) {
+	if err := e.checkPrefixFree(p.name, src, m); err != nil {
+		return nil, err
+	}
+	if err := e.migrate(ctx, p.name, src); err != nil {
+		return nil, err
+	}
+	p.genSeq++
+	env := e.newEnv(src, p.genSeq)
+	g := &Generation{Plugin: p.name, Number: p.genSeq, Manifest: m, Config: cfg,
+		src: src, env: env, opts: &e.opts, logger: env.logger}
+	if err := newGeneration(ctx, g); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
 // migrate applies p's pending migrations (its dependencies' ran before, in
 // dependency order).
-func (e *Engine) migrate(ctx context.Context, p *plugin) error {
-	if !hasMigrations(e.opts.Root, p.name) {
+func (e *Engine) migrate(ctx context.Context, name string, src *pluginSource) error {
+	if !hasMigrations(e.opts.Root, name) {
 		return nil
 	}
 	if e.migr == nil {
-		return &PluginError{Plugin: p.name, File: p.src.relDir + "/migrations", Op: "migrate",
+		return &PluginError{Plugin: name, File: src.relDir + "/migrations", Op: "migrate",
 			Err: errors.New("the plugin has migrations but the engine has no database")}
 	}
-	_, err := e.migr.Up(ctx, p.name)
+	_, err := e.migr.Up(ctx, name)
 	return err
 }
 
-// checkPrefixFree refuses a url_prefix overlapping an enabled plugin's.
-func (e *Engine) checkPrefixFree(p *plugin) error {
-	if p.manifest.URLPrefix == "" {
+// checkPrefixFree refuses a url_prefix overlapping another enabled plugin's.
+func (e *Engine) checkPrefixFree(name string, src *pluginSource, m *Manifest) error {
+	if m.URLPrefix == "" {
 		return nil
 	}
 	for _, o := range e.plugins {
-		if o == p || o.gen == nil || o.manifest.URLPrefix == "" {
+		if o.name == name || o.gen == nil || o.manifest.URLPrefix == "" {
 			continue
 		}
-		if prefixesOverlap(o.manifest.URLPrefix, p.manifest.URLPrefix) {
-			return &PluginError{Plugin: p.name, File: p.src.relDir + "/init.lua", Op: "enable",
-				Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s", p.manifest.URLPrefix, o.manifest.URLPrefix, o.name)}
+		if prefixesOverlap(o.manifest.URLPrefix, m.URLPrefix) {
+			return &PluginError{Plugin: name, File: src.relDir + "/init.lua", Op: "enable",
+				Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s", m.URLPrefix, o.manifest.URLPrefix, o.name)}
 		}
 	}
 	return nil
@@ -134,6 +150,10 @@ func (e *Engine) checkPrefixFree(p *plugin) error {
 func (e *Engine) Enable(ctx context.Context, name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.enable(ctx, name)
+}
+
+func (e *Engine) enable(ctx context.Context, name string) error {
 	if e.stopped {
 		return ErrEngineStopped
 	}
@@ -156,6 +176,9 @@ func (e *Engine) Enable(ctx context.Context, name string) error {
 	if err := e.swapRouter(); err != nil {
 		return err
 	}
+	if p.err == nil {
+		e.retryFailedDependents(ctx)
+	}
 	return p.err
 }
 
@@ -166,6 +189,10 @@ func (e *Engine) Enable(ctx context.Context, name string) error {
 func (e *Engine) Disable(ctx context.Context, name string, cascade bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.disable(ctx, name, cascade)
+}
+
+func (e *Engine) disable(ctx context.Context, name string, cascade bool) error {
 	if e.stopped {
 		return ErrEngineStopped
 	}
@@ -178,7 +205,7 @@ func (e *Engine) Disable(ctx context.Context, name string, cascade bool) error {
 	}
 	deps := e.dependents(name)
 	if len(deps) > 0 && !cascade {
-		return fmt.Errorf("%w: %s is needed by %s", ErrHasDependents, name, strings.Join(deps, ", "))
+		return &DependentsError{Plugin: name, Dependents: deps}
 	}
 	victims := append(deps, name)
 	var gens []*Generation
@@ -262,6 +289,7 @@ type PluginStatus struct {
 	ErrorFile    string         `json:"error_file,omitempty"`
 	ErrorLine    int            `json:"error_line,omitempty"`
 	Dependencies []string       `json:"dependencies"`
+	Dependents   []string       `json:"dependents"`
 	URLPrefix    string         `json:"url_prefix,omitempty"`
 	Generation   int64          `json:"generation,omitempty"`
 	Hash         string         `json:"hash,omitempty"`
@@ -276,7 +304,7 @@ func (e *Engine) Plugins() []PluginStatus {
 	defer e.mu.Unlock()
 	out := make([]PluginStatus, 0, len(e.plugins))
 	for _, p := range e.plugins {
-		out = append(out, p.status())
+		out = append(out, e.statusOf(p))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -290,11 +318,14 @@ func (e *Engine) Plugin(name string) (PluginStatus, bool) {
 	if !ok {
 		return PluginStatus{}, false
 	}
-	return p.status(), true
+	return e.statusOf(p), true
 }
 
-func (p *plugin) status() PluginStatus {
-	st := PluginStatus{Name: p.name, State: p.state, Dependencies: []string{}}
+func (e *Engine) statusOf(p *plugin) PluginStatus {
+	st := PluginStatus{Name: p.name, State: p.state, Dependencies: []string{}, Dependents: e.dependents(p.name)}
+	if st.Dependents == nil {
+		st.Dependents = []string{}
+	}
 	if m := p.manifest; m != nil {
 		st.Version, st.Description, st.URLPrefix = m.Version, m.Description, m.URLPrefix
 		for _, d := range m.Dependencies {

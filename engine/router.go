@@ -132,6 +132,7 @@ func (e *Engine) buildRouter(gens []*Generation) (mux *chi.Mux, err error) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.Get("/readyz", e.readyz)
+	mux.Mount("/admin", e.admin)
 	sorted := append([]*Generation(nil), gens...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Plugin < sorted[j].Plugin })
 	for _, g := range sorted {

@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// adminRouter is the /admin API. It is built once and mounted in every
+// router; without an admin token it answers 404 saying how to turn it on.
+func (e *Engine) adminRouter() http.Handler {
+	r := chi.NewRouter()
+	r.Use(e.adminAuth)
+	r.Get("/plugins", e.adminList)
+	r.Post("/plugins/reload", e.adminRescan)
+	r.Get("/plugins/{name}", e.adminGet)
+	r.Post("/plugins/{name}/reload", e.adminReload)
+	r.Post("/plugins/{name}/enable", e.adminSetEnabled(true))
+	r.Post("/plugins/{name}/disable", e.adminSetEnabled(false))
+	r.Get("/plugins/{name}/config", e.adminGetConfig)
+	r.Put("/plugins/{name}/config", e.adminPutConfig)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(asRespWriter(w), http.StatusNotFound, "no admin route for "+r.Method+" "+r.URL.Path, nil)
+	})
+	return r
+}
+
+// adminAuth accepts Authorization: Bearer <VBWD_ADMIN_TOKEN>, compared in
+// constant time.
+func (e *Engine) adminAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := asRespWriter(w)
+		if e.opts.AdminToken == "" {
+			writeError(rw, http.StatusNotFound, "the admin API is off: set VBWD_ADMIN_TOKEN to turn it on", nil)
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.AdminToken)) != 1 {
+			rw.Header().Set("WWW-Authenticate", `Bearer realm="vbwd admin"`)
+			writeError(rw, http.StatusUnauthorized, "admin token required (Authorization: Bearer ...)", nil)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"plugins": e.Plugins()})
+}
+
+func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
+	st, ok := e.Plugin(chi.URLParam(r, "name"))
+	if !ok {
+		writeError(asRespWriter(w), http.StatusNotFound, "no plugin "+chi.URLParam(r, "name"), nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
+	res, err := e.Reload(r.Context(), chi.URLParam(r, "name"))
+	if err != nil {
+		e.writeAdminError(w, err)
+		return
+	}
+	status := "reloaded"
+	if res.Unchanged {
+		status = "unchanged"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": status, "plugin": res.Plugin, "generation": res.Generation, "hash": res.Hash})
+}
+
+func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
+	res, err := e.Rescan(r.Context())
+	if err != nil {
+		e.writeAdminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := chi.URLParam(r, "name")
+		cascade := r.URL.Query().Get("cascade") == "true"
+		if err := e.SetEnabled(r.Context(), name, enabled, cascade); err != nil {
+			e.writeAdminError(w, err)
+			return
+		}
+		st, _ := e.Plugin(name)
+		writeJSON(w, http.StatusOK, st)
+	}
+}
+
+func (e *Engine) adminGetConfig(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	override, merged, err := e.Config(name)
+	if err != nil {
+		e.writeAdminError(w, err)
+		return
+	}
+	out := map[string]any{"plugin": name, "override": override, "config": merged}
+	var schema any
+	file := filepath.Join(e.opts.Root, "plugins", name, "admin-config.json")
+	if readJSONFile(file, "admin-config.json", &schema) == nil {
+		out["schema"] = schema
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
+	var cfg map[string]any
+	body, err := io.ReadAll(io.LimitReader(r.Body, e.opts.MaxBodyBytes+1))
+	if err == nil {
+		err = json.Unmarshal(body, &cfg)
+	}
+	if err != nil || cfg == nil {
+		writeError(asRespWriter(w), http.StatusBadRequest, "the body must be a JSON object: the plugin's config", nil)
+		return
+	}
+	res, err := e.SetConfig(r.Context(), chi.URLParam(r, "name"), cfg)
+	if err != nil {
+		e.writeAdminError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "saved", "plugin": res.Plugin, "generation": res.Generation})
+}
+
+// writeAdminError maps lifecycle errors to statuses: unknown plugin 404,
+// dependents or wrong state 409, anything about the plugin's files 422
+// with plugin, file, line and message.
+func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
+	rw := asRespWriter(w)
+	var (
+		de  *DependentsError
+		ce  *ConfigError
+		pe  *PluginError
+		dep *DependencyError
+	)
+	switch {
+	case errors.Is(err, ErrUnknownPlugin):
+		writeError(rw, http.StatusNotFound, err.Error(), nil)
+	case errors.As(err, &de):
+		writeError(rw, http.StatusConflict, err.Error(), map[string]any{"dependents": de.Dependents,
+			"hint": "disable them first, or ask for ?cascade=true"})
+	case errors.Is(err, ErrNotEnabled), errors.Is(err, ErrEngineStopped):
+		writeError(rw, http.StatusConflict, err.Error(), nil)
+	case errors.As(err, &ce):
+		extra := map[string]any{"violations": ce.Violations}
+		if errors.As(err, &pe) {
+			extra["plugin"], extra["file"] = pe.Plugin, pe.File
+		}
+		writeError(rw, http.StatusUnprocessableEntity, err.Error(), extra)
+	case errors.As(err, &pe):
+		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{
+			"plugin": pe.Plugin, "file": pe.File, "line": pe.Line, "message": pe.Err.Error()})
+	case errors.As(err, &dep):
+		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"chain": dep.Chain, "message": dep.Reason})
+	case errors.Is(err, os.ErrNotExist):
+		writeError(rw, http.StatusNotFound, err.Error(), nil)
+	default:
+		e.log.Error("admin request failed", "err", err)
+		writeError(rw, http.StatusInternalServerError, err.Error(), nil)
+	}
+}
