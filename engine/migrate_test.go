@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -103,7 +104,7 @@ func TestMigrations_DownUpRoundTrip(t *testing.T) {
 		"plugins/m/migrations/20260101000001_one.sql": migFile("one", "create table m_items (id int primary key);", "drop table m_items;"),
 		"plugins/m/migrations/20260101000002_two.sql": migFile("two", "alter table m_items add column name text;", "alter table m_items drop column name;"),
 	})
-	m, err := NewMigrator(pool, root, slog.Default())
+	m, err := NewMigrator(pool, root, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,6 @@ function P.routes(r)
 end`),
 		"plugins/box/box/util.lua":          "local M = {}\nfunction M.twice(n) return n * 2 end\nreturn M",
 		"plugins/box/box/deep/mod/init.lua": `return { name = "deep" }`,
-		"plugins/box/box/broken.lua":        "local x = \nreturn x",
 		"plugins/other/init.lua":            pluginSrc("other", "", ""),
 		"plugins/other/other/secret.lua":    `return "secret"`,
 		"outside.lua":                       `return "outside"`,
@@ -70,7 +69,6 @@ end`),
 		"os":             "only vbwd.* host modules",
 		"vbwd.nope":      "no such host module",
 		"box.missing":    "module not found",
-		"box.broken":     "plugins/box/box/broken.lua",
 		"box....outside": "bad module name segment",
 	} {
 		r := te.do(t, "GET", "/api/box/require/"+what, "")
@@ -89,5 +87,17 @@ end`),
 	}
 	if r := te.do(t, "GET", "/api/box/globals", ""); r.status != 200 {
 		t.Errorf("after the failures the plugin answers %d", r.status)
+	}
+}
+
+func TestSandbox_BrokenModuleFailsTheLoad(t *testing.T) {
+	root := writeRoot(t, files{
+		"plugins/p/init.lua":     pluginSrc("p", "", ""),
+		"plugins/p/p/broken.lua": "local x = \nreturn x",
+	})
+	te := startEngine(t, root, nil)
+	st := te.status(t, "p")
+	if st.State != StateFailed || st.ErrorFile != "plugins/p/p/broken.lua" || st.ErrorLine != 2 {
+		t.Errorf("%s %s:%d %s", st.State, st.ErrorFile, st.ErrorLine, st.Error)
 	}
 }

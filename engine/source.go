@@ -12,59 +12,90 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 )
 
-// pluginSource is one snapshot of a plugin's Lua code: init.lua compiled once,
-// and its modules compiled once on first require, shared by every state of
-// the generations built from it (gopher-lua protos are immutable).
+// pluginSource is one snapshot of a plugin's Lua code, read from disk in one
+// pass: init.lua and every module under <name>/ compiled once, shared by
+// every state of the generations built from it (gopher-lua protos are
+// immutable). Nothing is read from disk later, so a generation is always
+// built from one consistent set of files, even while they are being edited.
 type pluginSource struct {
-	name   string // directory name
-	dir    string // absolute plugin directory
-	relDir string // plugins/<name>, used in chunk names and errors
-	entry  *lua.FunctionProto
-	hash   string // sha256 over the plugin's files
-
-	mu     sync.Mutex
-	protos map[string]protoResult // by module name
-}
-
-type protoResult struct {
-	proto *lua.FunctionProto
-	err   error
+	name    string // directory name
+	dir     string // absolute plugin directory
+	relDir  string // plugins/<name>, used in chunk names and errors
+	entry   *lua.FunctionProto
+	modules map[string]*lua.FunctionProto // by module name: "<name>.a.b"
+	hash    string                        // sha256 over the plugin's files
 }
 
 var moduleSegment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// loadSource compiles plugins/<name>/init.lua and hashes the plugin's files.
+// loadSource reads a plugin directory once: it hashes every file and
+// compiles init.lua and the modules under <name>/.
 func loadSource(root, name string) (*pluginSource, error) {
 	src := &pluginSource{
-		name:   name,
-		dir:    filepath.Join(root, "plugins", name),
-		relDir: path.Join("plugins", name),
-		protos: map[string]protoResult{},
+		name:    name,
+		dir:     filepath.Join(root, "plugins", name),
+		relDir:  path.Join("plugins", name),
+		modules: map[string]*lua.FunctionProto{},
 	}
-	proto, err := compileFile(name, filepath.Join(src.dir, "init.lua"), path.Join(src.relDir, "init.lua"))
+	files, hash, err := snapshotDir(src.dir)
 	if err != nil {
+		return nil, &PluginError{Plugin: name, File: src.relDir, Op: "read", Err: err}
+	}
+	src.hash = hash
+	code, ok := files["init.lua"]
+	if !ok {
+		return nil, &PluginError{Plugin: name, File: path.Join(src.relDir, "init.lua"), Op: "read", Err: fs.ErrNotExist}
+	}
+	if src.entry, err = compileChunk(name, code, path.Join(src.relDir, "init.lua")); err != nil {
 		return nil, err
 	}
-	src.entry = proto
-	if src.hash, err = hashDir(src.dir); err != nil {
-		return nil, &PluginError{Plugin: name, File: src.relDir, Op: "hash", Err: err}
+	for rel, code := range files {
+		modname, ok := moduleName(name, rel)
+		if !ok {
+			continue
+		}
+		proto, err := compileChunk(name, code, path.Join(src.relDir, rel))
+		if err != nil {
+			return nil, err
+		}
+		src.modules[modname] = proto
 	}
 	return src, nil
 }
 
-// compileFile parses and compiles one Lua file; chunk is the name used in
+// moduleName maps <name>/a/b.lua and <name>/a/b/init.lua to "<name>.a.b".
+func moduleName(plugin, rel string) (string, bool) {
+	if !strings.HasPrefix(rel, plugin+"/") || !strings.HasSuffix(rel, ".lua") {
+		return "", false
+	}
+	segs := strings.Split(strings.TrimSuffix(rel, ".lua"), "/")
+	if len(segs) > 2 && segs[len(segs)-1] == "init" {
+		segs = segs[:len(segs)-1]
+	}
+	for _, seg := range segs {
+		if !moduleSegment.MatchString(seg) {
+			return "", false
+		}
+	}
+	return strings.Join(segs, "."), true
+}
+
+// compileFile reads and compiles one Lua file; chunk is the name used in
 // error messages and tracebacks (the root-relative path).
 func compileFile(plugin, file, chunk string) (*lua.FunctionProto, error) {
 	code, err := os.ReadFile(file)
 	if err != nil {
 		return nil, &PluginError{Plugin: plugin, File: chunk, Op: "read", Err: err}
 	}
+	return compileChunk(plugin, code, chunk)
+}
+
+func compileChunk(plugin string, code []byte, chunk string) (*lua.FunctionProto, error) {
 	stmts, err := parse.Parse(bytes.NewReader(code), chunk)
 	if err != nil {
 		return nil, parseErrorToPlugin(plugin, chunk, err)
@@ -76,48 +107,26 @@ func compileFile(plugin, file, chunk string) (*lua.FunctionProto, error) {
 	return proto, nil
 }
 
-// module returns the compiled proto of a plugin module: "<name>.a.b" is
-// <dir>/<name>/a/b.lua or <dir>/<name>/a/b/init.lua.
+// module returns the compiled proto of a plugin module.
 func (s *pluginSource) module(modname string) (*lua.FunctionProto, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.protos[modname]; ok {
-		return r.proto, r.err
-	}
-	proto, err := s.compileModule(modname)
-	s.protos[modname] = protoResult{proto, err}
-	return proto, err
-}
-
-func (s *pluginSource) compileModule(modname string) (*lua.FunctionProto, error) {
-	segs := strings.Split(modname, ".")
-	for _, seg := range segs {
+	for _, seg := range strings.Split(modname, ".") {
 		if !moduleSegment.MatchString(seg) {
 			return nil, fmt.Errorf("require(%q): bad module name segment %q", modname, seg)
 		}
 	}
-	rel := path.Join(segs...)
-	var tried []string
-	for _, cand := range []string{rel + ".lua", path.Join(rel, "init.lua")} {
-		file := filepath.Join(s.dir, filepath.FromSlash(cand))
-		chunk := path.Join(s.relDir, cand)
-		tried = append(tried, chunk)
-		if _, err := os.Stat(file); err != nil {
-			continue
-		}
-		proto, err := compileFile(s.name, file, chunk)
-		if err != nil {
-			return nil, err
-		}
-		return proto, nil
+	if p, ok := s.modules[modname]; ok {
+		return p, nil
 	}
-	return nil, fmt.Errorf("require(%q): module not found (tried %s)", modname, strings.Join(tried, ", "))
+	rel := path.Join(strings.Split(modname, ".")...)
+	return nil, fmt.Errorf("require(%q): module not found (no %s.lua or %s/init.lua)",
+		modname, path.Join(s.relDir, rel), path.Join(s.relDir, rel))
 }
 
-// hashDir hashes the names and contents of every regular file under dir
-// (skipping hidden entries), in a stable order.
-func hashDir(dir string) (string, error) {
-	var files []string
+// snapshotDir reads every regular file under dir (skipping hidden entries)
+// and hashes their names and contents in a stable order. It returns the Lua
+// files' contents by slash-separated relative path.
+func snapshotDir(dir string) (map[string][]byte, string, error) {
+	var paths []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -129,25 +138,30 @@ func hashDir(dir string) (string, error) {
 			return nil
 		}
 		if d.Type().IsRegular() {
-			files = append(files, p)
+			paths = append(paths, p)
 		}
 		return nil
 	})
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	sort.Strings(files)
+	sort.Strings(paths)
 	h := sha256.New()
-	for _, f := range files {
+	lua := map[string][]byte{}
+	for _, f := range paths {
 		rel, _ := filepath.Rel(dir, f)
+		rel = filepath.ToSlash(rel)
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.ToSlash(rel), len(data))
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(data))
 		h.Write(data)
+		if strings.HasSuffix(rel, ".lua") {
+			lua[rel] = data
+		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return lua, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
