@@ -79,6 +79,7 @@ type Engine struct {
 	migr    *Migrator  // nil without a database
 	root    *rootHandler
 	admin   http.Handler
+	metrics *metrics
 	modules []hostapi.Factory
 	shared  sharedStore
 
@@ -130,6 +131,7 @@ func New(opts Options) (*Engine, error) {
 		e.modules = e.DefaultModules()
 	}
 	e.modules = append(e.modules[:len(e.modules):len(e.modules)], opts.ExtraModules...)
+	e.metrics = newMetrics(e)
 	e.root = newRootHandler(e)
 	e.admin = e.adminRouter()
 	if opts.AdminToken == "" {

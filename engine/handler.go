@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
@@ -37,6 +38,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 	if rt.BodyLimit > 0 {
 		limit = rt.BodyLimit
 	}
+	rm := e.metrics.route(g, rt)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !g.enter() {
 			e.redispatch(w, r)
@@ -45,6 +47,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		defer g.leave()
 		rw := asRespWriter(w)
 		rw.plugin, rw.gen = g.Plugin, g.Number
+		defer func() { rm.observe(rw.status, time.Since(rw.start)) }()
 		if rt.Permission != "" {
 			// Authentication arrives with the auth issue: until then a route
 			// that asks for a permission is closed, never open.
@@ -204,6 +207,7 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
 		writeError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
 	case errors.Is(err, ErrTimeout):
+		e.metrics.luaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
 		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
 		writeError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
 	default:
@@ -213,6 +217,7 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 			attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
 		}
 		g.logger.Error("handler failed", attrs...)
+		e.metrics.luaErrors.WithLabelValues(g.Plugin, "error").Inc()
 		writeError(w, http.StatusInternalServerError, "internal", nil)
 	}
 }

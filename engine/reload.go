@@ -29,7 +29,16 @@ const retireTimeout = 2 * time.Minute
 func (e *Engine) Reload(ctx context.Context, name string) (ReloadResult, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.reload(ctx, name, nil)
+	res, err := e.reload(ctx, name, nil)
+	outcome := "reloaded"
+	switch {
+	case err != nil:
+		outcome = "failed"
+	case res.Unchanged:
+		outcome = "unchanged"
+	}
+	e.metrics.reloads.WithLabelValues(name, outcome).Inc()
+	return res, err
 }
 
 // reload rebuilds name; cfg, when non-nil, replaces the config read from
@@ -167,5 +176,6 @@ func (e *Engine) retireLater(g *Generation) {
 		if err := g.retire(ctx); err != nil {
 			g.logger.Error("retiring generation", "err", err)
 		}
+		e.metrics.forget(g)
 	}()
 }

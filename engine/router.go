@@ -37,6 +37,7 @@ func newRootHandler(e *Engine) *rootHandler {
 type respWriter struct {
 	http.ResponseWriter
 	status    int
+	start     time.Time
 	requestID string
 	plugin    string
 	gen       int64
@@ -71,7 +72,7 @@ func asRespWriter(w http.ResponseWriter) *respWriter {
 func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := respWriterPool.Get().(*respWriter)
-	*rw = respWriter{ResponseWriter: w, requestID: h.requestID(r)}
+	*rw = respWriter{ResponseWriter: w, requestID: h.requestID(r), start: start}
 	w.Header()["X-Request-Id"] = []string{rw.requestID}
 	h.mux.Load().ServeHTTP(rw, r)
 	h.e.accessLog(r, rw, time.Since(start))
@@ -133,6 +134,7 @@ func (e *Engine) buildRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	})
 	mux.Get("/readyz", e.readyz)
 	mux.Mount("/admin", e.admin)
+	mux.Handle("/metrics", e.metrics.handler())
 	sorted := append([]*Generation(nil), gens...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Plugin < sorted[j].Plugin })
 	for _, g := range sorted {

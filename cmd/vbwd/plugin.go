@@ -36,6 +36,7 @@ func newPluginCmd(g *globals) *cobra.Command {
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(list)
+	cmd.AddCommand(newRemoteCmds()...)
 	return cmd
 }
 

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// remoteFlags say how to reach a running engine's admin API.
+type remoteFlags struct {
+	addr  string
+	token string
+}
+
+func (f *remoteFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.addr, "addr", envOr("VBWD_ADDR", "127.0.0.1:8080"), "address of the running engine")
+	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $VBWD_ADMIN_TOKEN)")
+}
+
+// newRemoteCmds are `vbwd plugin reload|enable|disable <name>`: they ask a
+// running engine's admin API.
+func newRemoteCmds() []*cobra.Command {
+	mk := func(verb, short string, query func() string) *cobra.Command {
+		f := &remoteFlags{}
+		cmd := &cobra.Command{
+			Use:   verb + " <name>",
+			Short: short,
+			Args:  cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return f.post(cmd.Context(), cmd.OutOrStdout(), "/admin/plugins/"+args[0]+"/"+verb+query())
+			},
+		}
+		f.register(cmd)
+		return cmd
+	}
+	var cascade bool
+	disable := mk("disable", "Disable a plugin on a running engine (persisted to plugins.json)", func() string {
+		if cascade {
+			return "?cascade=true"
+		}
+		return ""
+	})
+	disable.Flags().BoolVar(&cascade, "cascade", false, "also disable the plugins that depend on it")
+	all := &remoteFlags{}
+	rescan := &cobra.Command{
+		Use:   "rescan",
+		Short: "Make a running engine rescan plugins/, plugins.json and config.json",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return all.post(cmd.Context(), cmd.OutOrStdout(), "/admin/plugins/reload")
+		},
+	}
+	all.register(rescan)
+	return []*cobra.Command{
+		mk("reload", "Reload a plugin on a running engine (blue/green; the old generation keeps serving on error)", func() string { return "" }),
+		mk("enable", "Enable a plugin on a running engine (persisted to plugins.json)", func() string { return "" }),
+		disable, rescan,
+	}
+}
+
+func (f *remoteFlags) post(ctx context.Context, out io.Writer, path string) error {
+	token := f.token
+	if token == "" {
+		token = os.Getenv("VBWD_ADMIN_TOKEN")
+	}
+	if token == "" {
+		return fmt.Errorf("no admin token: set VBWD_ADMIN_TOKEN (as for the engine) or pass --token")
+	}
+	base := f.addr
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the engine at %s: %w", f.addr, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var pretty map[string]any
+	if json.Unmarshal(body, &pretty) == nil {
+		b, _ := json.MarshalIndent(pretty, "", "  ")
+		body = b
+	}
+	fmt.Fprintln(out, string(body))
+	if resp.StatusCode >= 300 {
+		msg, _ := pretty["error"].(string)
+		if msg == "" {
+			msg = resp.Status
+		}
+		return fmt.Errorf("%s (HTTP %d)", msg, resp.StatusCode)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestRemotePluginCommands(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	t.Setenv("VBWD_ADMIN_TOKEN", "tok-123")
+	root := copyHello(t, nil)
+	base, stop := serveUntil(t, root)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := strings.TrimPrefix(base, "http://")
+	ctx := context.Background()
+	out, err := runCLI(t, ctx, "plugin", "reload", "hello", "--addr", addr)
+	if err != nil || !strings.Contains(out, `"status": "unchanged"`) {
+		t.Errorf("reload: %v %s", err, out)
+	}
+	if out, err := runCLI(t, ctx, "plugin", "disable", "hello", "--addr", addr); err != nil || !strings.Contains(out, `"state": "disabled"`) {
+		t.Errorf("disable: %v %s", err, out)
+	}
+	if resp, err := http.Get(base + "/api/v1/hello/world"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("hello after disable: %v %v", resp, err)
+	}
+	if out, err := runCLI(t, ctx, "plugin", "enable", "hello", "--addr", addr); err != nil || !strings.Contains(out, `"state": "enabled"`) {
+		t.Errorf("enable: %v %s", err, out)
+	}
+	if out, err := runCLI(t, ctx, "plugin", "rescan", "--addr", addr); err != nil || !strings.Contains(out, `"unchanged"`) {
+		t.Errorf("rescan: %v %s", err, out)
+	}
+	if _, err := runCLI(t, ctx, "plugin", "reload", "nope", "--addr", addr); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("unknown plugin: %v", err)
+	}
+	if _, err := runCLI(t, ctx, "plugin", "reload", "hello", "--addr", addr, "--token", "wrong"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("wrong token: %v", err)
+	}
+}
