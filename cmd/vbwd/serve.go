@@ -22,6 +22,7 @@ type serveFlags struct {
 	accessLog      bool
 	noDB           bool
 	populate       bool
+	watch          bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -42,6 +43,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.IntVar(&f.poolMax, "pool-max", 0, "Lua states at most per plugin (0: max(4, 2×CPUs))")
 	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per request")
 	fl.BoolVar(&f.noDB, "no-db", false, "run without a database (plugins that need one fail)")
+	fl.BoolVar(&f.watch, "watch", false, "reload any plugin when its files change (without it: only plugins with \"debug_mode\": true)")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	return cmd
 }
@@ -80,6 +82,11 @@ func runServe(ctx context.Context, g *globals, f *serveFlags) error {
 			return err
 		}
 	}
+	go func() {
+		if err := eng.Watch(ctx, f.watch); err != nil {
+			log.Warn("file watching is off", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		_ = eng.Shutdown(context.Background())

@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// watchDebounce is how long a plugin's files must be quiet before a reload:
+// an editor's save or a deploy touches several files.
+const watchDebounce = 250 * time.Millisecond
+
+// Watch reloads plugins when their files change, debounced, with the same
+// rollback as Reload (a broken save keeps the old generation serving and is
+// logged with file:line). With all set (serve --watch) every plugin is
+// watched and new plugin directories trigger a rescan; otherwise only
+// plugins whose config has "debug_mode": true. It returns when ctx is done.
+func (e *Engine) Watch(ctx context.Context, all bool) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	pluginsDir := filepath.Join(e.opts.Root, "plugins")
+	if err := addTree(w, pluginsDir); err != nil {
+		return err
+	}
+	d := &debouncer{timers: map[string]*time.Timer{}}
+	defer d.stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-w.Errors:
+			e.log.Warn("watch", "err", err)
+		case ev := <-w.Events:
+			rel, err := filepath.Rel(pluginsDir, ev.Name)
+			if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+				continue
+			}
+			if ev.Op&fsnotify.Create != 0 {
+				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
+					_ = addTree(w, ev.Name)
+				}
+			}
+			name := strings.Split(filepath.ToSlash(rel), "/")[0]
+			base := filepath.Base(ev.Name)
+			if strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") {
+				continue // editor and atomic-write temp files
+			}
+			d.after(name, func() { e.watchReload(ctx, name, all) })
+		}
+	}
+}
+
+func (e *Engine) watchReload(ctx context.Context, name string, all bool) {
+	if ctx.Err() != nil {
+		return
+	}
+	st, known := e.Plugin(name)
+	if !known {
+		if all {
+			if res, err := e.Rescan(ctx); err != nil {
+				e.log.Error("watch: rescan failed", "err", err)
+			} else {
+				e.log.Info("watch: rescanned", "added", res.Added, "enabled", res.Enabled, "errors", res.Errors)
+			}
+		}
+		return
+	}
+	if !all && !e.debugMode(name) {
+		return
+	}
+	if st.State != StateEnabled && !all {
+		return
+	}
+	res, err := e.Reload(ctx, name)
+	var pe *PluginError
+	switch {
+	case errors.As(err, &pe):
+		e.log.Error("watch: reload failed, the previous generation keeps serving", "plugin", name,
+			"src", pe.Location(), "err", pe.Err)
+	case err != nil:
+		e.log.Error("watch: reload failed", "plugin", name, "err", err)
+	case !res.Unchanged:
+		e.log.Info("watch: reloaded", "plugin", name, "gen", res.Generation)
+	}
+}
+
+// debugMode reports whether a serving plugin's config has debug_mode: true.
+func (e *Engine) debugMode(name string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.plugins[name]
+	if p == nil || p.gen == nil {
+		return false
+	}
+	v, _ := p.gen.Config["debug_mode"].(bool)
+	return v
+}
+
+// addTree watches dir and every directory below it (fsnotify is not
+// recursive), skipping hidden ones.
+func addTree(w *fsnotify.Watcher, dir string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if p != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		return w.Add(p)
+	})
+}
+
+// debouncer runs the last function given for a key once the key has been
+// quiet for watchDebounce.
+type debouncer struct {
+	mu     sync.Mutex
+	timers map[string]*time.Timer
+}
+
+func (d *debouncer) after(key string, fn func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t, ok := d.timers[key]; ok {
+		t.Stop()
+	}
+	d.timers[key] = time.AfterFunc(watchDebounce, fn)
+}
+
+func (d *debouncer) stop() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range d.timers {
+		t.Stop()
+	}
+}
