@@ -55,13 +55,33 @@ func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"plugins": e.Plugins()})
 }
 
+// pluginDetail is GET /admin/plugins/{name}: the plugin's status and what
+// every node sharing the database runs.
+type pluginDetail struct {
+	PluginStatus
+	Node         string       `json:"node"`
+	Nodes        []NodeStatus `json:"nodes,omitempty"`
+	HashMismatch bool         `json:"hash_mismatch"`
+}
+
 func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 	st, ok := e.Plugin(chi.URLParam(r, "name"))
 	if !ok {
 		writeError(asRespWriter(w), http.StatusNotFound, "no plugin "+chi.URLParam(r, "name"), nil)
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	d := pluginDetail{PluginStatus: st, Node: e.opts.NodeID}
+	nodes, err := e.nodes(r.Context(), st.Name)
+	if err != nil {
+		e.log.Warn("admin: reading other nodes failed", "err", err)
+	}
+	d.Nodes = nodes
+	for _, n := range nodes {
+		if n.Hash != st.Hash {
+			d.HashMismatch = true
+		}
+	}
+	writeJSON(w, http.StatusOK, d)
 }
 
 func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
@@ -69,6 +89,9 @@ func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
+	}
+	if !res.Unchanged {
+		e.broadcast(r.Context(), "reload", res.Plugin, nil)
 	}
 	status := "reloaded"
 	if res.Unchanged {
@@ -83,6 +106,7 @@ func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
 		e.writeAdminError(w, err)
 		return
 	}
+	e.broadcast(r.Context(), "rescan", "", nil)
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -94,6 +118,11 @@ func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
 			e.writeAdminError(w, err)
 			return
 		}
+		action := "disable"
+		if enabled {
+			action = "enable"
+		}
+		e.broadcast(r.Context(), action, name, nil)
 		st, _ := e.Plugin(name)
 		writeJSON(w, http.StatusOK, st)
 	}
@@ -130,6 +159,7 @@ func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		e.writeAdminError(w, err)
 		return
 	}
+	e.broadcast(r.Context(), "config", res.Plugin, cfg)
 	writeJSON(w, http.StatusOK, map[string]any{"status": "saved", "plugin": res.Plugin, "generation": res.Generation})
 }
 

@@ -42,6 +42,9 @@ type Options struct {
 	AccessLogFormat string
 	// Modules are the host modules offered to plugins. Default DefaultModules.
 	Modules []hostapi.Factory
+	// NodeID names this engine among several sharing one database.
+	// Default: hostname-pid-random.
+	NodeID string
 	// AdminToken turns the /admin API on: requests must carry
 	// Authorization: Bearer <AdminToken>. Empty: the admin API is off.
 	AdminToken string
@@ -64,6 +67,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.PoolMax <= 0 {
 		o.PoolMax = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if o.NodeID == "" {
+		o.NodeID = defaultNodeID()
 	}
 	if o.PoolMin <= 0 {
 		o.PoolMin = 2
@@ -210,7 +216,10 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.started = true
 	go e.sweepShared(30 * time.Second)
 	e.enableWanted(ctx)
-	return e.swapRouter()
+	if err := e.swapRouter(); err != nil {
+		return err
+	}
+	return e.startCluster(ctx)
 }
 
 // Order lists the plugins enabled in plugins.json in dependency order, and
@@ -362,6 +371,11 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.stopped = true
 	e.closing.Store(true)
 	defer e.retiring.Wait()
+	if e.opts.DB != nil && e.started {
+		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, _ = e.opts.DB.Exec(dctx, "delete from vbwd.nodes where node = $1", e.opts.NodeID)
+		cancel()
+	}
 	close(e.quit)
 	// New requests now find no plugin route (503 while shutting down).
 	mux, err := e.buildRouter(nil)
