@@ -101,6 +101,94 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 		}
 		fmt.Printf("%s: native %.0f req/s, lua %.0f req/s, lua/native ratio %.2f (goal %s: %s)\n\n", c.title, n, l, l/n, c.goal, verdict)
 	}
+	return reloadThroughput(log, dur, conns, rounds)
+}
+
+// reloadThroughput compares a plugin route's requests per second while the
+// plugin is reloaded every 50 ms (blue/green, pool of 8) with none.
+func reloadThroughput(log *slog.Logger, dur time.Duration, conns, rounds int) error {
+	root, err := os.MkdirTemp("", "vbwd-bench-reload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	file := filepath.Join(root, "plugins", "live", "init.lua")
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return err
+	}
+	write := func(v int) error {
+		return os.WriteFile(file, []byte(fmt.Sprintf(`local P = { name = "live", version = "1.0.0", url_prefix = "/api/live" }
+local V = %d
+function P.routes(r) r:get("/{n}", function(req) return 200, { v = V, n = req.params.n } end) end
+return P
+`, v)), 0o644)
+	}
+	if err := write(0); err != nil {
+		return err
+	}
+	eng, err := engine.New(engine.Options{Root: root, Logger: log, PoolMin: 8, PoolMax: 8})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	defer eng.Shutdown(context.Background())
+	url, stop, err := serve(eng.Handler())
+	if err != nil {
+		return err
+	}
+	defer stop()
+	url += "/api/live/7"
+	fmt.Printf("throughput while reloading every 50 ms vs none (pool of 8):\n")
+	var calm, busy []float64
+	reloads := 0
+	for i := 0; i < rounds; i++ {
+		rps, err := wrk(url, dur, conns)
+		if err != nil {
+			return err
+		}
+		calm = append(calm, rps)
+		done := make(chan struct{})
+		var reloadErr error
+		go func() {
+			t := time.NewTicker(50 * time.Millisecond)
+			defer t.Stop()
+			for v := 1; ; v++ {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+				}
+				if err := write(v); err != nil {
+					reloadErr = err
+					return
+				}
+				if _, err := eng.Reload(ctx, "live"); err != nil {
+					reloadErr = err
+					return
+				}
+				reloads++
+			}
+		}()
+		rps, err = wrk(url, dur, conns)
+		close(done)
+		if err != nil {
+			return err
+		}
+		if reloadErr != nil {
+			return reloadErr
+		}
+		busy = append(busy, rps)
+		fmt.Printf("  round %d  no reloads %10.0f req/s   reloading %10.0f req/s\n", i+1, calm[i], rps)
+	}
+	c, b := median(calm), median(busy)
+	verdict := "met"
+	if b/c < 0.9 {
+		verdict = "NOT met"
+	}
+	fmt.Printf("during continuous reloads: %.0f req/s vs %.0f without, ratio %.2f (goal >= 0.90: %s), %d reloads, no failed request\n", b, c, b/c, verdict, reloads)
 	return nil
 }
 

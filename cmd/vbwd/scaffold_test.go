@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -224,4 +226,203 @@ func TestPluginNew_NoPluginsJSON(t *testing.T) {
 	if !strings.Contains(out, "enabling hello, shop") {
 		t.Errorf("output: %s", out)
 	}
+}
+
+// The scaffold stays within luacheck's line length for the longest name.
+func TestPluginNew_LongestName(t *testing.T) {
+	root := copyHello(t, nil)
+	name := "x" + strings.Repeat("_9", 31) + "z"
+	if out, err := runNew(t, root, name); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	luacheckClean(t, filepath.Join(root, "plugins", name))
+}
+
+// docBlock is a fenced code block of a doc with the doc-test comment right
+// before it.
+type docBlock struct {
+	line   int    // line of the opening fence
+	action string // the text of <!-- doc-test: ... -->
+	body   string
+}
+
+// docBlocks returns the fenced blocks of a markdown file; a block without a
+// doc-test comment on the line before it is an error.
+func docBlocks(t *testing.T, file string) []docBlock {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	var blocks []docBlock
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "```") {
+			continue
+		}
+		blk := docBlock{line: i + 1}
+		if i > 0 && strings.HasPrefix(lines[i-1], "<!-- doc-test: ") && strings.HasSuffix(lines[i-1], " -->") {
+			blk.action = strings.TrimSuffix(strings.TrimPrefix(lines[i-1], "<!-- doc-test: "), " -->")
+		} else {
+			t.Errorf("%s:%d: code block without a <!-- doc-test: ... --> comment before it", file, i+1)
+		}
+		var body []string
+		for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
+			body = append(body, lines[i])
+		}
+		blk.body = strings.Join(body, "\n") + "\n"
+		blocks = append(blocks, blk)
+	}
+	return blocks
+}
+
+// docRun carries out the blocks of a doc in root.
+type docRun struct {
+	t    *testing.T
+	root string
+	base string       // the running serve, or ""
+	stop func() error // stops it
+	last *http.Response
+	body string
+}
+
+// TestGettingStarted runs docs/getting-started.md: its commands against a
+// copy of the root, its file edits, and its curl examples with the status
+// and body fragments given in the "# NNN ..." line after each.
+func TestGettingStarted(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	r := &docRun{t: t, root: copyHello(t, nil)}
+	defer r.stopServe()
+	for _, blk := range docBlocks(t, filepath.Join("..", "..", "docs", "getting-started.md")) {
+		verb, arg, _ := strings.Cut(blk.action, " ")
+		switch verb {
+		case "skip":
+		case "run":
+			for _, line := range strings.Split(strings.TrimSpace(blk.body), "\n") {
+				r.line(blk.line, strings.TrimSpace(line))
+			}
+		case "write":
+			r.write(arg, blk.body)
+		case "insert":
+			file, anchor, ok := strings.Cut(arg, " before: ")
+			if !ok {
+				t.Fatalf("line %d: want insert FILE before: LINE", blk.line)
+			}
+			r.insert(file, anchor, blk.body)
+		default:
+			t.Fatalf("line %d: unknown doc-test action %q", blk.line, blk.action)
+		}
+	}
+}
+
+func (r *docRun) line(at int, line string) {
+	t := r.t
+	if line == "" {
+		return
+	}
+	if strings.HasPrefix(line, "# ") {
+		r.expect(at, strings.TrimPrefix(line, "# "))
+		return
+	}
+	words := strings.Fields(strings.ReplaceAll(line, `"`, ""))
+	switch words[0] {
+	case "bin/vbwd":
+		r.stopServe()
+		args := words[1:]
+		switch {
+		case args[0] == "serve":
+			r.base, r.stop = serveUntil(t, r.root, args[1:]...)
+		case len(args) > 1 && args[0] == "plugin" && args[1] == "new":
+			if out, err := runNew(t, r.root, args[2:]...); err != nil {
+				t.Fatalf("doc line %d: %s: %v\n%s", at, line, err, out)
+			}
+		default:
+			if out, err := runCLI(t, context.Background(), append(args, "--root", r.root)...); err != nil {
+				t.Fatalf("doc line %d: %s: %v\n%s", at, line, err, out)
+			}
+		}
+	case "curl":
+		if r.base == "" {
+			t.Fatalf("doc line %d: %s: no server is running", at, line)
+		}
+		url := strings.Replace(words[len(words)-1], "http://127.0.0.1:8080", r.base, 1)
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		r.last, r.body = resp, strings.TrimSpace(string(b))
+	case "luacheck":
+		luacheckClean(t, filepath.Join(r.root, words[1]))
+	default:
+		t.Fatalf("doc line %d: the doc test cannot run %q", at, line)
+	}
+}
+
+// expect checks the last curl against "NNN fragment...fragment": the status,
+// and the body containing the fragments in order.
+func (r *docRun) expect(at int, want string) {
+	t := r.t
+	if r.last == nil {
+		t.Fatalf("doc line %d: %q follows no curl", at, want)
+	}
+	code, frags, _ := strings.Cut(want, " ")
+	if strconv.Itoa(r.last.StatusCode) != code {
+		t.Errorf("doc line %d: %s answered %d %s, the doc says %s", at, r.last.Request.URL, r.last.StatusCode, r.body, want)
+	}
+	rest := r.body
+	for _, f := range strings.Split(frags, "...") {
+		i := strings.Index(rest, f)
+		if i < 0 {
+			t.Errorf("doc line %d: %s answered %s, which lacks %q (the doc says %s)", at, r.last.Request.URL, r.body, f, frags)
+			break
+		}
+		rest = rest[i+len(f):]
+	}
+	r.last = nil
+}
+
+func (r *docRun) stopServe() {
+	if r.stop != nil {
+		if err := r.stop(); err != nil {
+			r.t.Errorf("serve: %v", err)
+		}
+		r.base, r.stop = "", nil
+	}
+}
+
+// write replaces the file matching pattern (exactly one) with content.
+func (r *docRun) write(pattern, content string) {
+	matches, _ := filepath.Glob(filepath.Join(r.root, pattern))
+	if !strings.Contains(pattern, "*") {
+		matches = []string{filepath.Join(r.root, pattern)}
+	}
+	if len(matches) != 1 {
+		r.t.Fatalf("doc-test write %s: %d files match", pattern, len(matches))
+	}
+	if err := os.WriteFile(matches[0], []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// insert puts content and a blank line before the first line of file that
+// reads anchor (ignoring indentation).
+func (r *docRun) insert(file, anchor, content string) {
+	p := filepath.Join(r.root, file)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == anchor {
+			out := strings.Join(lines[:i], "") + content + "\n" + strings.Join(lines[i:], "")
+			if err := os.WriteFile(p, []byte(out), 0o644); err != nil {
+				r.t.Fatal(err)
+			}
+			return
+		}
+	}
+	r.t.Fatalf("doc-test insert: %s has no line %q", file, anchor)
 }
