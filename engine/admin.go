@@ -32,23 +32,53 @@ func (e *Engine) adminRouter() http.Handler {
 	return r
 }
 
-// adminAuth accepts Authorization: Bearer <VBWD_ADMIN_TOKEN>, compared in
-// constant time.
+// AdminPermission is the permission a JWT's roles must grant to use the
+// admin API.
+const AdminPermission = "admin.plugins"
+
+// adminRoles grant AdminPermission (super_admin has every permission).
+var adminRoles = []string{"admin", "super_admin"}
+
+// adminAuth accepts Authorization: Bearer <VBWD_ADMIN_TOKEN> (compared in
+// constant time) or a valid JWT whose roles grant admin.plugins. With
+// neither a token nor a JWT secret configured the admin API is off.
 func (e *Engine) adminAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := asRespWriter(w)
-		if e.opts.AdminToken == "" {
-			writeError(rw, http.StatusNotFound, "the admin API is off: set VBWD_ADMIN_TOKEN to turn it on", nil)
+		if e.opts.AdminToken == "" && !e.jwt.Enabled() {
+			writeError(rw, http.StatusNotFound, "the admin API is off: set VBWD_ADMIN_TOKEN (or VBWD_JWT_SECRET) to turn it on", nil)
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.AdminToken)) != 1 {
-			rw.Header().Set("WWW-Authenticate", `Bearer realm="vbwd admin"`)
-			writeError(rw, http.StatusUnauthorized, "admin token required (Authorization: Bearer ...)", nil)
+		header := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(header, "Bearer ")
+		if ok && e.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.AdminToken)) == 1 {
+			next.ServeHTTP(w, r)
 			return
 		}
-		next.ServeHTTP(w, r)
+		if ok && e.jwt.Enabled() {
+			if u, err := e.jwt.Verify(token); err == nil {
+				if hasAnyRole(u.Roles, adminRoles) {
+					next.ServeHTTP(w, r)
+					return
+				}
+				writeError(rw, http.StatusForbidden, "Permission denied", map[string]any{"required": AdminPermission})
+				return
+			}
+		}
+		rw.Header().Set("WWW-Authenticate", `Bearer realm="vbwd admin"`)
+		writeError(rw, http.StatusUnauthorized, "admin token or a JWT granting admin.plugins required (Authorization: Bearer ...)", nil)
 	})
+}
+
+func hasAnyRole(have, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {

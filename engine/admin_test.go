@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"time"
+
 	"encoding/json"
+	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 	"io"
 	"net/http"
 	"os"
@@ -76,6 +79,19 @@ func TestAdmin_Auth(t *testing.T) {
 	}
 	if r := te.admin(t, "GET", "/admin/plugins", ""); r.status != 200 || len(r.json["plugins"].([]any)) != 3 {
 		t.Errorf("good token: %d %s", r.status, r.body)
+	}
+	secret := "jwt-secret"
+	jt := startEngine(t, adminRoot(t), func(o *Options) { o.JWTSecret = secret })
+	admin, _ := auth.Mint(secret, "ops-1", []string{"admin"}, time.Hour, time.Now())
+	user, _ := auth.Mint(secret, "u-1", []string{"subscriber"}, time.Hour, time.Now())
+	expired, _ := auth.Mint(secret, "ops-1", []string{"admin"}, time.Hour, time.Now().Add(-3*time.Hour))
+	for _, c := range []struct {
+		token  string
+		status int
+	}{{admin, 200}, {user, 403}, {expired, 401}, {"garbage", 401}} {
+		if r := jt.doAuth(t, "GET", "/admin/plugins", "", c.token); r.status != c.status {
+			t.Errorf("JWT: %d, want %d: %s", r.status, c.status, r.body)
+		}
 	}
 	off := startEngine(t, adminRoot(t), nil)
 	if r := off.admin(t, "GET", "/admin/plugins", ""); r.status != 404 || !strings.Contains(r.body, "VBWD_ADMIN_TOKEN") {

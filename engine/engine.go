@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 )
 
@@ -48,6 +49,9 @@ type Options struct {
 	// AdminToken turns the /admin API on: requests must carry
 	// Authorization: Bearer <AdminToken>. Empty: the admin API is off.
 	AdminToken string
+	// JWTSecret verifies HS256 API tokens (VBWD_JWT_SECRET). A JWT whose
+	// roles include admin or super_admin may use the admin API.
+	JWTSecret string
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
 }
@@ -85,6 +89,7 @@ type Engine struct {
 	migr    *Migrator  // nil without a database
 	root    *rootHandler
 	admin   http.Handler
+	jwt     *auth.Verifier
 	metrics *metrics
 	modules []hostapi.Factory
 	shared  sharedStore
@@ -138,10 +143,11 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.modules = append(e.modules[:len(e.modules):len(e.modules)], opts.ExtraModules...)
 	e.metrics = newMetrics(e)
+	e.jwt = auth.NewVerifier(opts.JWTSecret)
 	e.root = newRootHandler(e)
 	e.admin = e.adminRouter()
-	if opts.AdminToken == "" {
-		e.log.Info("admin API is off: set VBWD_ADMIN_TOKEN to turn it on")
+	if opts.AdminToken == "" && opts.JWTSecret == "" {
+		e.log.Info("admin API is off: set VBWD_ADMIN_TOKEN (or VBWD_JWT_SECRET) to turn it on")
 	}
 	mux, err := e.buildRouter(nil)
 	if err != nil {
