@@ -57,7 +57,7 @@ func runServe(ctx context.Context, g *globals, f *serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
-		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"),
+		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
 		JWTSecret: os.Getenv("VBWD_JWT_SECRET")}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
