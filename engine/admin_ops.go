@@ -29,7 +29,7 @@ func (e *Engine) SetEnabled(ctx context.Context, name string, enabled, cascade b
 			return &DependentsError{Plugin: name, Dependents: deps}
 		}
 		for _, n := range append(deps, name) {
-			if err := persistEnabled(e.opts.Root, n, false); err != nil {
+			if err := persistEnabled(e.opts.Root, n, false, e.wantedNames()); err != nil {
 				return err
 			}
 		}
@@ -39,13 +39,26 @@ func (e *Engine) SetEnabled(ctx context.Context, name string, enabled, cascade b
 		}
 		return e.disable(ctx, name, cascade)
 	}
-	if err := persistEnabled(e.opts.Root, name, true); err != nil {
+	if err := persistEnabled(e.opts.Root, name, true, e.wantedNames()); err != nil {
 		return err
 	}
 	if p.state == StateEnabled {
 		return nil
 	}
 	return e.enable(ctx, name)
+}
+
+// wantedNames lists the plugins enabled by choice (plugins.json, or every
+// plugin on a fresh install without one).
+func (e *Engine) wantedNames() []string {
+	var out []string
+	for n, p := range e.plugins {
+		if p.wanted {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // SetConfig validates cfg against the plugin's admin-config.json, builds a

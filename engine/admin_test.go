@@ -265,3 +265,21 @@ func jsonStr(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func TestAdmin_DisableWithoutPluginsJSON(t *testing.T) {
+	root := writeRoot(t, files{
+		"plugins/a/init.lua": pluginSrc("a", "", ""),
+		"plugins/b/init.lua": pluginSrc("b", "", ""),
+	})
+	te := startEngine(t, root, func(o *Options) { o.AdminToken = adminToken })
+	if r := te.admin(t, "POST", "/admin/plugins/a/disable", ""); r.status != 200 {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	var pf map[string]map[string]map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(root, "plugins.json"))), &pf); err != nil {
+		t.Fatal(err)
+	}
+	if pf["plugins"]["a"]["enabled"] != false || pf["plugins"]["b"]["enabled"] != true {
+		t.Errorf("plugins.json created on a fresh install must keep the others enabled: %v", pf)
+	}
+}

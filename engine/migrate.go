@@ -276,7 +276,21 @@ func NewMigration(root, plugin, name string, now time.Time) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	file := now.UTC().Format("20060102150405") + "_" + name + ".sql"
+	// A version already taken (two files made in one second) would make
+	// dbmate treat the new file as applied: take the next free second.
+	taken := map[string]bool{}
+	if entries, err := os.ReadDir(dir); err == nil {
+		for _, e := range entries {
+			if v, _, ok := strings.Cut(e.Name(), "_"); ok {
+				taken[v] = true
+			}
+		}
+	}
+	t := now.UTC()
+	for taken[t.Format("20060102150405")] {
+		t = t.Add(time.Second)
+	}
+	file := t.Format("20060102150405") + "_" + name + ".sql"
 	body := "-- migrate:up\n\n\n-- migrate:down\n\n"
 	f, err := os.OpenFile(filepath.Join(dir, file), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {

@@ -154,8 +154,8 @@ func TestNewMigration(t *testing.T) {
 	if err != nil || file != "plugins/m/migrations/20261126120000_create_items.sql" {
 		t.Fatalf("%s %v", file, err)
 	}
-	if _, err := NewMigration(root, "m", "create_items", now); err == nil {
-		t.Error("an existing file was overwritten")
+	if file, err := NewMigration(root, "m", "add_name", now); err != nil || file != "plugins/m/migrations/20261126120001_add_name.sql" {
+		t.Errorf("a second migration in the same second: %s %v (want the next free version)", file, err)
 	}
 	for _, bad := range [][2]string{{"nope", "x"}, {"m", "Bad Name"}} {
 		if _, err := NewMigration(root, bad[0], bad[1], now); err == nil {

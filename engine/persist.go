@@ -68,9 +68,13 @@ func writeJSONObject(file string, obj map[string]any) error {
 }
 
 // persistEnabled sets plugins.json's plugins.<name>.enabled, keeping every
-// other field (version pins, installedAt, source...) as it was.
-func persistEnabled(root, name string, enabled bool) error {
+// other field (version pins, installedAt, source...) as it was. Without a
+// plugins.json (a fresh install, where every plugin is enabled) the file is
+// created listing the plugins in seed as enabled, so writing one choice does
+// not switch the others off.
+func persistEnabled(root, name string, enabled bool, seed []string) error {
 	file := filepath.Join(root, "plugins.json")
+	_, statErr := os.Stat(file)
 	obj, err := readJSONObject(file, "plugins.json")
 	if err != nil {
 		return err
@@ -79,6 +83,11 @@ func persistEnabled(root, name string, enabled bool) error {
 	if plugins == nil {
 		plugins = map[string]any{}
 		obj["plugins"] = plugins
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		for _, n := range seed {
+			plugins[n] = map[string]any{"enabled": true}
+		}
 	}
 	entry, _ := plugins[name].(map[string]any)
 	if entry == nil {

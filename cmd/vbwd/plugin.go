@@ -35,7 +35,7 @@ func newPluginCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.AddCommand(list)
+	cmd.AddCommand(list, newPluginNewCmd(g))
 	cmd.AddCommand(newRemoteCmds()...)
 	return cmd
 }

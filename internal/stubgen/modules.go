@@ -1,0 +1,31 @@
+package stubgen
+
+import (
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
+	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
+	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
+	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
+	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
+	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
+)
+
+// HostModules returns one instance of every host module the engine offers,
+// built with nil or zero dependencies: only their Docs are read. Adding a
+// host module to the engine means adding its line here (a test compares this
+// set with the engine's DefaultModules).
+func HostModules() map[string]hostapi.Documented {
+	mods := []hostapi.Documented{
+		vjson.New(),
+		vlog.New(nil),
+		vtime.New(nil),
+		vcrypto.New(),
+		vshared.New(vshared.NewStore(nil).Bucket("x")),
+		vdb.New(nil, vdb.Options{}),
+	}
+	out := make(map[string]hostapi.Documented, len(mods))
+	for _, m := range mods {
+		out[m.Name()] = m
+	}
+	return out
+}

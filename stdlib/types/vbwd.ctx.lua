@@ -1,0 +1,15 @@
+---@meta _
+-- Hand-written (not generated): the ctx table passed to on_enable(ctx),
+-- on_disable(ctx) and the function populate.lua returns. Keep it in step
+-- with engine/generation.go (hookCtx).
+
+---What the engine tells a plugin about itself in on_enable, on_disable and
+---populate.
+---@class vbwd.ctx
+---@field plugin string # the plugin's name
+---@field version string # the plugin's version, from its manifest
+---@field generation integer # the generation number: increases with every load (enable, reload) of the plugin
+---@field config table<string, any> # the merged config, as passed to initialize
+-- More arrives with the engine's registration API (DESIGN.md): ctx:permission,
+-- ctx:on (event handlers), ctx:provide (DI services) and ctx:exchanger. Add
+-- each method here, with its ---@param/---@return, when the engine offers it.

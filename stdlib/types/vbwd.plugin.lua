@@ -1,0 +1,28 @@
+---@meta _
+-- Hand-written (not generated): the plugin table that plugins/<name>/init.lua
+-- returns. Keep it in step with engine/manifest.go and docs/plugin-guide.md.
+
+---The plugin table: its manifest (name, version, ...) and its lifecycle
+---functions. init.lua returns it; annotate it to get completion:
+---
+---```lua
+------@type vbwd.plugin
+---local P = { name = "tarot", version = "1.0.0", url_prefix = "/api/v1/tarot" }
+---```
+---
+---For every Lua state of the plugin's pool the engine calls, in order,
+---`initialize(config)`, `routes(r)` and `on_enable(ctx)`: they run once per
+---pooled state, so they must only register (database calls and
+---`vbwd.shared` writes are refused while they run). `on_disable(ctx)` runs
+---once when the generation is retired (disable, reload, shutdown).
+---@class vbwd.plugin
+---@field name string # required; equals the plugin's directory name: lower-case letters, digits and _, starting with a letter, at most 64
+---@field version string # required; semver MAJOR.MINOR.PATCH, e.g. "1.0.0"
+---@field description? string # one line, shown by `vbwd plugin list --json`
+---@field author? string
+---@field dependencies? string[] # "name" or "name@<semver range>", e.g. "subscription@^1.0"; dependencies are enabled first
+---@field url_prefix? string # where routes(r) mounts its routes, e.g. "/api/v1/tarot"; required with routes; starts with / and does not end with /
+---@field initialize? fun(config: table<string, any>) # receives the plugin's config.json merged with the root config.json["<name>"], validated against admin-config.json
+---@field routes? fun(r: vbwd.router) # registers the routes, relative to url_prefix
+---@field on_enable? fun(ctx: vbwd.ctx) # registrations; the engine undoes all of them on disable and reload
+---@field on_disable? fun(ctx: vbwd.ctx) # extra teardown, once per retired generation
