@@ -89,6 +89,7 @@ type Engine struct {
 	migr    *Migrator  // nil without a database
 	root    *rootHandler
 	admin   http.Handler
+	index   atomic.Pointer[registryIndex] // registrations of the serving generations
 	jwt     *auth.Verifier
 	metrics *metrics
 	modules []hostapi.Factory
@@ -154,6 +155,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.root.mux.Store(mux)
+	e.index.Store(buildIndex(nil))
 	return e, nil
 }
 
@@ -333,6 +335,7 @@ func (e *Engine) swapRouter() error {
 	if err != nil {
 		return err
 	}
+	e.index.Store(buildIndex(gens))
 	e.root.mux.Store(mux)
 	for _, g := range gens {
 		e.plugins[g.Plugin].state = StateEnabled

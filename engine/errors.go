@@ -24,6 +24,7 @@ var (
 	ErrRegMismatch    = errors.New("registration mismatch between pooled states")
 	ErrEngineStopped  = errors.New("engine is shut down")
 	ErrAlreadyEnabled = errors.New("plugin is already enabled")
+	ErrRetired        = errors.New("generation was replaced")
 )
 
 // PluginError is an error attributed to a plugin and, when known, to the file

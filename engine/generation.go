@@ -30,6 +30,8 @@ type Generation struct {
 	pool   *Pool
 	regs   []Registration // canonical, from the first state
 	routes []Route
+	// permissions declared by the first state, by key
+	permissions map[string]PermissionDecl
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -75,6 +77,12 @@ func (g *Generation) buildFirst(ctx context.Context) (*State, error) {
 		return nil, err
 	}
 	g.regs, g.routes = rc.regs, rc.routes
+	g.permissions = map[string]PermissionDecl{}
+	for i, r := range rc.regs {
+		if r.Kind == KindPermission {
+			g.permissions[r.Name] = permissionFromSpec(s.L, g.Plugin, r.Name, rc.values[i].(*lua.LTable))
+		}
+	}
 	return s, nil
 }
 
@@ -118,10 +126,10 @@ func (g *Generation) construct(ctx context.Context) (*State, *recorder, error) {
 	if err := s.callHook(ctx, "routes", rc.routerTable(L)); err != nil {
 		return nil, nil, err
 	}
-	if err := s.callHook(ctx, "on_enable", s.hookCtx()); err != nil {
+	if err := s.callHook(ctx, "on_enable", s.hookCtx(rc)); err != nil {
 		return nil, nil, err
 	}
-	s.handlers = rc.handlers
+	s.handlers, s.values = rc.handlers, rc.values
 	s.initRequestMeta()
 	ok = true
 	return s, rc, nil
@@ -151,16 +159,8 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 	return nil
 }
 
-// hookCtx is the ctx table passed to on_enable and on_disable.
-func (s *State) hookCtx() *lua.LTable {
-	L := s.L
-	t := L.NewTable()
-	t.RawSetString("plugin", lua.LString(s.gen.Plugin))
-	t.RawSetString("version", lua.LString(s.gen.Manifest.Version))
-	t.RawSetString("generation", lua.LNumber(s.gen.Number))
-	t.RawSetString("config", luaconv.FromGo(L, s.gen.Config))
-	return t
-}
+// luaConfig converts a generation's config for Lua.
+func luaConfig(L *lua.LState, cfg map[string]any) lua.LValue { return luaconv.FromGo(L, cfg) }
 
 // enter registers an in-flight call; false when the generation is retired
 // and the caller must dispatch again through the current router.
@@ -190,7 +190,7 @@ func (g *Generation) retire(ctx context.Context) error {
 	var hookErr error
 	if g.Manifest.hasOnDisable {
 		runErr := g.pool.Run(ctx, func(s *State) error {
-			return s.callHook(ctx, "on_disable", s.hookCtx())
+			return s.callHook(ctx, "on_disable", s.hookCtx(nil))
 		})
 		if runErr != nil {
 			hookErr = runErr

@@ -294,6 +294,10 @@ type PluginStatus struct {
 	Generation   int64          `json:"generation,omitempty"`
 	Hash         string         `json:"hash,omitempty"`
 	Routes       []string       `json:"routes,omitempty"`
+	Permissions  []string       `json:"permissions,omitempty"`
+	Events       []string       `json:"events,omitempty"`   // events it handles
+	Services     []string       `json:"services,omitempty"` // services it provides
+	Exchangers   []string       `json:"exchangers,omitempty"`
 	Pool         *PoolStats     `json:"pool,omitempty"`
 	LoadedAt     time.Time      `json:"loaded_at,omitzero"`
 }
@@ -346,6 +350,18 @@ func (e *Engine) statusOf(p *plugin) PluginStatus {
 		st.Generation, st.Routes, st.LoadedAt = g.Number, g.Routes(), g.LoadedAt
 		ps := g.PoolStats()
 		st.Pool = &ps
+		for _, r := range g.regs {
+			switch r.Kind {
+			case KindPermission:
+				st.Permissions = append(st.Permissions, r.Name)
+			case KindEvent:
+				st.Events = append(st.Events, r.Name)
+			case KindService:
+				st.Services = append(st.Services, r.Name)
+			case KindExchanger:
+				st.Exchangers = append(st.Exchangers, r.Name)
+			}
+		}
 	}
 	return st
 }

@@ -82,7 +82,7 @@ func (g *Generation) populate(ctx context.Context, file string) error {
 			return &PluginError{Plugin: g.Plugin, File: chunk, Op: "populate", Err: errors.New("populate.lua must return function(ctx)")}
 		}
 		L.Push(fn)
-		L.Push(s.hookCtx())
+		L.Push(s.hookCtx(nil))
 		if err := L.PCall(1, 0, nil); err != nil {
 			err = withCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
 			if se, ok := err.(*StatusError); ok {

@@ -53,6 +53,7 @@ func (rt Route) registration() Registration {
 // recorder collects the registrations of one state while it is built.
 type recorder struct {
 	regs     []Registration
+	values   []lua.LValue // per registration: the route handler, event handler, service table...
 	routes   []Route
 	handlers []*lua.LFunction
 	seen     map[string]bool
@@ -108,6 +109,7 @@ func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
 		if err := rc.add(rt.registration()); err != nil {
 			L.RaiseError("%s", err.Error())
 		}
+		rc.values = append(rc.values, fn)
 		rc.routes = append(rc.routes, rt)
 		rc.handlers = append(rc.handlers, fn)
 		return 0

@@ -11,7 +11,8 @@ type State struct {
 	gen      *Generation
 	plugin   *lua.LTable
 	handlers []*lua.LFunction
-	broken   bool // set when the state must not be reused
+	values   []lua.LValue // per registration of the generation: what this state registered
+	broken   bool         // set when the state must not be reused
 
 	// Metatables and methods of the req and req.params userdata.
 	reqMeta    *lua.LTable

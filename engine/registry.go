@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The registrations on_enable(ctx) makes besides routes: event handlers
+// (ctx:on), services (ctx:provide), permissions (ctx:permission) and data
+// exchangers (ctx:exchanger). Like routes, they are recorded per state,
+// compared across states, and belong to the generation: a new generation
+// replaces them all at once and a retired one takes them with it.
+
+// Registration kinds.
+const (
+	KindRoute      = "route"
+	KindEvent      = "event"
+	KindService    = "service"
+	KindPermission = "permission"
+	KindExchanger  = "exchanger"
+)
+
+// PermissionDecl is a permission a plugin declares.
+type PermissionDecl struct {
+	Key         string   `json:"key"`
+	Plugin      string   `json:"plugin"`
+	Description string   `json:"description"`
+	Roles       []string `json:"roles"`
+}
+
+var (
+	dottedName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_*]+)+$`)
+	roleName   = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+)
+
+// hookCtx is the ctx table passed to on_enable (rc set: registrations
+// allowed) and on_disable/populate (rc nil: registering raises).
+func (s *State) hookCtx(rc *recorder) *lua.LTable {
+	L := s.L
+	t := L.NewTable()
+	t.RawSetString("plugin", lua.LString(s.gen.Plugin))
+	t.RawSetString("version", lua.LString(s.gen.Manifest.Version))
+	t.RawSetString("generation", lua.LNumber(s.gen.Number))
+	t.RawSetString("config", luaConfig(L, s.gen.Config))
+	reg := func(kind string, fn func(L *lua.LState) (Registration, lua.LValue)) *lua.LFunction {
+		return L.NewFunction(func(L *lua.LState) int {
+			if rc == nil {
+				L.RaiseError("ctx:%s: registrations are only allowed in on_enable", kindVerb(kind))
+			}
+			if L.Get(1) != t {
+				L.RaiseError("ctx:%s: call it with a colon: ctx:%s(...)", kindVerb(kind), kindVerb(kind))
+			}
+			r, v := fn(L)
+			if err := rc.add(r); err != nil {
+				L.RaiseError("ctx:%s: %s", kindVerb(kind), err.Error())
+			}
+			rc.values = append(rc.values, v)
+			return 0
+		})
+	}
+	plugin := s.gen.Plugin
+	t.RawSetString("on", reg(KindEvent, func(L *lua.LState) (Registration, lua.LValue) {
+		name := L.CheckString(2)
+		fn := L.CheckFunction(3)
+		if !dottedName.MatchString(name) || strings.Contains(name, "*") {
+			L.ArgError(2, fmt.Sprintf("event name %q must be <plugin>.<event>", name))
+		}
+		return Registration{Kind: KindEvent, Name: name}, fn
+	}))
+	t.RawSetString("provide", reg(KindService, func(L *lua.LState) (Registration, lua.LValue) {
+		name := L.CheckString(2)
+		tbl := L.CheckTable(3)
+		if !strings.HasPrefix(name, plugin+".") || !dottedName.MatchString(name) {
+			L.ArgError(2, fmt.Sprintf("service name %q must be %s.<name>", name, plugin))
+		}
+		return Registration{Kind: KindService, Name: name, Detail: tableKeys(tbl)}, tbl
+	}))
+	t.RawSetString("permission", reg(KindPermission, func(L *lua.LState) (Registration, lua.LValue) {
+		key := L.CheckString(2)
+		spec := L.OptTable(3, L.NewTable())
+		if !strings.HasPrefix(key, plugin+".") || !dottedName.MatchString(key) || strings.Contains(key, "*") {
+			L.ArgError(2, fmt.Sprintf("permission key %q must be %s.<name>", key, plugin))
+		}
+		d := permissionFromSpec(L, plugin, key, spec)
+		return Registration{Kind: KindPermission, Name: key, Detail: d.Description + "|" + strings.Join(d.Roles, ",")}, spec
+	}))
+	t.RawSetString("exchanger", reg(KindExchanger, func(L *lua.LState) (Registration, lua.LValue) {
+		spec := L.CheckTable(2)
+		key, _ := spec.RawGetString("key").(lua.LString)
+		if !strings.HasPrefix(string(key), plugin+".") || !dottedName.MatchString(string(key)) {
+			L.ArgError(2, fmt.Sprintf("exchanger key %q must be %s.<entity>", string(key), plugin))
+		}
+		return Registration{Kind: KindExchanger, Name: string(key)}, spec
+	}))
+	return t
+}
+
+// tableKeys lists a table's string keys, sorted: a service's methods.
+func tableKeys(t *lua.LTable) string {
+	var keys []string
+	t.ForEach(func(k, _ lua.LValue) {
+		if s, ok := k.(lua.LString); ok {
+			keys = append(keys, string(s))
+		}
+	})
+	sort.Strings(keys)
+	return strings.Join(keys, ",")
+}
+
+func kindVerb(kind string) string {
+	switch kind {
+	case KindEvent:
+		return "on"
+	case KindService:
+		return "provide"
+	}
+	return kind
+}
+
+func permissionFromSpec(L *lua.LState, plugin, key string, spec *lua.LTable) PermissionDecl {
+	d := PermissionDecl{Key: key, Plugin: plugin, Roles: []string{}}
+	if s, ok := spec.RawGetString("description").(lua.LString); ok {
+		d.Description = string(s)
+	}
+	if roles, ok := spec.RawGetString("roles").(*lua.LTable); ok {
+		for i := 1; i <= roles.Len(); i++ {
+			r, ok := roles.RawGetInt(i).(lua.LString)
+			if !ok || !roleName.MatchString(string(r)) {
+				L.ArgError(3, fmt.Sprintf("roles[%d] must be a role name", i))
+			}
+			d.Roles = append(d.Roles, string(r))
+		}
+	}
+	sort.Strings(d.Roles)
+	return d
+}
+
+// regRef points at one registration of a serving generation.
+type regRef struct {
+	gen *Generation
+	idx int // index in the generation's registrations (and each state's values)
+}
+
+// runRegistered runs fn on a state of the generation with the Lua value
+// (function or table) that state registered at ref.idx. It fails with
+// ErrRetired when the generation was replaced meanwhile: resolve again.
+func (ref regRef) run(ctx context.Context, fn func(s *State, v lua.LValue) error) error {
+	g := ref.gen
+	if !g.enter() {
+		return ErrRetired
+	}
+	defer g.leave()
+	return g.pool.Run(ctx, func(s *State) error { return fn(s, s.values[ref.idx]) })
+}
+
+// registryIndex is an immutable index of the serving generations'
+// registrations, rebuilt with the router and swapped atomically.
+type registryIndex struct {
+	events      map[string][]regRef // event name -> handlers, by plugin name
+	services    map[string]regRef
+	permissions map[string]PermissionDecl
+	exchangers  map[string]regRef
+}
+
+func buildIndex(gens []*Generation) *registryIndex {
+	ix := &registryIndex{events: map[string][]regRef{}, services: map[string]regRef{},
+		permissions: map[string]PermissionDecl{}, exchangers: map[string]regRef{}}
+	sorted := append([]*Generation(nil), gens...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Plugin < sorted[j].Plugin })
+	for _, g := range sorted {
+		for i, r := range g.regs {
+			ref := regRef{gen: g, idx: i}
+			switch r.Kind {
+			case KindEvent:
+				ix.events[r.Name] = append(ix.events[r.Name], ref)
+			case KindService:
+				ix.services[r.Name] = ref
+			case KindExchanger:
+				ix.exchangers[r.Name] = ref
+			case KindPermission:
+				ix.permissions[r.Name] = g.permissions[r.Name]
+			}
+		}
+	}
+	return ix
+}
