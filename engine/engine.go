@@ -155,7 +155,8 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.root.mux.Store(mux)
-	e.index.Store(buildIndex(nil))
+	ix, _ := buildIndex(nil, nil)
+	e.index.Store(ix)
 	return e, nil
 }
 
@@ -335,7 +336,15 @@ func (e *Engine) swapRouter() error {
 	if err != nil {
 		return err
 	}
-	e.index.Store(buildIndex(gens))
+	rootCfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return err
+	}
+	ix, err := buildIndex(gens, rootCfg[engineConfigKey])
+	if err != nil {
+		return err
+	}
+	e.index.Store(ix)
 	e.root.mux.Store(mux)
 	for _, g := range gens {
 		e.plugins[g.Plugin].state = StateEnabled

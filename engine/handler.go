@@ -48,10 +48,8 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		rw := asRespWriter(w)
 		rw.plugin, rw.gen = g.Plugin, g.Number
 		defer func() { rm.observe(rw.status, time.Since(rw.start)) }()
-		if rt.Permission != "" {
-			// Authentication arrives with the auth issue: until then a route
-			// that asks for a permission is closed, never open.
-			writeError(rw, http.StatusUnauthorized, "authentication is not configured", nil)
+		user, ok := e.authorize(rw, r, rt.Permission)
+		if !ok {
 			return
 		}
 		body, ok := readBody(rw, r, limit)
@@ -60,11 +58,11 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.requestID})
+		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.requestID, User: user})
 		resp := responsePool.Get().(*response)
 		defer func() { resp.reset(); responsePool.Put(resp) }()
 		err := g.pool.Run(ctx, func(s *State) error {
-			return s.serve(ctx, idx, r, body, rw.requestID, resp)
+			return s.serve(ctx, idx, r, body, rw.requestID, user, resp)
 		})
 		if err != nil {
 			e.writeCallError(rw, r, g, rt, err)
@@ -72,6 +70,35 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		}
 		writeResponse(rw, resp)
 	}
+}
+
+// authorize reads the caller from "Authorization: Bearer <JWT>" and checks
+// the route's permission: a bad token answers 401, a missing one 401 when
+// the route needs a permission, a user without it 403.
+func (e *Engine) authorize(w *respWriter, r *http.Request, perm string) (*hostapi.User, bool) {
+	var user *hostapi.User
+	if h := r.Header.Get("Authorization"); h != "" {
+		u, err := e.jwt.FromHeader(h)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, err.Error(), nil)
+			return nil, false
+		}
+		user = &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}
+	}
+	if perm == "" {
+		return user, true
+	}
+	if user == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+		writeError(w, http.StatusUnauthorized, "authentication required", map[string]any{"required": perm})
+		return nil, false
+	}
+	if !e.Check(user, perm) {
+		writeError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
+		return nil, false
+	}
+	return user, true
 }
 
 // readBody reads the request body up to limit bytes; it answers 413 and
@@ -97,9 +124,10 @@ func readBody(w *respWriter, r *http.Request, limit int64) ([]byte, bool) {
 }
 
 // serve calls handler idx with a req table and encodes what it returns.
-func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, resp *response) error {
+func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, user *hostapi.User, resp *response) error {
 	L := s.L
 	req, d := s.newRequest(r, body, requestID)
+	d.user = user
 	defer func() { d.done = true }()
 	L.Push(s.handlers[idx])
 	L.Push(req)

@@ -115,6 +115,8 @@ func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
 		return nil, fail("name %q does not match the plugin directory %q", m.Name, src.name)
 	case !pluginName.MatchString(m.Name):
 		return nil, fail("name %q must be lower-case letters, digits and _ starting with a letter", m.Name)
+	case m.Name == engineConfigKey:
+		return nil, fail("name %q is reserved for the engine", m.Name)
 	case m.Version == "":
 		return nil, fail("version is missing")
 	}

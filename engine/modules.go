@@ -6,6 +6,7 @@ import (
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
+	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
@@ -15,7 +16,7 @@ type sharedStore = *vshared.Store
 func newSharedStore() sharedStore { return vshared.NewStore(nil) }
 
 // DefaultModules is the host module set of this engine: vbwd.json, log,
-// time, crypto, shared and db. Each factory binds a module to one plugin
+// time, crypto, shared, db and permissions. Each factory binds a module to one plugin
 // generation (the log is tagged with the plugin and generation; shared
 // values live in the plugin's own bucket, kept across generations).
 func (e *Engine) DefaultModules() []hostapi.Factory {
@@ -28,7 +29,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(p hostapi.Plugin) hostapi.Module { return vdb.New(e.opts.DB, vdb.Options{Plugin: p.Name}) },
 		// events
 		// di
-		// permissions
+		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
 	}
 }
 

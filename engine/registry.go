@@ -165,9 +165,10 @@ type registryIndex struct {
 	services    map[string]regRef
 	permissions map[string]PermissionDecl
 	exchangers  map[string]regRef
+	grants      grants // role -> permission patterns
 }
 
-func buildIndex(gens []*Generation) *registryIndex {
+func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
 	ix := &registryIndex{events: map[string][]regRef{}, services: map[string]regRef{},
 		permissions: map[string]PermissionDecl{}, exchangers: map[string]regRef{}}
 	sorted := append([]*Generation(nil), gens...)
@@ -187,5 +188,7 @@ func buildIndex(gens []*Generation) *registryIndex {
 			}
 		}
 	}
-	return ix
+	var err error
+	ix.grants, err = buildGrants(ix.permissions, roleOverrides)
+	return ix, err
 }

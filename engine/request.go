@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -23,6 +24,8 @@ type reqData struct {
 	headers *lua.LTable // built on first read
 	query   *lua.LTable
 	extra   *lua.LTable // fields set by the handler
+	user    *hostapi.User
+	userTbl lua.LValue // req.user, built on first read
 }
 
 // Preboxed method names: boxing a string into an LValue allocates.
@@ -120,6 +123,11 @@ func (s *State) reqIndex(L *lua.LState) int {
 		v = lua.LString(d.r.Host)
 	case "remote_addr":
 		v = lua.LString(d.r.RemoteAddr)
+	case "user":
+		if d.userTbl == nil {
+			d.userTbl = userTable(L, d.user)
+		}
+		v = d.userTbl
 	case "json":
 		v = s.jsonFn
 	case "query_all":
@@ -177,6 +185,22 @@ func paramsIndex(L *lua.LState) int {
 	}
 	L.Push(lua.LNil)
 	return 1
+}
+
+// userTable is req.user: {id, roles, claims}, or nil when anonymous.
+func userTable(L *lua.LState, u *hostapi.User) lua.LValue {
+	if u == nil {
+		return lua.LNil
+	}
+	t := L.CreateTable(0, 3)
+	t.RawSetString("id", lua.LString(u.ID))
+	roles := luaconv.MarkArray(L.CreateTable(len(u.Roles), 0))
+	for _, r := range u.Roles {
+		roles.Append(lua.LString(r))
+	}
+	t.RawSetString("roles", roles)
+	t.RawSetString("claims", luaconv.FromGo(L, u.Claims))
+	return t
 }
 
 func headersTable(L *lua.LState, h http.Header) *lua.LTable {

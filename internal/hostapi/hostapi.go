@@ -38,7 +38,15 @@ type requestKey struct{}
 // Request is what a host module may learn about the HTTP request (or other
 // call) a state is serving.
 type Request struct {
-	ID string // request id, also sent back in X-Request-Id
+	ID   string // request id, also sent back in X-Request-Id
+	User *User  // the authenticated caller, nil when anonymous
+}
+
+// User is the authenticated caller of a request: from a verified token.
+type User struct {
+	ID     string
+	Roles  []string
+	Claims map[string]any
 }
 
 // WithBuildPhase marks ctx as the build phase of a state (initialize, routes,

@@ -6,6 +6,7 @@ import (
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
+	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
@@ -22,6 +23,7 @@ func HostModules() map[string]hostapi.Documented {
 		vcrypto.New(),
 		vshared.New(vshared.NewStore(nil).Bucket("x")),
 		vdb.New(nil, vdb.Options{}),
+		vperm.New(nil),
 	}
 	out := make(map[string]hostapi.Documented, len(mods))
 	for _, m := range mods {
