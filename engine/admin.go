@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 )
 
 // adminRouter is the /admin API. It is built once and mounted in every
@@ -26,6 +27,7 @@ func (e *Engine) adminRouter() http.Handler {
 	r.Post("/plugins/{name}/disable", e.adminSetEnabled(false))
 	r.Get("/plugins/{name}/config", e.adminGetConfig)
 	r.Put("/plugins/{name}/config", e.adminPutConfig)
+	e.exchangeRoutes(r)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(asRespWriter(w), http.StatusNotFound, "no admin route for "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -58,7 +60,8 @@ func (e *Engine) adminAuth(next http.Handler) http.Handler {
 		if ok && e.jwt.Enabled() {
 			if u, err := e.jwt.Verify(token); err == nil {
 				if hasAnyRole(u.Roles, adminRoles) {
-					next.ServeHTTP(w, r)
+					user := &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}
+					next.ServeHTTP(w, r.WithContext(hostapi.WithRequest(r.Context(), &hostapi.Request{ID: rw.requestID, User: user})))
 					return
 				}
 				writeError(rw, http.StatusForbidden, "Permission denied", map[string]any{"required": AdminPermission})

@@ -30,8 +30,9 @@ type Generation struct {
 	pool   *Pool
 	regs   []Registration // canonical, from the first state
 	routes []Route
-	// permissions declared by the first state, by key
+	// permissions and exchangers declared by the first state, by key
 	permissions map[string]PermissionDecl
+	exchangers  map[string]ExchangerSpec
 
 	inflight atomic.Int64
 	retired  atomic.Bool
@@ -78,9 +79,14 @@ func (g *Generation) buildFirst(ctx context.Context) (*State, error) {
 	}
 	g.regs, g.routes = rc.regs, rc.routes
 	g.permissions = map[string]PermissionDecl{}
+	g.exchangers = map[string]ExchangerSpec{}
 	for i, r := range rc.regs {
-		if r.Kind == KindPermission {
+		switch r.Kind {
+		case KindPermission:
 			g.permissions[r.Name] = permissionFromSpec(s.L, g.Plugin, r.Name, rc.values[i].(*lua.LTable))
+		case KindExchanger:
+			spec, _ := exchangerFromSpec(g.Plugin, rc.values[i].(*lua.LTable)) // checked at registration
+			g.exchangers[r.Name] = spec
 		}
 	}
 	return s, nil

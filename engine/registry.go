@@ -95,6 +95,9 @@ func (s *State) hookCtx(rc *recorder) *lua.LTable {
 		if !strings.HasPrefix(string(key), plugin+".") || !dottedName.MatchString(string(key)) {
 			L.ArgError(2, fmt.Sprintf("exchanger key %q must be %s.<entity>", string(key), plugin))
 		}
+		if _, err := exchangerFromSpec(plugin, spec); err != nil {
+			L.ArgError(2, err.Error())
+		}
 		return Registration{Kind: KindExchanger, Name: string(key)}, spec
 	}))
 	return t

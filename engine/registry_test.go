@@ -11,7 +11,8 @@ function P.on_enable(ctx)
   ctx:permission("p.read", { description = "Read things", roles = { "subscriber", "admin" } })
   ctx:on("other.happened", function(ev) end)
   ctx:provide("p.service", { hello = function() return "hi" end })
-  ctx:exchanger({ key = "p.items", natural_key = "slug" })
+  ctx:exchanger({ key = "p.items", natural_key = "slug", formats = { "json" },
+    export = function() return {} end, import = function() return {} end })
 end`)})
 	te := startEngine(t, root, func(o *Options) { o.PoolMin = 3 })
 	st := te.status(t, "p")
@@ -34,11 +35,12 @@ end`)})
 
 func TestRegistry_Refusals(t *testing.T) {
 	for name, body := range map[string]string{
-		"foreign service":    `ctx:provide("other.svc", {})`,
-		"foreign permission": `ctx:permission("other.read", {})`,
-		"bad event name":     `ctx:on("nodot", function() end)`,
-		"duplicate":          `ctx:on("a.b", function() end); ctx:on("a.b", function() end)`,
-		"dot call":           `ctx.on("a.b", function() end)`,
+		"foreign service":          `ctx:provide("other.svc", {})`,
+		"foreign permission":       `ctx:permission("other.read", {})`,
+		"bad event name":           `ctx:on("nodot", function() end)`,
+		"duplicate":                `ctx:on("a.b", function() end); ctx:on("a.b", function() end)`,
+		"dot call":                 `ctx.on("a.b", function() end)`,
+		"exchanger without export": `ctx:exchanger({ key = "p.x", natural_key = "id", formats = { "json" }, import = print })`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			root := writeRoot(t, files{"plugins/p/init.lua": pluginSrc("p", "", "function P.on_enable(ctx)\n  "+body+"\nend")})

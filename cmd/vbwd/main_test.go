@@ -20,17 +20,16 @@ var pg *testpg.Server
 
 func TestMain(m *testing.M) { testpg.Main(m, &pg) }
 
-// copyHello lays out a root with the shipped hello plugin, plus extra files.
-func copyHello(t *testing.T, extra map[string]string) string {
+// copyPlugin copies a shipped plugin into root/plugins.
+func copyPlugin(t *testing.T, name, root string) {
 	t.Helper()
-	root := t.TempDir()
-	src := filepath.Join("..", "..", "plugins", "hello")
+	src := filepath.Join("..", "..", "plugins", name)
 	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(root, "plugins", "hello", rel)
+		dst := filepath.Join(root, "plugins", name, rel)
 		if info.IsDir() {
 			return os.MkdirAll(dst, 0o755)
 		}
@@ -43,6 +42,13 @@ func copyHello(t *testing.T, extra map[string]string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// copyHello lays out a root with the shipped hello plugin, plus extra files.
+func copyHello(t *testing.T, extra map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	copyPlugin(t, "hello", root)
 	files := map[string]string{"plugins.json": `{"plugins": {"hello": {"enabled": true}}}`}
 	for k, v := range extra {
 		files[k] = v

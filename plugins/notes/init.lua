@@ -41,6 +41,42 @@ local function find(id)
   return row
 end
 
+function P.on_enable(ctx)
+  -- Import/export of notes by slug: GET /admin/data-exchange/notes.notes/export, vbwd data import ...
+  ctx:exchanger({
+    key = "notes.notes",
+    natural_key = "slug",
+    fields = { "slug", "title", "body", "pinned" },
+    export = function(q)
+      local rows, err = db.query("select slug, title, body, pinned from notes_notes order by slug limit $1 offset $2",
+        q.limit, q.offset)
+      if err then fail(err) end
+      return rows
+    end,
+    import = function(rows, opts)
+      local res = { created = 0, updated = 0, skipped = 0, errors = {} }
+      for i, row in ipairs(rows) do
+        if row.pinned == "true" or row.pinned == "false" then row.pinned = row.pinned == "true" end -- from CSV
+        local ok, why = pcall(validate.note, row, true)
+        if not ok then
+          res.errors[#res.errors + 1] = { row = i, error = type(why) == "table" and why.message or tostring(why) }
+        end
+      end
+      if #res.errors > 0 then return res end
+      if opts.mode == "replace_all" then db.exec("delete from notes_notes") end
+      for _, row in ipairs(rows) do
+        local pinned = row.pinned == true
+        local r, err = db.query_one("insert into notes_notes (slug, title, body, pinned) values ($1, $2, $3, $4)"
+          .. " on conflict (slug) do update set title = excluded.title, body = excluded.body, pinned = excluded.pinned,"
+          .. " updated_at = now() returning (xmax = 0) as created", row.slug, row.title, row.body or "", pinned)
+        if err then fail(err) end
+        if r.created then res.created = res.created + 1 else res.updated = res.updated + 1 end
+      end
+      return res
+    end,
+  })
+end
+
 function P.routes(r)
   -- GET /api/v1/notes/?tag=x&limit=20 -> {notes = [...]}
   r:get("/", function(req)

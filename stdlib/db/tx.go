@@ -131,3 +131,20 @@ func (b *binding) txTable(L *lua.LState, st *txState) *lua.LTable {
 	t.RawSetString("tx", L.NewFunction(func(L *lua.LState) int { return b.tx(L, st) }))
 	return t
 }
+
+// WithTx makes tx — a transaction the caller owns, such as an engine-run
+// import — the one db.* calls in L join while fn runs: db.query, query_one
+// and exec use it and db.tx opens savepoints in it. The previous state is
+// restored afterwards; the caller commits or rolls back tx.
+func WithTx(L *lua.LState, tx pgx.Tx, fn func() error) error {
+	prev := currentTx(L)
+	st := &txState{tx: tx, parent: prev}
+	st.ud = L.NewUserData()
+	st.ud.Value = st
+	setCurrentTx(L, st)
+	defer func() {
+		st.closed = true
+		setCurrentTx(L, prev)
+	}()
+	return fn()
+}

@@ -1,0 +1,203 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// ImportResult is what an import did (or, with dry_run, would do).
+type ImportResult struct {
+	Exchanger string     `json:"exchanger"`
+	DryRun    bool       `json:"dry_run"`
+	Mode      string     `json:"mode"`
+	Created   int        `json:"created"`
+	Updated   int        `json:"updated"`
+	Skipped   int        `json:"skipped"`
+	Errors    []RowError `json:"errors"`
+	Committed bool       `json:"committed"`
+	Rows      int        `json:"rows"`
+}
+
+// RowError is a per-row import failure (rows count from 1).
+type RowError struct {
+	Row   int    `json:"row"`
+	Error string `json:"error"`
+}
+
+func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
+	ref, spec, format, ok := e.exchanger(w, r)
+	if !ok {
+		return
+	}
+	if !e.adminMay(r, spec.Key+".import") {
+		writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".import"})
+		return
+	}
+	mode := r.URL.Query().Get("mode")
+	if mode == "" {
+		mode = "upsert"
+	}
+	if mode != "upsert" && mode != "replace_all" {
+		writeError(asRespWriter(w), http.StatusBadRequest, "mode must be upsert or replace_all", nil)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, importMaxBody+1))
+	if err != nil || len(body) > importMaxBody {
+		writeError(asRespWriter(w), http.StatusRequestEntityTooLarge, fmt.Sprintf("import body must be at most %d bytes", importMaxBody), nil)
+		return
+	}
+	rows, err := parseImport(format, body)
+	if err != nil {
+		writeError(asRespWriter(w), http.StatusBadRequest, err.Error(), nil)
+		return
+	}
+	res := ImportResult{Exchanger: spec.Key, DryRun: r.URL.Query().Get("dry_run") == "1" || r.URL.Query().Get("dry_run") == "true",
+		Mode: mode, Rows: len(rows), Errors: validateRows(spec, rows)}
+	if len(res.Errors) == 0 {
+		err = e.runImport(r.Context(), ref, rows, &res)
+	}
+	switch {
+	case err != nil:
+		e.writeAdminError(w, err)
+	case len(res.Errors) > 0:
+		writeJSON(w, http.StatusUnprocessableEntity, res)
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// parseImport reads a JSON array of objects or a CSV file with a header.
+func parseImport(format string, body []byte) ([]map[string]any, error) {
+	if format == "csv" {
+		recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+		if err != nil {
+			return nil, fmt.Errorf("bad CSV: %v", err)
+		}
+		if len(recs) == 0 {
+			return nil, errors.New("empty CSV: a header row is required")
+		}
+		rows := make([]map[string]any, 0, len(recs)-1)
+		for _, rec := range recs[1:] {
+			row := map[string]any{}
+			for i, col := range recs[0] {
+				if i < len(rec) && rec[i] != "" {
+					row[col] = rec[i]
+				}
+			}
+			rows = append(rows, row)
+		}
+		return rows, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var rows []map[string]any
+	if err := dec.Decode(&rows); err != nil {
+		return nil, fmt.Errorf("bad JSON: the body must be an array of objects: %v", err)
+	}
+	return rows, nil
+}
+
+// validateRows checks what the engine knows: the natural key is there and
+// the fields are the exchanger's.
+func validateRows(spec ExchangerSpec, rows []map[string]any) []RowError {
+	allowed := map[string]bool{}
+	for _, f := range spec.Fields {
+		allowed[f] = true
+	}
+	var errs []RowError
+	seen := map[string]int{}
+	for i, row := range rows {
+		nk, ok := row[spec.NaturalKey]
+		if s := fmt.Sprint(nk); !ok || nk == nil || strings.TrimSpace(s) == "" {
+			errs = append(errs, RowError{Row: i + 1, Error: spec.NaturalKey + " (the natural key) is missing"})
+			continue
+		} else if first, dup := seen[s]; dup {
+			errs = append(errs, RowError{Row: i + 1, Error: fmt.Sprintf("%s %q repeats row %d", spec.NaturalKey, s, first)})
+			continue
+		} else {
+			seen[s] = i + 1
+		}
+		if len(allowed) > 0 {
+			for f := range row {
+				if !allowed[f] {
+					errs = append(errs, RowError{Row: i + 1, Error: "unknown field " + f})
+					break
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// runImport calls the exchanger's import in one transaction: committed only
+// when nothing failed and this is not a dry run.
+func (e *Engine) runImport(ctx context.Context, ref regRef, rows []map[string]any, res *ImportResult) error {
+	if e.opts.DB == nil {
+		return errors.New("imports need a database")
+	}
+	ctx, cancel := context.WithTimeout(ctx, importTimeout)
+	defer cancel()
+	return ref.run(ctx, func(s *State, v lua.LValue) error {
+		tx, err := e.opts.DB.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+		L := s.L
+		err = vdb.WithTx(L, tx, func() error { return s.callImport(ctx, v.(*lua.LTable), rows, res) })
+		if err != nil || len(res.Errors) > 0 || res.DryRun {
+			return err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return err
+		}
+		res.Committed = true
+		return nil
+	})
+}
+
+func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[string]any, res *ImportResult) error {
+	L := s.L
+	list := make([]any, len(rows))
+	for i, r := range rows {
+		list[i] = r
+	}
+	opts := L.CreateTable(0, 2)
+	opts.RawSetString("dry_run", lua.LBool(res.DryRun))
+	opts.RawSetString("mode", lua.LString(res.Mode))
+	L.Push(spec.RawGetString("import"))
+	L.Push(luaconv.FromGo(L, list))
+	L.Push(opts)
+	if err := L.PCall(2, 1, nil); err != nil {
+		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
+	}
+	out, _ := L.Get(-1).(*lua.LTable)
+	L.Pop(1)
+	if out == nil {
+		return fmt.Errorf("import must return {created, updated, skipped, errors}")
+	}
+	num := func(k string) int { n, _ := out.RawGetString(k).(lua.LNumber); return int(n) }
+	res.Created, res.Updated, res.Skipped = num("created"), num("updated"), num("skipped")
+	if errs, ok := out.RawGetString("errors").(*lua.LTable); ok {
+		for i := 1; i <= errs.Len(); i++ {
+			t, _ := errs.RawGetInt(i).(*lua.LTable)
+			if t == nil {
+				continue
+			}
+			row, _ := t.RawGetString("row").(lua.LNumber)
+			res.Errors = append(res.Errors, RowError{Row: int(row), Error: t.RawGetString("error").String()})
+		}
+	}
+	return nil
+}
