@@ -16,11 +16,15 @@ build:
 run: postgres build
 	./$(BIN) serve --root . --populate
 
-test: postgres test-go
+test: postgres test-go test-lua
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Every shipped plugin's tests/*_test.lua, run by the engine's test runner.
+test-lua: build
+	./$(BIN) test --root .
 
 bench: postgres build
 	@scripts/ensure-tool.sh wrk wrk

@@ -52,6 +52,12 @@ type Options struct {
 	// JWTSecret verifies HS256 API tokens (VBWD_JWT_SECRET). A JWT whose
 	// roles include admin or super_admin may use the admin API.
 	JWTSecret string
+	// Enabled, when non-nil, replaces plugins.json: exactly these plugins
+	// are enabled (the test runner enables a plugin and its dependencies).
+	Enabled []string
+	// Clock is the time of vbwd.time and vbwd.shared TTLs. Default time.Now;
+	// the test runner controls it.
+	Clock func() time.Time
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
 }
@@ -129,7 +135,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	opts.Root = abs
 	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{})}
-	e.shared = newSharedStore()
+	e.shared = newSharedStore(opts.Clock)
 	if opts.DB != nil {
 		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
 			return nil, err
@@ -199,6 +205,16 @@ func (e *Engine) load(ctx context.Context) error {
 	}
 	for _, n := range names {
 		e.plugins[n].wanted = !exists || pf.Plugins[n].Enabled
+	}
+	if e.opts.Enabled != nil {
+		for _, n := range names {
+			e.plugins[n].wanted = false
+		}
+		for _, n := range e.opts.Enabled {
+			if p, ok := e.plugins[n]; ok {
+				p.wanted = true
+			}
+		}
 	}
 	for n := range pf.Plugins {
 		if _, ok := e.plugins[n]; !ok {

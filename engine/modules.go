@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
@@ -13,7 +15,7 @@ import (
 
 type sharedStore = *vshared.Store
 
-func newSharedStore() sharedStore { return vshared.NewStore(nil) }
+func newSharedStore(clock func() time.Time) sharedStore { return vshared.NewStore(clock) }
 
 // DefaultModules is the host module set of this engine: vbwd.json, log,
 // time, crypto, shared, db and permissions. Each factory binds a module to one plugin
@@ -23,7 +25,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 	return []hostapi.Factory{
 		func(hostapi.Plugin) hostapi.Module { return vjson.New() },
 		func(p hostapi.Plugin) hostapi.Module { return vlog.New(p.Logger) },
-		func(hostapi.Plugin) hostapi.Module { return vtime.New(nil) },
+		func(hostapi.Plugin) hostapi.Module { return vtime.New(e.opts.Clock) },
 		func(hostapi.Plugin) hostapi.Module { return vcrypto.New() },
 		func(p hostapi.Plugin) hostapi.Module { return vshared.New(e.shared.Bucket(p.Name)) },
 		func(p hostapi.Plugin) hostapi.Module { return vdb.New(e.opts.DB, vdb.Options{Plugin: p.Name}) },

@@ -81,6 +81,11 @@ func TestPluginNew(t *testing.T) {
 
 	t.Run("luacheck", func(t *testing.T) { luacheckClean(t, dir) })
 
+	// The scaffolded tests pass under the test runner.
+	if out, err := runCLI(t, context.Background(), "test", "inventory", "--root", root); err != nil || !strings.Contains(out, "0 failed") {
+		t.Errorf("vbwd test inventory: %v\n%s", err, out)
+	}
+
 	base, stop := serveUntil(t, root, "--populate")
 	if code, m := getJSON(t, base+"/api/v1/inventory/"); code != 200 || m["plugin"] != "inventory" || m["message"] == nil {
 		t.Errorf("GET /: %d %v", code, m)

@@ -7,6 +7,7 @@ import (
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
+	vtest "github.com/vbwd-platform/vbwd-engine/stdlib/test"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
@@ -24,6 +25,7 @@ func HostModules() map[string]hostapi.Documented {
 		vshared.New(vshared.NewStore(nil).Bucket("x")),
 		vdb.New(nil, vdb.Options{}),
 		vperm.New(nil),
+		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))
 	for _, m := range mods {

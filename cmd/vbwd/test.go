@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+	"github.com/vbwd-platform/vbwd-engine/internal/testrunner"
+)
+
+func newTestCmd(g *globals) *cobra.Command {
+	var run string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "test [plugin...]",
+		Short: "Run plugins' tests/*_test.lua in a real engine, a fresh database per file",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, _, flush, err := g.logger(false)
+			if err != nil {
+				return err
+			}
+			defer flush()
+			level := slog.LevelError
+			if verbose {
+				level = slog.LevelWarn
+			}
+			log = quietBelow(log, level)
+			ctx := cmd.Context()
+			db, closeDB, err := openDatabase(ctx, g.root, log)
+			if err != nil {
+				return err
+			}
+			defer closeDB()
+			sum, err := testrunner.Run(ctx, testrunner.Options{Root: g.root, Plugins: args, Run: run,
+				Verbose: verbose, Out: cmd.OutOrStdout(), Logger: log, DB: db})
+			if err != nil {
+				return err
+			}
+			if sum.Failed > 0 {
+				return fmt.Errorf("%d of %d tests failed", sum.Failed, sum.Passed+sum.Failed)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", "", "run only tests whose name matches this regexp")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test and engine warnings")
+	return cmd
+}

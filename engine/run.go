@@ -1,0 +1,40 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// RunLua runs fn in a state borrowed from an enabled plugin's pool, under
+// ctx: the state's host modules, require of the plugin's own modules and
+// its upvalues are all there. Tools (the test runner) use it to run Lua
+// files as the plugin.
+func (e *Engine) RunLua(ctx context.Context, plugin string, fn func(L *lua.LState) error) error {
+	e.mu.Lock()
+	p, ok := e.plugins[plugin]
+	var g *Generation
+	if ok {
+		g = p.gen
+	}
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownPlugin, plugin)
+	}
+	if g == nil {
+		return fmt.Errorf("%w: %s", ErrNotEnabled, plugin)
+	}
+	if !g.enter() {
+		return ErrRetired
+	}
+	defer g.leave()
+	return g.pool.Run(ctx, func(s *State) error { return fn(s.L) })
+}
+
+// LuaError converts an error from running Lua in a plugin's state into the
+// engine's error types (a *PluginError with file and line, a *StatusError
+// for error{status=...}, ErrTimeout...).
+func LuaError(ctx context.Context, plugin, op string, err error) error {
+	return withCtxErr(ctx, normalizeLuaError(plugin, op, err))
+}

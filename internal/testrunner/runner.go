@@ -1,0 +1,233 @@
+// Package testrunner is `vbwd test`: it runs each plugin's tests/*_test.lua
+// inside a real engine — the plugin and its dependencies enabled on a fresh
+// database per test file, cloned from a template migrated once — with
+// vbwd.test for declarations, assertions, an in-process HTTP client, demo
+// data, clock control and event capture.
+package testrunner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine"
+)
+
+// Options configure a run.
+type Options struct {
+	Root    string
+	Plugins []string // empty: every plugin that has tests
+	Run     string   // only tests whose name matches this regexp
+	Verbose bool
+	Out     io.Writer
+	Logger  *slog.Logger // engine logs (warnings and errors by default)
+	// DB is a pool on the PostgreSQL server; test databases are created and
+	// dropped on that server.
+	DB *pgxpool.Pool
+	// FileTimeout bounds one test file. Default 5 minutes.
+	FileTimeout time.Duration
+}
+
+// Summary counts tests.
+type Summary struct{ Passed, Failed int }
+
+// Run runs the tests and prints a line per failure (every test with
+// Verbose) and "N passed, N failed" at the end.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	var sum Summary
+	if o.FileTimeout <= 0 {
+		o.FileTimeout = 5 * time.Minute
+	}
+	var filter *regexp.Regexp
+	if o.Run != "" {
+		var err error
+		if filter, err = regexp.Compile(o.Run); err != nil {
+			return sum, fmt.Errorf("--run: %w", err)
+		}
+	}
+	probe, err := engine.New(engine.Options{Root: o.Root, Logger: o.Logger})
+	if err != nil {
+		return sum, err
+	}
+	if err := probe.Load(ctx); err != nil {
+		return sum, err
+	}
+	plugins, err := selectPlugins(o, probe)
+	if err != nil {
+		return sum, err
+	}
+	for _, p := range plugins {
+		files, _ := filepath.Glob(filepath.Join(o.Root, "plugins", p, "tests", "*_test.lua"))
+		sort.Strings(files)
+		if len(files) == 0 {
+			fmt.Fprintf(o.Out, "?   %s: no tests (plugins/%s/tests/*_test.lua)\n", p, p)
+			continue
+		}
+		r := &pluginRun{o: o, plugin: p, needed: closure(probe, p), filter: filter, sum: &sum}
+		if err := r.run(ctx, files); err != nil {
+			return sum, err
+		}
+	}
+	fmt.Fprintf(o.Out, "%d passed, %d failed\n", sum.Passed, sum.Failed)
+	return sum, nil
+}
+
+func selectPlugins(o Options, probe *engine.Engine) ([]string, error) {
+	if len(o.Plugins) > 0 {
+		for _, p := range o.Plugins {
+			if _, ok := probe.Plugin(p); !ok {
+				return nil, fmt.Errorf("%w: %s", engine.ErrUnknownPlugin, p)
+			}
+		}
+		return o.Plugins, nil
+	}
+	var out []string
+	for _, st := range probe.Plugins() {
+		if files, _ := filepath.Glob(filepath.Join(o.Root, "plugins", st.Name, "tests", "*_test.lua")); len(files) > 0 {
+			out = append(out, st.Name)
+		}
+	}
+	return out, nil
+}
+
+// closure is a plugin and everything it depends on.
+func closure(probe *engine.Engine, name string) []string {
+	seen := map[string]bool{}
+	var walk func(n string)
+	walk = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		st, _ := probe.Plugin(n)
+		for _, d := range st.Dependencies {
+			if dep, err := engine.ParseDependency(d); err == nil {
+				walk(dep.Name)
+			}
+		}
+	}
+	walk(name)
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pluginRun runs one plugin's test files.
+type pluginRun struct {
+	o      Options
+	plugin string
+	needed []string
+	filter *regexp.Regexp
+	sum    *Summary
+	tpl    string
+}
+
+func (r *pluginRun) run(ctx context.Context, files []string) error {
+	r.tpl = dbName(r.plugin, "tpl")
+	if err := createDB(ctx, r.o.DB, r.tpl, ""); err != nil {
+		return err
+	}
+	defer dropDB(r.o.DB, r.tpl)
+	if err := r.migrateTemplate(ctx); err != nil {
+		for _, f := range files {
+			r.fail(f, "", fmt.Sprintf("the plugin does not start: %v", err))
+		}
+		return nil
+	}
+	for _, f := range files {
+		if err := r.file(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateTemplate starts an engine on the template database once, so each
+// test file's database is a cheap clone with every migration applied.
+func (r *pluginRun) migrateTemplate(ctx context.Context) error {
+	pool, err := poolFor(ctx, r.o.DB, r.tpl)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	e, err := engine.New(engine.Options{Root: r.o.Root, Logger: r.o.Logger, DB: pool, Enabled: r.needed, PoolMin: 1})
+	if err != nil {
+		return err
+	}
+	if err := e.Start(ctx); err != nil {
+		return err
+	}
+	defer e.Shutdown(context.Background())
+	var errs []error
+	for _, n := range r.needed {
+		if st, _ := e.Plugin(n); st.State != engine.StateEnabled {
+			errs = append(errs, fmt.Errorf("%s is %s: %s", n, st.State, st.Error))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *pluginRun) fail(file, test, msg string) {
+	r.sum.Failed++
+	name := rel(r.o.Root, file)
+	if test != "" {
+		name += ": " + test
+	}
+	fmt.Fprintf(r.o.Out, "--- FAIL: %s\n    %s\n", name, strings.ReplaceAll(msg, "\n", "\n    "))
+}
+
+func rel(root, file string) string {
+	if r, err := filepath.Rel(root, file); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return file
+}
+
+func dbName(plugin, kind string) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := "vbwd_t_" + plugin
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	return name + "_" + kind + "_" + hex.EncodeToString(b)
+}
+
+func createDB(ctx context.Context, admin *pgxpool.Pool, name, template string) error {
+	sql := "create database " + pgx.Identifier{name}.Sanitize()
+	if template != "" {
+		sql += " template " + pgx.Identifier{template}.Sanitize()
+	}
+	if _, err := admin.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("creating test database %s: %w", name, err)
+	}
+	return nil
+}
+
+func dropDB(admin *pgxpool.Pool, name string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = admin.Exec(ctx, "drop database if exists "+pgx.Identifier{name}.Sanitize()+" with (force)")
+}
+
+// poolFor opens a pool on another database of the admin pool's server.
+func poolFor(ctx context.Context, admin *pgxpool.Pool, db string) (*pgxpool.Pool, error) {
+	cfg := admin.Config().Copy()
+	cfg.ConnConfig.Database = db
+	cfg.MaxConns = 16
+	return pgxpool.NewWithConfig(ctx, cfg)
+}

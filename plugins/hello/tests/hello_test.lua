@@ -1,0 +1,31 @@
+local t = require("vbwd.test")
+
+t.test("greets by path parameter", function()
+  local res = t.get("/api/v1/hello/world")
+  t.eq(res.status, 200)
+  t.eq(res.json, { message = "Hello, world!" })
+end)
+
+t.test("greets by query string and shouts", function()
+  local res = t.get("/api/v1/hello/?name=Ada&shout=1")
+  t.eq(res.json.message, "HELLO, ADA!")
+end)
+
+t.test("refuses a name longer than the config allows", function()
+  local res = t.get("/api/v1/hello/" .. string.rep("x", 40))
+  t.eq(res.status, 422)
+  t.match(res.json.error, "longer than 32")
+end)
+
+t.test("echoes a JSON body with the request id", function()
+  local res = t.post("/api/v1/hello/echo", { json = { message = "hi" } })
+  t.eq(res.status, 201)
+  t.eq(res.json.echo, "hi")
+  t.eq(res.json.request_id, res.headers["x-request-id"])
+  t.eq(res.headers["x-hello"], "echo")
+end)
+
+t.test("answers 400 on bad JSON and 422 without a message", function()
+  t.eq(t.post("/api/v1/hello/echo", { body = "{nope" }).status, 400)
+  t.eq(t.post("/api/v1/hello/echo", { json = { other = 1 } }).status, 422)
+end)
