@@ -30,12 +30,16 @@ bench: postgres build
 	@scripts/ensure-tool.sh wrk wrk
 	$(GO) test -run '^$$' -bench 'StateBuild|PoolRun|Dispatch|HTTPInProcess' -benchmem -benchtime 2s ./engine/ | tee bench.out
 	$(GO) test -run '^$$' -bench 'Reload500Lines' -benchtime 3s ./engine/ | tee -a bench.out
+	$(GO) test -run '^$$' -bench 'EmitPerHandler|DurableDelivery|DICall' -benchtime 2s ./engine/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'QueryOne|ScanRow|CallOverhead' -benchmem -benchtime 2s -count 3 ./stdlib/db/ | tee -a bench.out
 	@echo "== summary =="
 	@awk '/^BenchmarkStateBuild/ {printf "VM creation from shared protos: %.1f us per state\n", $$3/1000} \
 	      /^BenchmarkPoolRun/    {printf "pool borrow+return: %.0f ns\n", $$3} \
 	      /^BenchmarkDispatch/   {printf "dispatch overhead (borrow, req table, call, response): %.2f us (goal <= 5)\n", $$3/1000} \
 	      /^BenchmarkReload500Lines/ {printf "reload of a 500-line plugin, pool of 8: p50 %s ms, p95 %s ms (goal p50 <= 50)\n", $$5, $$7} \
+	      /^BenchmarkEmitPerHandler/ {for (i = 4; i < NF; i++) if ($$(i+1) == "ns/handler") printf "sync emit %s: %.2f us per handler (goal <= 5)\n", $$1, $$i/1000} \
+	      /^BenchmarkDurableDelivery/ {for (i = 4; i < NF; i++) if ($$(i+1) == "events/s") printf "durable delivery %s: %.0f events/s (goal >= 5000)\n", $$1, $$i} \
+	      /^BenchmarkDICall/ {printf "DI call %s: %.2f us (goal <= 10)\n", $$1, $$3/1000} \
 	      /^BenchmarkQueryOneLua/ {lua += $$5; nl++} /^BenchmarkQueryOnePgx/ {pgx += $$5; np++} \
 	      /^BenchmarkCallOverhead/ {call += $$3; nc++} /^BenchmarkScanRow/ {scan += $$3; ns++} \
 	      END { if (nl && np) printf "db.query_one overhead beyond pgx: %.2f us CPU per call (lua %.1f - pgx %.1f, mean of %d; goal <= 10)\n", lua/nl - pgx/np, lua/nl, pgx/np, nl; \

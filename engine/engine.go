@@ -55,11 +55,16 @@ type Options struct {
 	// Enabled, when non-nil, replaces plugins.json: exactly these plugins
 	// are enabled (the test runner enables a plugin and its dependencies).
 	Enabled []string
+	// EventHook, when set, sees every event emitted or published (the test
+	// runner's expect_event). It must not block.
+	EventHook func(EventSeen)
 	// Clock is the time of vbwd.time and vbwd.shared TTLs. Default time.Now;
 	// the test runner controls it.
 	Clock func() time.Time
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
+	// Events configures the delivery of durable events (outbox.go).
+	Events EventOptions
 }
 
 func (o *Options) setDefaults() {
@@ -100,6 +105,7 @@ type Engine struct {
 	metrics *metrics
 	modules []hostapi.Factory
 	shared  sharedStore
+	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
 
 	mu       sync.Mutex // serialises lifecycle changes; requests never take it
 	plugins  map[string]*plugin
@@ -244,6 +250,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.swapRouter(); err != nil {
 		return err
 	}
+	if err := e.startEvents(ctx); err != nil {
+		return err
+	}
 	return e.startCluster(ctx)
 }
 
@@ -361,6 +370,7 @@ func (e *Engine) swapRouter() error {
 		return err
 	}
 	e.index.Store(ix)
+	e.bindServices(gens)
 	e.root.mux.Store(mux)
 	for _, g := range gens {
 		e.plugins[g.Plugin].state = StateEnabled

@@ -29,8 +29,8 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(hostapi.Plugin) hostapi.Module { return vcrypto.New() },
 		func(p hostapi.Plugin) hostapi.Module { return vshared.New(e.shared.Bucket(p.Name)) },
 		func(p hostapi.Plugin) hostapi.Module { return vdb.New(e.opts.DB, vdb.Options{Plugin: p.Name}) },
-		// events
-		// di
+		e.eventsModule,
+		e.diModule, // di: vbwd.di, services.go
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
+	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
+	vevents "github.com/vbwd-platform/vbwd-engine/stdlib/events"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
-	vtest "github.com/vbwd-platform/vbwd-engine/stdlib/test"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
+	vtest "github.com/vbwd-platform/vbwd-engine/stdlib/test"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
 
@@ -25,6 +27,8 @@ func HostModules() map[string]hostapi.Documented {
 		vshared.New(vshared.NewStore(nil).Bucket("x")),
 		vdb.New(nil, vdb.Options{}),
 		vperm.New(nil),
+		vevents.New(nil, vevents.Options{}),
+		vdi.New(nil),
 		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))

@@ -36,7 +36,7 @@ func (r *pluginRun) file(ctx context.Context, file string) error {
 	h := &harness{secret: randomSecret()}
 	mod := vtest.New(h)
 	e, err := engine.New(engine.Options{Root: r.o.Root, Logger: r.o.Logger, DB: pool, Enabled: r.needed,
-		PoolMin: 1, PoolMax: 8, JWTSecret: h.secret, Clock: h.now,
+		PoolMin: 1, PoolMax: 8, JWTSecret: h.secret, Clock: h.now, EventHook: h.seen,
 		ExtraModules: []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return mod }}})
 	if err != nil {
 		return err
@@ -205,6 +205,13 @@ func (h *harness) Events(name string) []map[string]any {
 		}
 	}
 	return out
+}
+
+func (h *harness) seen(ev engine.EventSeen) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, map[string]any{"id": ev.ID, "name": ev.Name, "source": ev.Source,
+		"payload": ev.Payload, "durable": ev.Durable})
 }
 
 func (h *harness) resetEvents() {

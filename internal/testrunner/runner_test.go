@@ -52,9 +52,11 @@ func run(t *testing.T, root string, o Options) (Summary, string) {
 
 const basePlugin = `local P = { name = "base", version = "1.0.0", url_prefix = "/api/base" }
 local db = require("vbwd.db")
+local events = require("vbwd.events")
 function P.routes(r)
   r:post("/things/{name}", function(req)
     db.exec("insert into base_things (name) values ($1)", req.params.name)
+    events.publish("base.thing_added", { name = req.params.name })
     return 201, { name = req.params.name }
   end)
 end
@@ -72,6 +74,9 @@ local db = require("vbwd.db")
 t.test("dependency is migrated and enabled", function()
   t.eq(t.post("/api/base/things/one").status, 201)
   t.eq(db.query_one("select count(*) as n from base_things").n, 1)
+  local ev = t.expect_event("base.thing_added")
+  t.eq(ev.payload, { name = "one" })
+  t.err(function() t.expect_event("base.never") end, "no event base.never")
 end)
 t.test("a failing assertion shows a diff", function()
   t.eq({ a = 1, b = { 2, 3 } }, { a = 1, b = { 2, 4 } })
@@ -103,10 +108,10 @@ end)
 	}
 	for _, want := range []string{
 		"--- FAIL: plugins/app/tests/a_test.lua: a failing assertion shows a diff",
-		"plugins/app/tests/a_test.lua:8: not equal",
+		"plugins/app/tests/a_test.lua:11: not equal",
 		"value.b[2]: expected 4, got 3",
 		"--- FAIL: plugins/app/tests/a_test.lua: a Lua error is a failure",
-		"plugins/app/tests/a_test.lua:12: attempt to index",
+		"plugins/app/tests/a_test.lua:15: attempt to index",
 		"ok  plugins/app/tests/b_test.lua  2 tests",
 		"4 passed, 2 failed",
 	} {

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	"github.com/vbwd-platform/vbwd-engine/stdlib/events"
+)
+
+// Events between plugins (vbwd.events). Handlers are the KindEvent
+// registrations of the serving generations, found through e.index: emit
+// runs them at once in their own plugins' pools; publish writes an outbox
+// row that the delivery workers of outbox.go hand to them later.
+
+// maxEmitDepth bounds nested emits (a handler emitting, whose handler
+// emits, ...), so an event cycle ends with failures instead of running
+// until the deadline.
+const maxEmitDepth = 8
+
+var errEmitDepth = fmt.Errorf("events nested more than %d deep (an event cycle?)", maxEmitDepth)
+
+type emitDepthKey struct{}
+
+// eventMsg is one event on its way to handlers.
+type eventMsg struct {
+	id, name, source string
+	attempt          int
+	payload          any    // emit: Go data from luaconv.ToGo
+	raw              []byte // publish: the JSON text stored in the outbox
+
+	// The scalar fields as Lua values, boxed once per event rather than
+	// once per handler (immutable, so states may share them). Set on first
+	// use: an eventMsg is delivered by one goroutine at a time.
+	fields [4]lua.LValue // id, name, source, attempt
+}
+
+func (ev *eventMsg) luaFields() *[4]lua.LValue {
+	if ev.fields[0] == nil {
+		ev.fields = [4]lua.LValue{lua.LString(ev.id), lua.LString(ev.name), lua.LString(ev.source), lua.LNumber(ev.attempt)}
+	}
+	return &ev.fields
+}
+
+// eventBus is the engine's implementation of events.Bus.
+type eventBus struct{ e *Engine }
+
+// eventsModule binds vbwd.events to a plugin generation (DefaultModules).
+func (e *Engine) eventsModule(p hostapi.Plugin) hostapi.Module {
+	return events.New(eventBus{e}, events.Options{Plugin: p.Name})
+}
+
+// Emit implements events.Bus: every handler of name runs before it returns.
+func (b eventBus) Emit(ctx context.Context, source, name string, payload any) events.Summary {
+	if h := b.e.opts.EventHook; h != nil {
+		h(EventSeen{Name: name, Source: source, Payload: payload, Durable: false})
+	}
+	var sum events.Summary
+	refs := b.e.index.Load().events[name]
+	if len(refs) == 0 {
+		return sum
+	}
+	depth, _ := ctx.Value(emitDepthKey{}).(int)
+	ev := &eventMsg{id: uuid.NewString(), name: name, source: source, attempt: 1, payload: payload}
+	if depth >= maxEmitDepth {
+		for _, ref := range refs {
+			b.e.handlerFailed(ref.gen, ev, errEmitDepth)
+			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.gen.Plugin, Error: errEmitDepth.Error()})
+		}
+		return sum
+	}
+	ctx = context.WithValue(ctx, emitDepthKey{}, depth+1)
+	for _, ref := range refs {
+		handled, err := b.e.runHandler(ctx, ref, ev)
+		switch {
+		case !handled:
+		case errors.Is(err, ErrRetired):
+			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.gen.Plugin, Error: "plugin is stopping"})
+		case err != nil:
+			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.gen.Plugin, Error: err.Error()})
+		default:
+			sum.Delivered++
+		}
+	}
+	return sum
+}
+
+// publishSQL inserts an outbox row and wakes the delivery workers of every
+// engine on the database; inside a transaction PostgreSQL sends the
+// notification at commit, and never after a rollback.
+const publishSQL = `with ins as (insert into vbwd.events_outbox (id, name, source, payload)
+	values ($1, $2, $3, $4) returning 1) select pg_notify('` + eventsChannel + `', '') from ins`
+
+// Publish implements events.Bus: it writes the event to the outbox, in tx
+// when there is one.
+func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
+	id := uuid.NewString()
+	var err error
+	switch {
+	case tx != nil:
+		_, err = tx.Exec(ctx, publishSQL, id, name, source, payload)
+	case b.e.opts.DB != nil:
+		_, err = b.e.opts.DB.Exec(ctx, publishSQL, id, name, source, payload)
+	default:
+		err = errors.New("no database configured: durable events need one")
+	}
+	if err != nil {
+		return "", err
+	}
+	if h := b.e.opts.EventHook; h != nil {
+		var p any
+		_ = json.Unmarshal(payload, &p)
+		h(EventSeen{ID: id, Name: name, Source: source, Payload: p, Durable: true})
+	}
+	return id, nil
+}
+
+// EventSeen is an event as it is emitted or published (Options.EventHook).
+type EventSeen struct {
+	ID      string // durable events only
+	Name    string
+	Source  string
+	Payload any
+	Durable bool
+}
+
+// runHandler runs the handler that ref's plugin registered for ev. When
+// ref's generation was replaced meanwhile (ErrRetired) it runs the
+// replacement's handler instead; handled is false when the plugin no longer
+// handles the event (it was disabled). A failure of the handler is logged
+// here; ErrRetired is returned when the engine is shutting down.
+func (e *Engine) runHandler(ctx context.Context, ref regRef, ev *eventMsg) (handled bool, err error) {
+	for try := 0; ; try++ {
+		err = ref.run(ctx, func(s *State, v lua.LValue) error {
+			return s.callEvent(ctx, v.(*lua.LFunction), ev)
+		})
+		if !errors.Is(err, ErrRetired) {
+			break
+		}
+		next, ok := handlerOf(e.index.Load(), ev.name, ref.gen.Plugin)
+		if !ok {
+			return false, nil
+		}
+		if next.gen == ref.gen || try == 3 {
+			return true, err // the engine is shutting down (the index stays): not the handler's failure
+		}
+		ref = next
+	}
+	if err != nil {
+		e.handlerFailed(ref.gen, ev, err)
+	}
+	return true, err
+}
+
+// handlerOf finds plugin's handler for the event name in ix.
+func handlerOf(ix *registryIndex, name, plugin string) (regRef, bool) {
+	for _, ref := range ix.events[name] {
+		if ref.gen.Plugin == plugin {
+			return ref, true
+		}
+	}
+	return regRef{}, false
+}
+
+// handlerFailed logs a failing handler with its plugin, generation and
+// file:line.
+func (e *Engine) handlerFailed(g *Generation, ev *eventMsg, err error) {
+	attrs := []any{"event", ev.name, "event_id", ev.id, "source", ev.source, "attempt", ev.attempt, "err", err.Error()}
+	var pe *PluginError
+	if errors.As(err, &pe) {
+		attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
+	}
+	g.logger.Error("event handler failed", attrs...)
+}
+
+// callEvent calls the handler fn of this state with the event table
+// {id, name, source, payload, attempt}; the payload is this state's own copy.
+func (s *State) callEvent(ctx context.Context, fn *lua.LFunction, ev *eventMsg) error {
+	L := s.L
+	t := L.CreateTable(0, 5)
+	f := ev.luaFields()
+	t.RawSetString("id", f[0]) // constant keys: RawSetString inlines and boxes them statically
+	t.RawSetString("name", f[1])
+	t.RawSetString("source", f[2])
+	t.RawSetString("attempt", f[3])
+	if ev.raw != nil {
+		p, err := luaconv.DecodeJSON(L, ev.raw)
+		if err != nil {
+			return &PluginError{Plugin: s.gen.Plugin, Op: "event " + ev.name, Err: fmt.Errorf("decoding the payload: %w", err)}
+		}
+		if luaconv.IsNull(p) {
+			p = lua.LNil // as emit gives a nil payload
+		}
+		t.RawSetString("payload", p)
+	} else {
+		t.RawSetString("payload", luaconv.FromGo(L, ev.payload))
+	}
+	L.Push(fn)
+	L.Push(t)
+	if err := L.PCall(1, 0, nil); err != nil {
+		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "event "+ev.name, err))
+	}
+	return nil
+}
+
+var _ events.Bus = eventBus{}

@@ -1,0 +1,454 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+)
+
+// Durable events (events.publish) go through an outbox table that every
+// engine on the database shares.
+//
+// vbwd.events_outbox has one row per published event: id (uuid, given to
+// handlers for idempotency), name, source plugin, payload (jsonb), status
+// (pending → delivered, or dead after MaxAttempts), attempts, next_attempt_at
+// (backoff), locked_until/locked_by (the lease of the worker delivering it),
+// last_error, created_at, delivered_at. vbwd.events_deliveries holds
+// (event_id, plugin) for each handler that succeeded in an attempt that did
+// not deliver the whole event, so a retry runs only the handlers that failed
+// (a plugin registers at most one handler per event name).
+//
+// Delivery: each engine runs Workers goroutines. A worker claims up to
+// BatchSize due rows in one statement (UPDATE … FROM (SELECT … FOR UPDATE
+// SKIP LOCKED)), which counts the attempt and sets a lease (locked_until =
+// now() + Lease) instead of holding a transaction open while Lua runs. It
+// then runs each event's handlers — those registered when it delivers, in
+// plugin order, each bounded by RequestTimeout and by the lease — and records
+// the outcomes in one batch: delivered; or back to pending with
+// next_attempt_at = now() + BackoffBase·2^(attempt-1) (capped by BackoffMax)
+// and last_error; or dead when the attempt was the last. A worker killed mid-
+// delivery (SIGKILL, a crash) leaves its rows locked until the lease
+// expires; any engine then claims them again: nothing is lost, and a handler
+// may see the same event twice (at-least-once; ev.attempt tells). Workers
+// wake on NOTIFY vbwd_events (sent by publish, delivered at commit) over a
+// dedicated connection that reconnects with backoff, and poll every
+// PollInterval as a safety net and for due retries.
+//
+// Shutdown closes e.quit: a worker finishes the handler it is running (the
+// generation's retire waits for it), gives back the rest of its batch
+// (lease cleared, attempt not counted) and exits; Shutdown waits for the
+// workers through e.retiring. Delivered rows are deleted after Retention.
+
+// eventsChannel is the NOTIFY channel of published events.
+const eventsChannel = "vbwd_events"
+
+// EventOptions configures the delivery of durable events. Zero values take
+// the documented defaults.
+type EventOptions struct {
+	// Workers deliver events concurrently in this engine. Default 2;
+	// negative: none (the engine still publishes; other engines deliver).
+	Workers int
+	// BatchSize is how many due events a worker claims at once. Default 64.
+	BatchSize int
+	// MaxAttempts is the number of attempts after which an event whose
+	// handlers still fail is dead-lettered (status dead). Default 8.
+	MaxAttempts int
+	// BackoffBase is the wait before the second attempt; it doubles with
+	// each further attempt. Default 1s.
+	BackoffBase time.Duration
+	// BackoffMax caps the wait between attempts. Default 5m.
+	BackoffMax time.Duration
+	// Lease is how long a claimed event stays reserved to its worker: after
+	// it, an event whose engine died is claimed again. It also bounds the
+	// delivery of a batch. Default max(1m, 3×RequestTimeout).
+	Lease time.Duration
+	// PollInterval is how often workers look for due events without a
+	// notification. Default 1s.
+	PollInterval time.Duration
+	// Retention is how long delivered events are kept; negative keeps them
+	// forever. Dead events are always kept. Default 7 days.
+	Retention time.Duration
+}
+
+func (o EventOptions) withDefaults(requestTimeout time.Duration) EventOptions {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	switch {
+	case o.Workers < 0:
+		o.Workers = 0
+	case o.Workers == 0:
+		o.Workers = 2
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 64
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 8
+	}
+	def(&o.BackoffBase, time.Second)
+	def(&o.BackoffMax, 5*time.Minute)
+	def(&o.Lease, max(time.Minute, 3*requestTimeout))
+	def(&o.PollInterval, time.Second)
+	def(&o.Retention, 7*24*time.Hour)
+	return o
+}
+
+const outboxSchema = `
+create schema if not exists vbwd;
+create table if not exists vbwd.events_outbox (
+  id              uuid primary key,
+  name            text not null,
+  source          text not null,
+  payload         jsonb not null default 'null',
+  status          text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
+  attempts        integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  locked_until    timestamptz,
+  locked_by       text,
+  last_error      text,
+  created_at      timestamptz not null default now(),
+  delivered_at    timestamptz
+);
+create index if not exists events_outbox_due on vbwd.events_outbox (next_attempt_at) where status = 'pending';
+create index if not exists events_outbox_delivered on vbwd.events_outbox (delivered_at) where status = 'delivered';
+create table if not exists vbwd.events_deliveries (
+  event_id     uuid not null references vbwd.events_outbox (id) on delete cascade,
+  plugin       text not null,
+  delivered_at timestamptz not null default now(),
+  primary key (event_id, plugin)
+);`
+
+const (
+	claimSQL = `update vbwd.events_outbox o
+	set attempts = o.attempts + 1, locked_until = now() + $2::float8 * interval '1 millisecond', locked_by = $3
+	from (select id from vbwd.events_outbox
+		where status = 'pending' and next_attempt_at <= now() and (locked_until is null or locked_until <= now())
+		order by next_attempt_at limit $1 for update skip locked) due
+	where o.id = due.id
+	returning o.id::text, o.name, o.source, o.payload, o.attempts, o.created_at,
+		case when o.attempts > 1 then array(select d.plugin from vbwd.events_deliveries d where d.event_id = o.id) end`
+	deliveredSQL = `update vbwd.events_outbox set status = 'delivered', delivered_at = now(), locked_until = null,
+	last_error = null where id = any($1::text[]::uuid[]) and status = 'pending'`
+	failedSQL = `update vbwd.events_outbox set status = $2, next_attempt_at = now() + $3::float8 * interval '1 millisecond',
+	locked_until = null, last_error = $4 where id = $1::text::uuid and status = 'pending'`
+	releaseSQL = `update vbwd.events_outbox set locked_until = null, attempts = attempts - 1
+	where id = any($1::text[]::uuid[]) and status = 'pending'`
+	doneSQL = `insert into vbwd.events_deliveries (event_id, plugin)
+	select $1::text::uuid, unnest($2::text[]) on conflict do nothing`
+	sweepSQL = `delete from vbwd.events_outbox where id in (select id from vbwd.events_outbox
+	where status = 'delivered' and delivered_at < now() - $1::float8 * interval '1 millisecond' limit 10000)`
+)
+
+// outboxDBTimeout bounds each bookkeeping statement of a worker.
+const outboxDBTimeout = 10 * time.Second
+
+// outbox is the delivery side of one engine.
+type outbox struct {
+	e    *Engine
+	db   *pgxpool.Pool
+	o    EventOptions
+	wake []chan struct{} // one per worker
+}
+
+// outboxEvent is a claimed row.
+type outboxEvent struct {
+	msg     eventMsg
+	created time.Time
+	done    []string // plugins that handled it in an earlier attempt
+}
+
+// outcome is what one delivery attempt of an event came to.
+type outcome struct {
+	done      []string // plugins whose handler succeeded
+	failed    []string // "plugin: error" of the failing handlers
+	abandoned bool     // not (fully) attempted: the engine is stopping
+}
+
+// startEvents creates the outbox tables and starts the listener and the
+// delivery workers. Without a database it does nothing.
+func (e *Engine) startEvents(ctx context.Context) error {
+	if e.opts.DB == nil {
+		return nil
+	}
+	err := e.migr.locked(ctx, func() error {
+		_, err := e.opts.DB.Exec(ctx, outboxSchema)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("events outbox: %w", err)
+	}
+	ob := &outbox{e: e, db: e.opts.DB, o: e.opts.Events.withDefaults(e.opts.RequestTimeout)}
+	if ob.o.Workers == 0 {
+		return nil
+	}
+	ob.wake = make([]chan struct{}, ob.o.Workers)
+	for i := range ob.wake {
+		ob.wake[i] = make(chan struct{}, 1)
+	}
+	e.retiring.Add(1 + ob.o.Workers) // Shutdown waits for them
+	go ob.listen()
+	for i := range ob.o.Workers {
+		go ob.work(i)
+	}
+	return nil
+}
+
+func (ob *outbox) stopping() bool {
+	select {
+	case <-ob.e.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+func (ob *outbox) wakeAll() {
+	for _, w := range ob.wake {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// work is one delivery worker: claim a batch, deliver it, repeat while
+// batches come full, else wait for a notification or the poll.
+func (ob *outbox) work(i int) {
+	defer ob.e.retiring.Done()
+	poll := time.NewTicker(ob.o.PollInterval)
+	defer poll.Stop()
+	var swept time.Time
+	for {
+		n, err := ob.round()
+		if err != nil {
+			ob.e.log.Warn("events: delivery round failed", "worker", i, "err", err)
+		}
+		if ob.stopping() {
+			return
+		}
+		if err == nil && n == ob.o.BatchSize {
+			continue // more may be due
+		}
+		if i == 0 && ob.o.Retention >= 0 && time.Since(swept) > time.Minute {
+			swept = time.Now()
+			ob.sweep()
+		}
+		select {
+		case <-ob.e.quit:
+			return
+		case <-ob.wake[i]:
+		case <-poll.C:
+		}
+	}
+}
+
+// round claims due events, delivers them and records the outcomes. It
+// returns how many events it claimed.
+func (ob *outbox) round() (int, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), outboxDBTimeout)
+	evs, err := ob.claim(ctx)
+	cancel()
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	leaseEnd := start.Add(ob.o.Lease - ob.o.Lease/10) // leave slack for clock skew
+	minLeft := min(ob.e.opts.RequestTimeout, ob.o.Lease/2)
+	outs := make([]outcome, len(evs))
+	for i, ev := range evs {
+		if ob.stopping() || time.Until(leaseEnd) < minLeft {
+			outs[i].abandoned = true
+			continue
+		}
+		outs[i] = ob.deliver(ev, leaseEnd)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), outboxDBTimeout)
+	defer cancel()
+	return len(evs), ob.finish(ctx, evs, outs)
+}
+
+func (ob *outbox) claim(ctx context.Context) ([]*outboxEvent, error) {
+	rows, err := ob.db.Query(ctx, claimSQL, ob.o.BatchSize, float64(ob.o.Lease.Milliseconds()), ob.e.opts.NodeID)
+	if err != nil {
+		return nil, fmt.Errorf("claiming events: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*outboxEvent, error) {
+		ev := &outboxEvent{}
+		err := r.Scan(&ev.msg.id, &ev.msg.name, &ev.msg.source, &ev.msg.raw, &ev.msg.attempt, &ev.created, &ev.done)
+		return ev, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claiming events: %w", err)
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].created.Before(evs[j].created) })
+	return evs, nil
+}
+
+// deliver runs the handlers of ev that have not handled it yet.
+func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time) outcome {
+	var out outcome
+	for _, ref := range ob.e.index.Load().events[ev.msg.name] {
+		plugin := ref.gen.Plugin
+		if slices.Contains(ev.done, plugin) {
+			continue
+		}
+		if ob.stopping() {
+			out.abandoned = true
+			return out
+		}
+		deadline := time.Now().Add(ob.e.opts.RequestTimeout)
+		if leaseEnd.Before(deadline) {
+			deadline = leaseEnd
+		}
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: ev.msg.id})
+		handled, err := ob.e.runHandler(ctx, ref, &ev.msg)
+		cancel()
+		switch {
+		case !handled:
+		case errors.Is(err, ErrRetired):
+			out.abandoned = true
+		case err != nil:
+			out.failed = append(out.failed, plugin+": "+err.Error())
+			ob.e.metrics.events.WithLabelValues(plugin, ev.msg.name, "failed").Inc()
+		default:
+			out.done = append(out.done, plugin)
+			ob.e.metrics.events.WithLabelValues(plugin, ev.msg.name, "delivered").Inc()
+		}
+	}
+	return out
+}
+
+// finish records the outcomes of a batch in one round trip.
+func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome) error {
+	b := &pgx.Batch{}
+	var delivered, released []string
+	for i, ev := range evs {
+		out := outs[i]
+		switch {
+		case len(out.failed) > 0:
+			status, wait := "pending", ob.backoff(ev.msg.attempt)
+			msg := truncateMsg(strings.Join(out.failed, "; "), 4000)
+			if ev.msg.attempt >= ob.o.MaxAttempts {
+				status = "dead"
+				ob.e.metrics.events.WithLabelValues(ev.msg.source, ev.msg.name, "dead").Inc()
+				ob.e.log.Error("events: event dead-lettered", "event", ev.msg.name, "event_id", ev.msg.id,
+					"attempts", ev.msg.attempt, "last_error", msg)
+			} else {
+				ob.e.log.Warn("events: delivery failed; retrying", "event", ev.msg.name, "event_id", ev.msg.id,
+					"attempt", ev.msg.attempt, "in", wait, "err", msg)
+			}
+			b.Queue(failedSQL, ev.msg.id, status, float64(wait.Milliseconds()), msg)
+		case out.abandoned:
+			released = append(released, ev.msg.id)
+		default:
+			delivered = append(delivered, ev.msg.id)
+			continue
+		}
+		if len(out.done) > 0 {
+			b.Queue(doneSQL, ev.msg.id, out.done)
+		}
+	}
+	if len(delivered) > 0 {
+		b.Queue(deliveredSQL, delivered)
+	}
+	if len(released) > 0 {
+		b.Queue(releaseSQL, released)
+	}
+	if err := ob.db.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("recording deliveries (the events will be retried after their lease): %w", err)
+	}
+	return nil
+}
+
+// backoff is the wait after failed attempt n (1-based).
+func (ob *outbox) backoff(n int) time.Duration {
+	d := ob.o.BackoffBase
+	for i := 1; i < n && d < ob.o.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, ob.o.BackoffMax)
+}
+
+// sweep deletes delivered events older than the retention.
+func (ob *outbox) sweep() {
+	ctx, cancel := context.WithTimeout(context.Background(), outboxDBTimeout)
+	defer cancel()
+	if _, err := ob.db.Exec(ctx, sweepSQL, float64(ob.o.Retention.Milliseconds())); err != nil {
+		ob.e.log.Warn("events: deleting old delivered events failed", "err", err)
+	}
+}
+
+// listen wakes the workers on every notification, reconnecting with
+// backoff when the database goes away.
+func (ob *outbox) listen() {
+	defer ob.e.retiring.Done()
+	backoff := 100 * time.Millisecond
+	for !ob.stopping() {
+		connected, err := ob.listenOnce()
+		if connected {
+			backoff = 100 * time.Millisecond
+		}
+		if err != nil {
+			ob.e.log.Warn("events: listening for published events failed; retrying", "err", err, "in", backoff)
+		}
+		select {
+		case <-ob.e.quit:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (ob *outbox) listenOnce() (connected bool, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-ob.e.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	conn, err := pgx.ConnectConfig(ctx, ob.db.Config().ConnConfig.Copy())
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "listen "+eventsChannel); err != nil {
+		return false, err
+	}
+	ob.wakeAll() // catch up with what was published while not listening
+	for {
+		_, err := conn.WaitForNotification(ctx)
+		if ctx.Err() != nil {
+			return true, nil
+		}
+		if err != nil {
+			return true, err
+		}
+		ob.wakeAll()
+	}
+}
+
+// truncateMsg cuts s to about n bytes, dropping a rune cut in half
+// (PostgreSQL refuses invalid UTF-8).
+func truncateMsg(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
