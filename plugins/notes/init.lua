@@ -30,10 +30,10 @@ local function fail(err)
 end
 
 local function find(id)
-  if not validate.is_uuid(id) then
+  local row, err = db.query_one("select " .. COLUMNS .. " from notes_notes where id = $1", id)
+  if err and err.code == "22P02" then -- not a uuid: PostgreSQL validates it for us
     error({ status = 404, message = "no such note" })
   end
-  local row, err = db.query_one("select " .. COLUMNS .. " from notes_notes where id = $1", id)
   if err then fail(err) end
   if not row then
     error({ status = 404, message = "no such note" })

@@ -7,11 +7,6 @@ local function reject(field, why)
   error({ status = 422, message = field .. " " .. why, field = field })
 end
 
-function M.is_uuid(s)
-  return type(s) == "string"
-    and s:match("^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$") ~= nil
-end
-
 -- limit parses ?limit= within 1..max, default def.
 function M.limit(s, def, max)
   if s == nil then return def end
