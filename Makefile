@@ -22,9 +22,11 @@ test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
-# Every shipped plugin's tests/*_test.lua, run by the engine's test runner.
+# Every shipped plugin's tests/*_test.lua (and the plugin guide's example
+# plugins), run by the engine's test runner.
 test-lua: build
 	./$(BIN) test --root .
+	./$(BIN) test --root docs/examples
 
 bench: postgres build
 	@scripts/ensure-tool.sh wrk wrk

@@ -113,6 +113,11 @@ func (e *Engine) listen(last int64) {
 		}
 		var err error
 		last, err = e.listenOnce(last)
+		select {
+		case <-e.quit:
+			return // shutting down: the error is the shutdown's
+		default:
+		}
 		if err != nil {
 			e.log.Warn("cluster: listening for admin changes failed; retrying", "err", err, "in", backoff)
 		}
@@ -241,7 +246,7 @@ func (e *Engine) reportNodes(ctx context.Context) {
 			set state = excluded.state, generation = excluded.generation, hash = excluded.hash, updated_at = now()`,
 			e.opts.NodeID, st.Name, string(st.State), st.Generation, st.Hash)
 	}
-	if err := e.opts.DB.SendBatch(ctx, batch).Close(); err != nil {
+	if err := e.opts.DB.SendBatch(ctx, batch).Close(); err != nil && ctx.Err() == nil {
 		e.log.Warn("cluster: reporting this node failed", "err", err)
 	}
 }
