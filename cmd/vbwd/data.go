@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -78,41 +74,4 @@ func newDataCmd() *cobra.Command {
 	imp.Flags().BoolVar(&dryRun, "dry-run", false, "validate and count without changing anything")
 	cmd.AddCommand(export, imp)
 	return cmd
-}
-
-// request calls the admin API; raw copies the body as it streams.
-func (f *remoteFlags) request(ctx context.Context, method, path string, body io.Reader, out io.Writer, raw bool) error {
-	token := f.token
-	if token == "" {
-		token = os.Getenv("VBWD_ADMIN_TOKEN")
-	}
-	if token == "" {
-		return fmt.Errorf("no admin token: set VBWD_ADMIN_TOKEN (as for the engine) or pass --token")
-	}
-	base := f.addr
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the engine at %s: %w", f.addr, err)
-	}
-	defer resp.Body.Close()
-	if raw && resp.StatusCode == http.StatusOK {
-		_, err := io.Copy(out, resp.Body)
-		return err
-	}
-	b, _ := io.ReadAll(resp.Body)
-	fmt.Fprintln(out, strings.TrimSpace(string(b)))
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("the engine answered HTTP %d", resp.StatusCode)
-	}
-	return nil
 }

@@ -33,16 +33,16 @@ func TestDataCommands(t *testing.T) {
 		t.Fatalf("csv export:\n%s", b)
 	}
 	out, err := runCLI(t, ctx, "data", "import", "notes.notes", csvFile, "--dry-run", "--addr", addr)
-	if err != nil || !strings.Contains(out, `"updated":3`) || !strings.Contains(out, `"committed":false`) {
+	if err != nil || !strings.Contains(out, `"updated": 3`) || !strings.Contains(out, `"committed": false`) {
 		t.Errorf("dry run: %v %s", err, out)
 	}
 	jsonFile := filepath.Join(dir, "new.json")
 	_ = os.WriteFile(jsonFile, []byte(`[{"slug": "imported", "title": "From a file"}]`), 0o644)
-	if out, err := runCLI(t, ctx, "data", "import", "notes.notes", jsonFile, "--addr", addr); err != nil || !strings.Contains(out, `"created":1`) {
+	if out, err := runCLI(t, ctx, "data", "import", "notes.notes", jsonFile, "--addr", addr); err != nil || !strings.Contains(out, `"created": 1`) {
 		t.Errorf("json import: %v %s", err, out)
 	}
 	_ = os.WriteFile(jsonFile, []byte(`[{"slug": "Bad Slug", "title": "x"}]`), 0o644)
-	if out, err := runCLI(t, ctx, "data", "import", "notes.notes", jsonFile, "--addr", addr); err == nil || !strings.Contains(out, `"row":1`) {
+	if out, err := runCLI(t, ctx, "data", "import", "notes.notes", jsonFile, "--addr", addr); err == nil || !strings.Contains(out, `"row": 1`) {
 		t.Errorf("bad import: %v %s", err, out)
 	}
 }

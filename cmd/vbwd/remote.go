@@ -66,6 +66,13 @@ func newRemoteCmds() []*cobra.Command {
 }
 
 func (f *remoteFlags) post(ctx context.Context, out io.Writer, path string) error {
+	return f.request(ctx, http.MethodPost, path, nil, out, false)
+}
+
+// request calls the admin API of the running engine. raw copies a 200 body
+// as it streams (exports); otherwise a JSON answer is printed indented and a
+// status of 300 or more is an error carrying its message.
+func (f *remoteFlags) request(ctx context.Context, method, path string, body io.Reader, out io.Writer, raw bool) error {
 	token := f.token
 	if token == "" {
 		token = os.Getenv("VBWD_ADMIN_TOKEN")
@@ -77,9 +84,9 @@ func (f *remoteFlags) post(ctx context.Context, out io.Writer, path string) erro
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, body)
 	if err != nil {
 		return err
 	}
@@ -89,13 +96,16 @@ func (f *remoteFlags) post(ctx context.Context, out io.Writer, path string) erro
 		return fmt.Errorf("cannot reach the engine at %s: %w", f.addr, err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var pretty map[string]any
-	if json.Unmarshal(body, &pretty) == nil {
-		b, _ := json.MarshalIndent(pretty, "", "  ")
-		body = b
+	if raw && resp.StatusCode == http.StatusOK {
+		_, err := io.Copy(out, resp.Body)
+		return err
 	}
-	fmt.Fprintln(out, string(body))
+	b, _ := io.ReadAll(resp.Body)
+	var pretty map[string]any
+	if json.Unmarshal(b, &pretty) == nil {
+		b, _ = json.MarshalIndent(pretty, "", "  ")
+	}
+	fmt.Fprintln(out, strings.TrimSpace(string(b)))
 	if resp.StatusCode >= 300 {
 		msg, _ := pretty["error"].(string)
 		if msg == "" {
