@@ -5,13 +5,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vbwd-platform/vbwd-engine/internal/testpg"
 )
 
 // clusterChildEnv makes the test binary run TestCluster_Child: a second
@@ -29,21 +26,7 @@ func TestCluster_TwoProcesses(t *testing.T) {
 	_, url := newDB(t)
 	root := clusterRoot(t)
 	addrFile := filepath.Join(t.TempDir(), "addr")
-	spec, _ := json.Marshal(clusterChild{URL: url, Root: root, AddrFile: addrFile})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCluster_Child$", "-test.v")
-	cmd.Env = append(os.Environ(), clusterChildEnv+"="+string(spec), testpg.EnvURL+"="+pg.URL())
-	out := &logBuf{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("child output:\n%s", out.String())
-		}
-	})
+	startChild(t, "TestCluster_Child", clusterChildEnv, clusterChild{URL: url, Root: root, AddrFile: addrFile})
 	a := startEngine(t, root, func(o *Options) { o.DB = openPool(t, url); o.AdminToken = adminToken; o.NodeID = "node-a" })
 	var childURL string
 	eventually(t, "the child engine to serve", func() bool {

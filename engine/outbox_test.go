@@ -378,21 +378,7 @@ func TestOutbox_SurvivesSIGKILLMidDelivery(t *testing.T) {
 	_, url := newDB(t)
 	root := outboxRoot(t, nil)
 	marker := filepath.Join(t.TempDir(), "claimed")
-	spec, _ := json.Marshal(childSpec{URL: url, Root: root, Marker: marker})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestOutbox_Child$", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(spec), testpg.EnvURL+"="+pg.URL())
-	out := &logBuf{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("child output:\n%s", out.String())
-		}
-	})
+	cmd := startChild(t, "TestOutbox_Child", childEnv, childSpec{URL: url, Root: root, Marker: marker})
 	eventually(t, "the child's handler to start", func() bool {
 		_, err := os.Stat(marker)
 		return err == nil
@@ -477,4 +463,31 @@ func TestOutbox_backoff(t *testing.T) {
 			t.Errorf("backoff(%d) = %v, want %v", attempt, got, want)
 		}
 	}
+}
+
+// startChild re-runs this test binary as a child process running only the
+// test named test, with spec (JSON) in the environment variable env and
+// the parent's PostgreSQL server. The child is killed at cleanup and its
+// output logged when the test failed.
+func startChild(t *testing.T, test, env string, spec any) *exec.Cmd {
+	t.Helper()
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env+"="+string(raw), testpg.EnvURL+"="+pg.URL())
+	out := &logBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("child output:\n%s", out.String())
+		}
+	})
+	return cmd
 }
