@@ -18,10 +18,13 @@ import (
 // leaves no chance, and the postmaster, in its own process group, outlives
 // them. A directory whose owner PID is alive, or whose name carries none
 // (the template), is left alone.
-func reapOrphans(ctx context.Context) {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+func reapOrphans(ctx context.Context) { reapOrphansIn(ctx, dirPrefix) }
+
+// reapOrphansIn reaps the directories <tmp>/<prefix><pid>-*.
+func reapOrphansIn(ctx context.Context, prefix string) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
 	for _, dir := range dirs {
-		pidText, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(dir), dirPrefix), "-")
+		pidText, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(dir), prefix), "-")
 		pid, err := strconv.Atoi(pidText)
 		if !ok || err != nil || pid <= 0 || processAlive(pid) {
 			continue

@@ -21,8 +21,12 @@ func TestReapOrphans(t *testing.T) {
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
 	}
-	orphan := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-reaptest", dirPrefix, dead.Process.Pid))
-	live := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-reaptest", dirPrefix, os.Getpid()))
+	// A prefix of this test's own: test processes of other packages running
+	// at the same time reap vbwd-testpg-<dead pid>-* and must not take the
+	// orphan made here.
+	prefix := fmt.Sprintf("vbwd-reaptest-%d-", os.Getpid())
+	orphan := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-x", prefix, dead.Process.Pid))
+	live := filepath.Join(os.TempDir(), fmt.Sprintf("%s%d-x", prefix, os.Getpid()))
 	for _, dir := range []string{orphan, live} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
@@ -50,7 +54,7 @@ func TestReapOrphans(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Stop(context.Background()) })
 
-	reapOrphans(ctx)
+	reapOrphansIn(ctx, prefix)
 
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Errorf("orphan dir %s: %v, want it removed", orphan, err)
