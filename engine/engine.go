@@ -250,6 +250,9 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.swapRouter(); err != nil {
 		return err
 	}
+	if err := e.startScheduler(ctx); err != nil {
+		return err
+	}
 	if err := e.startEvents(ctx); err != nil {
 		return err
 	}

@@ -298,6 +298,7 @@ type PluginStatus struct {
 	Events       []string       `json:"events,omitempty"`   // events it handles
 	Services     []string       `json:"services,omitempty"` // services it provides
 	Exchangers   []string       `json:"exchangers,omitempty"`
+	Jobs         []string       `json:"jobs,omitempty"` // scheduled with ctx:every
 	Pool         *PoolStats     `json:"pool,omitempty"`
 	LoadedAt     time.Time      `json:"loaded_at,omitzero"`
 }
@@ -360,6 +361,8 @@ func (e *Engine) statusOf(p *plugin) PluginStatus {
 				st.Services = append(st.Services, r.Name)
 			case KindExchanger:
 				st.Exchangers = append(st.Exchangers, r.Name)
+			case KindJob:
+				st.Jobs = append(st.Jobs, r.Name)
 			}
 		}
 	}

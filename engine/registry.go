@@ -89,6 +89,7 @@ func (s *State) hookCtx(rc *recorder) *lua.LTable {
 		d := permissionFromSpec(L, plugin, key, spec)
 		return Registration{Kind: KindPermission, Name: key, Detail: d.Description + "|" + strings.Join(d.Roles, ",")}, spec
 	}))
+	t.RawSetString("every", reg(KindJob, everyFn(plugin)))
 	t.RawSetString("exchanger", reg(KindExchanger, func(L *lua.LState) (Registration, lua.LValue) {
 		spec := L.CheckTable(2)
 		key, _ := spec.RawGetString("key").(lua.LString)
@@ -121,6 +122,8 @@ func kindVerb(kind string) string {
 		return "on"
 	case KindService:
 		return "provide"
+	case KindJob:
+		return "every"
 	}
 	return kind
 }
@@ -168,12 +171,13 @@ type registryIndex struct {
 	services    map[string]regRef
 	permissions map[string]PermissionDecl
 	exchangers  map[string]regRef
+	jobs        map[string]regRef
 	grants      grants // role -> permission patterns
 }
 
 func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
 	ix := &registryIndex{events: map[string][]regRef{}, services: map[string]regRef{},
-		permissions: map[string]PermissionDecl{}, exchangers: map[string]regRef{}}
+		permissions: map[string]PermissionDecl{}, exchangers: map[string]regRef{}, jobs: map[string]regRef{}}
 	sorted := append([]*Generation(nil), gens...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Plugin < sorted[j].Plugin })
 	for _, g := range sorted {
@@ -186,6 +190,8 @@ func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryInde
 				ix.services[r.Name] = ref
 			case KindExchanger:
 				ix.exchangers[r.Name] = ref
+			case KindJob:
+				ix.jobs[r.Name] = ref
 			case KindPermission:
 				ix.permissions[r.Name] = g.permissions[r.Name]
 			}

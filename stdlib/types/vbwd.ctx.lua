@@ -33,3 +33,10 @@ function ctx:provide(name, service) end
 ---Declare a data exchanger: import/export of one entity under /admin/data-exchange.
 ---@param spec {key: string, natural_key: string, formats?: string[], fields?: string[], pii?: string[], secret?: string[], label?: string, export: fun(query: {offset: integer, limit: integer}): table[], import: fun(rows: table[], opts: {dry_run: boolean, mode: string}): {created: integer, updated: integer, skipped: integer, errors: table[]}}
 function ctx:exchanger(spec) end
+
+---Run fn every `seconds` (at least 0.1) in this plugin's pool, under the request timeout. Engines
+---sharing a database run each tick once between them. A failure is logged; the job keeps its schedule.
+---@param name string # `<plugin>.<job>`
+---@param seconds number
+---@param fn fun(job: {name: string, scheduled_at: string})
+function ctx:every(name, seconds, fn) end
