@@ -107,14 +107,18 @@ type Engine struct {
 	shared  sharedStore
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
 
-	mu       sync.Mutex // serialises lifecycle changes; requests never take it
-	plugins  map[string]*plugin
-	loaded   bool
-	started  bool
-	stopped  bool
-	closing  atomic.Bool    // set at Shutdown: unmatched requests answer 503
-	quit     chan struct{}  // closed at Shutdown: stops background loops
-	retiring sync.WaitGroup // generations being retired in the background
+	mu      sync.Mutex // serialises lifecycle changes; requests never take it
+	plugins map[string]*plugin
+	loaded  bool
+	started bool
+	stopped bool
+	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
+	quit    chan struct{} // closed at Shutdown: stops background loops
+	broker  *broker       // server-sent event subscribers
+	// streamsDone is closed when shutdown begins: event streams end first.
+	streamsDone chan struct{}
+	streamsOnce sync.Once
+	retiring    sync.WaitGroup // generations being retired in the background
 }
 
 // plugin is the engine's record of one plugin directory.
@@ -140,7 +144,8 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("root %s has no plugins/ directory", abs)
 	}
 	opts.Root = abs
-	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{})}
+	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{}),
+		broker: newBroker(), streamsDone: make(chan struct{})}
 	e.shared = newSharedStore(opts.Clock)
 	if opts.DB != nil {
 		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
@@ -250,6 +255,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.swapRouter(); err != nil {
 		return err
 	}
+	e.startStreams()
 	if err := e.startScheduler(ctx); err != nil {
 		return err
 	}
@@ -417,6 +423,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.stopped = true
 	e.closing.Store(true)
+	e.closeStreams()
 	defer e.retiring.Wait()
 	if e.opts.DB != nil && e.started {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)

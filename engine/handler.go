@@ -16,6 +16,8 @@ import (
 
 // response is what a Lua handler produced, encoded while the state was held.
 type response struct {
+	stream      string        // a stream route's channel
+	events      []StreamEvent // and the events to send first
 	status      int
 	contentType string
 	headers     [][2]string
@@ -26,6 +28,7 @@ var responsePool = sync.Pool{New: func() any { return &response{body: make([]byt
 
 func (r *response) reset() {
 	r.status, r.contentType, r.headers, r.body = 0, "", r.headers[:0], r.body[:0]
+	r.stream, r.events = "", nil
 }
 
 // routeHandler serves route idx of generation g.
@@ -66,6 +69,11 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		})
 		if err != nil {
 			e.writeCallError(rw, r, g, rt, err)
+			return
+		}
+		if rt.Stream {
+			cancel() // the handler's deadline does not bound the stream
+			e.serveStream(rw, r, resp.stream, resp.events)
 			return
 		}
 		writeResponse(rw, resp)
@@ -136,6 +144,11 @@ func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte
 	}
 	status, bodyV, headers := L.Get(-3), L.Get(-2), L.Get(-1)
 	L.Pop(3)
+	if s.gen.routes[idx].Stream {
+		var err error
+		resp.stream, resp.events, err = streamResult(s.gen.Plugin, status)
+		return err
+	}
 	return s.encodeResult(status, bodyV, headers, resp)
 }
 

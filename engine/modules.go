@@ -10,6 +10,7 @@ import (
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
+	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
 
@@ -32,6 +33,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		e.eventsModule,
 		e.diModule, // di: vbwd.di, services.go
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
+		func(p hostapi.Plugin) hostapi.Module { return vstream.New(streamPublisher{e}, p.Name) },
 	}
 }
 

@@ -34,6 +34,7 @@ type Route struct {
 	Permission string        // required permission, "" for none
 	Timeout    time.Duration // 0: the engine's request timeout
 	BodyLimit  int64         // 0: the engine's body limit
+	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 }
 
 func (rt Route) registration() Registration {
@@ -46,6 +47,9 @@ func (rt Route) registration() Registration {
 	}
 	if rt.BodyLimit > 0 {
 		opts = append(opts, fmt.Sprintf("body_limit=%d", rt.BodyLimit))
+	}
+	if rt.Stream {
+		opts = append(opts, "stream")
 	}
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
@@ -163,8 +167,10 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 				err = fmt.Errorf("option body_limit must be a positive number of bytes")
 			}
 			rt.BodyLimit = int64(n)
+		case "stream":
+			rt.Stream = lua.LVAsBool(v)
 		default:
-			err = fmt.Errorf("unknown route option %q (known: permission, timeout, body_limit)", k.String())
+			err = fmt.Errorf("unknown route option %q (known: permission, timeout, body_limit, stream)", k.String())
 		}
 	})
 	return err

@@ -10,6 +10,7 @@ import (
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
+	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
 	vtest "github.com/vbwd-platform/vbwd-engine/stdlib/test"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
@@ -29,6 +30,7 @@ func HostModules() map[string]hostapi.Documented {
 		vperm.New(nil),
 		vevents.New(nil, vevents.Options{}),
 		vdi.New(nil),
+		vstream.New(nil, "x"),
 		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Server-Sent Events without holding a Lua state: a route registered with
+// the option stream = true runs its handler like any other (auth, checks,
+// replay of recent events) and returns {channel = "<plugin>.<name>",
+// events = {...}}; the engine then gives the state back and keeps the
+// connection itself, subscribed to the channel. vbwd.stream.publish(channel,
+// data, event) from any state of the plugin reaches every subscriber — on
+// every engine sharing the database, through NOTIFY.
+
+const (
+	streamNotify    = "vbwd_stream"
+	streamHeartbeat = 15 * time.Second
+	streamBuffer    = 64 // events a slow subscriber may lag before it is dropped
+)
+
+// StreamEvent is one server-sent event.
+type StreamEvent struct {
+	Channel string `json:"channel"`
+	Event   string `json:"event,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Data    string `json:"data"`
+}
+
+// broker fans events out to the connections subscribed to a channel.
+type broker struct {
+	mu   sync.Mutex
+	subs map[string]map[chan StreamEvent]struct{}
+}
+
+func newBroker() *broker { return &broker{subs: map[string]map[chan StreamEvent]struct{}{}} }
+
+func (b *broker) subscribe(channel string) chan StreamEvent {
+	ch := make(chan StreamEvent, streamBuffer)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs[channel] == nil {
+		b.subs[channel] = map[chan StreamEvent]struct{}{}
+	}
+	b.subs[channel][ch] = struct{}{}
+	return ch
+}
+
+func (b *broker) unsubscribe(channel string, ch chan StreamEvent) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.subs[channel][ch]; ok {
+		delete(b.subs[channel], ch)
+		close(ch)
+	}
+	if len(b.subs[channel]) == 0 {
+		delete(b.subs, channel)
+	}
+}
+
+// deliver sends ev to this engine's subscribers; one that lags by more than
+// streamBuffer events is dropped (its connection ends; the client
+// reconnects and replays).
+func (b *broker) deliver(ev StreamEvent) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs[ev.Channel] {
+		select {
+		case ch <- ev:
+		default:
+			delete(b.subs[ev.Channel], ch)
+			close(ch)
+		}
+	}
+}
+
+// Publish sends an event to a channel's subscribers on every engine sharing
+// the database (or on this engine without one).
+func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
+	if e.opts.DB == nil {
+		e.broker.deliver(ev)
+		return nil
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if len(payload) > 7900 {
+		return fmt.Errorf("stream event of %d bytes: at most about 7.9 kB (PostgreSQL NOTIFY)", len(payload))
+	}
+	_, err = e.opts.DB.Exec(ctx, "select pg_notify($1, $2)", streamNotify, string(payload))
+	return err
+}
+
+// listenStreams relays NOTIFYd stream events to this engine's subscribers.
+func (e *Engine) listenStreams() {
+	defer e.retiring.Done()
+	backoff := 100 * time.Millisecond
+	for {
+		err := e.listenStreamsOnce()
+		select {
+		case <-e.quit:
+			return
+		case <-time.After(backoff):
+		}
+		if err != nil {
+			e.log.Warn("streams: listening failed; retrying", "err", err)
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (e *Engine) listenStreamsOnce() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-e.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	conn, err := pgx.ConnectConfig(ctx, e.opts.DB.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "listen "+streamNotify); err != nil {
+		return err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		var ev StreamEvent
+		if json.Unmarshal([]byte(n.Payload), &ev) == nil {
+			e.broker.deliver(ev)
+		}
+	}
+}
+
+// serveStream answers a stream route after its handler returned the
+// subscription: it writes the SSE headers and the handler's events, then
+// relays the channel until the client goes away or the engine stops.
+func (e *Engine) serveStream(w *respWriter, r *http.Request, channel string, initial []StreamEvent) {
+	ch := e.broker.subscribe(channel)
+	defer e.broker.unsubscribe(channel, ch)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	for _, ev := range initial {
+		writeSSE(w, ev)
+	}
+	_ = rc.Flush()
+	beat := time.NewTicker(streamHeartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return // lagged too far, or unsubscribed
+			}
+			writeSSE(w, ev)
+		case <-beat.C:
+			_, _ = w.Write([]byte(": keep-alive\n\n"))
+		case <-r.Context().Done():
+			return
+		case <-e.streamsDone:
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+func writeSSE(w http.ResponseWriter, ev StreamEvent) {
+	var b strings.Builder
+	if ev.ID != "" {
+		b.WriteString("id: " + ev.ID + "\n")
+	}
+	if ev.Event != "" {
+		b.WriteString("event: " + ev.Event + "\n")
+	}
+	for _, line := range strings.Split(ev.Data, "\n") {
+		b.WriteString("data: " + line + "\n")
+	}
+	b.WriteString("\n")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// streamResult reads a stream handler's result: {channel = "...", events =
+// {{event=, id=, data=}}} where data may be a string or a table (sent as
+// JSON). The channel must be the plugin's own.
+func streamResult(plugin string, v lua.LValue) (string, []StreamEvent, error) {
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return "", nil, fmt.Errorf("a stream handler must return {channel = ...}, got %s", v.Type())
+	}
+	channel, _ := t.RawGetString("channel").(lua.LString)
+	if !strings.HasPrefix(string(channel), plugin+".") {
+		return "", nil, fmt.Errorf("stream channel %q must be %s.<name>", string(channel), plugin)
+	}
+	var evs []StreamEvent
+	if list, ok := t.RawGetString("events").(*lua.LTable); ok {
+		for i := 1; i <= list.Len(); i++ {
+			et, _ := list.RawGetInt(i).(*lua.LTable)
+			if et == nil {
+				continue
+			}
+			ev, err := streamEventFrom(string(channel), et.RawGetString("event"), et.RawGetString("id"), et.RawGetString("data"))
+			if err != nil {
+				return "", nil, err
+			}
+			evs = append(evs, ev)
+		}
+	}
+	return string(channel), evs, nil
+}
+
+func streamEventFrom(channel string, event, id, data lua.LValue) (StreamEvent, error) {
+	ev := StreamEvent{Channel: channel}
+	if s, ok := event.(lua.LString); ok {
+		ev.Event = string(s)
+	}
+	if id != lua.LNil {
+		ev.ID = id.String()
+	}
+	d, err := vstream.Data(data)
+	if err != nil {
+		return ev, fmt.Errorf("stream event data: %w", err)
+	}
+	ev.Data = d
+	return ev, nil
+}
+
+// streamPublisher adapts the engine to vbwd.stream.
+type streamPublisher struct{ e *Engine }
+
+func (p streamPublisher) Publish(ctx context.Context, channel, event, id, data string) error {
+	return p.e.Publish(ctx, StreamEvent{Channel: channel, Event: event, ID: id, Data: data})
+}
+
+// startStreams relays other engines' stream events (with a database).
+func (e *Engine) startStreams() {
+	if e.opts.DB == nil {
+		return
+	}
+	e.retiring.Add(1)
+	go e.listenStreams()
+}
+
+// closeStreams ends every open event stream (before the HTTP server waits
+// for its connections to finish).
+func (e *Engine) closeStreams() {
+	e.streamsOnce.Do(func() { close(e.streamsDone) })
+}
