@@ -12,9 +12,11 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vbwd
 
 # Serve the shipped plugins on the embedded default database (no DATABASE_URL:
-# a local PostgreSQL cluster under .data/postgres).
+# a local PostgreSQL cluster under .data/postgres), with their demo data and
+# printed demo tokens (development secrets unless you set your own).
 run: postgres build
-	./$(BIN) serve --root . --populate
+	VBWD_JWT_SECRET=$${VBWD_JWT_SECRET:-vbwd-dev-jwt-secret} VBWD_ADMIN_TOKEN=$${VBWD_ADMIN_TOKEN:-vbwd-dev-admin-token} \
+	  ./$(BIN) serve --root . --populate --demo-tokens
 
 test: postgres test-go test-lua
 

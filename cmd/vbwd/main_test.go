@@ -227,3 +227,38 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %q %v", out, err)
 	}
 }
+
+func TestServe_DemoTokens(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	t.Setenv("VBWD_JWT_SECRET", "demo-secret")
+	root := copyHello(t, nil)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		cmd := newRootCmd()
+		cmd.SetOut(&out)
+		cmd.SetErr(io.Discard)
+		cmd.SetArgs([]string{"serve", "--root", root, "--addr", addr, "--log-level", "error", "--demo-tokens"})
+		done <- cmd.ExecuteContext(ctx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not come up")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "demo-alice  (subscriber): ey") || !strings.Contains(out.String(), "demo-admin  (admin): ey") {
+		t.Errorf("demo tokens:\n%s", out.String())
+	}
+}

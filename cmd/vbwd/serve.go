@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vbwd-platform/vbwd-engine/engine"
+	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
 type serveFlags struct {
@@ -23,6 +26,7 @@ type serveFlags struct {
 	noDB           bool
 	populate       bool
 	watch          bool
+	demoTokens     bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -32,7 +36,7 @@ func newServeCmd(g *globals) *cobra.Command {
 		Short: "Serve the enabled plugins over HTTP",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runServe(cmd.Context(), g, f)
+			return runServe(cmd.Context(), cmd.OutOrStdout(), g, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -43,12 +47,13 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.IntVar(&f.poolMax, "pool-max", 0, "Lua states at most per plugin (0: max(4, 2×CPUs))")
 	fl.BoolVar(&f.accessLog, "access-log", true, "log one line per request")
 	fl.BoolVar(&f.noDB, "no-db", false, "run without a database (plugins that need one fail)")
+	fl.BoolVar(&f.demoTokens, "demo-tokens", false, "print API tokens for demo users (needs VBWD_JWT_SECRET; for development)")
 	fl.BoolVar(&f.watch, "watch", false, "reload any plugin when its files change (without it: only plugins with \"debug_mode\": true)")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	return cmd
 }
 
-func runServe(ctx context.Context, g *globals, f *serveFlags) error {
+func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) error {
 	log, sink, flush, err := g.logger(true)
 	if err != nil {
 		return err
@@ -83,6 +88,9 @@ func runServe(ctx context.Context, g *globals, f *serveFlags) error {
 			return err
 		}
 	}
+	if f.demoTokens {
+		printDemoTokens(out, f.addr, opts.JWTSecret)
+	}
 	go func() {
 		if err := eng.Watch(ctx, f.watch); err != nil {
 			log.Warn("file watching is off", "err", err)
@@ -94,4 +102,24 @@ func runServe(ctx context.Context, g *globals, f *serveFlags) error {
 		return err
 	}
 	return eng.Serve(ctx, ln, engine.ServeOptions{})
+}
+
+// printDemoTokens mints tokens for a demo admin and two demo users, so the
+// shipped plugins can be tried with curl right after make run.
+func printDemoTokens(w io.Writer, addr, secret string) {
+	if secret == "" {
+		fmt.Fprintln(w, "demo tokens: set VBWD_JWT_SECRET to get them")
+		return
+	}
+	fmt.Fprintln(w, "demo API tokens (valid 24h, signed with VBWD_JWT_SECRET):")
+	for _, u := range []struct{ id, roles string }{{"demo-admin", "admin"}, {"demo-alice", "subscriber"}, {"demo-bob", "subscriber"}} {
+		roles := strings.Split(u.roles, ",")
+		tok, err := auth.Mint(secret, u.id, roles, 24*time.Hour, time.Now())
+		if err != nil {
+			fmt.Fprintln(w, "demo tokens:", err)
+			return
+		}
+		fmt.Fprintf(w, "  %-11s (%s): %s\n", u.id, u.roles, tok)
+	}
+	fmt.Fprintf(w, "try: curl -H \"Authorization: Bearer <token>\" http://%s/api/v1/subscription/me\n", addr)
 }
