@@ -57,7 +57,8 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 		return err
 	}
 	defer stopDB()
-	eng, err := engine.New(engine.Options{Root: root, Logger: log, DB: pool, AccessLog: sink, PoolMin: 4, PoolMax: 4})
+	eng, err := engine.New(engine.Options{Root: root, Logger: log, DB: pool, AccessLog: sink, PoolMin: 4, PoolMax: 4,
+		JWTSecret: benchSecret})
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 		return err
 	}
 	defer eng.Shutdown(context.Background())
-	if _, err := eng.Populate(ctx, "notes"); err != nil {
+	if _, err := eng.Populate(ctx); err != nil {
 		return err
 	}
 	var noteID string
@@ -100,6 +101,9 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 			verdict = "NOT met"
 		}
 		fmt.Printf("%s: native %.0f req/s, lua %.0f req/s, lua/native ratio %.2f (goal %s: %s)\n\n", c.title, n, l, l/n, c.goal, verdict)
+	}
+	if err := businessBench(ctx, pool, luaURL, dur, conns); err != nil {
+		return err
 	}
 	return reloadThroughput(log, dur, conns, rounds)
 }
@@ -270,8 +274,9 @@ var rpsLine = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
 var wrkErrLine = regexp.MustCompile(`Non-2xx|Socket errors`)
 
-func wrk(url string, dur time.Duration, conns int) (float64, error) {
-	cmd := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+dur.String(), url)
+func wrk(url string, dur time.Duration, conns int, extra ...string) (float64, error) {
+	args := append([]string{"-t1", "-c" + strconv.Itoa(conns), "-d" + dur.String()}, extra...)
+	cmd := exec.Command("wrk", append(args, url)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err
