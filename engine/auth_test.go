@@ -20,6 +20,7 @@ function P.on_enable(ctx)
 end
 function P.routes(r)
   r:get("/secret", { permission = "p.read" }, function(req) return 200, { user = req.user.id } end)
+  r:get("/mine", { auth = true }, function(req) return 200, { id = req.user.id } end)
   r:get("/whoami", function(req)
     if not req.user then return 200, { anonymous = true } end
     return 200, { id = req.user.id, roles = req.user.roles, can_write = permissions.check(req.user, "p.write"),
@@ -64,6 +65,12 @@ end`),
 		if c.status == 401 && c.required && r.json["required"] != "p.read" {
 			t.Errorf("%s: body %s", c.name, r.body)
 		}
+	}
+	if r := te.doAuth(t, "GET", "/api/p/mine", "", ""); r.status != 401 || r.json["error"] != "authentication required" {
+		t.Errorf("auth = true without a token: %d %s", r.status, r.body)
+	}
+	if r := te.doAuth(t, "GET", "/api/p/mine", "", mint("u9", "anyone")); r.status != 200 || r.json["id"] != "u9" {
+		t.Errorf("auth = true with a token: %d %s", r.status, r.body)
 	}
 	if r := te.doAuth(t, "GET", "/api/p/whoami", "", ""); r.json["anonymous"] != true {
 		t.Errorf("anonymous whoami: %s", r.body)

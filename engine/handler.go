@@ -51,7 +51,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		rw := asRespWriter(w)
 		rw.plugin, rw.gen = g.Plugin, g.Number
 		defer func() { rm.observe(rw.status, time.Since(rw.start)) }()
-		user, ok := e.authorize(rw, r, rt.Permission)
+		user, ok := e.authorize(rw, r, rt.Permission, rt.Auth)
 		if !ok {
 			return
 		}
@@ -82,8 +82,9 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 
 // authorize reads the caller from "Authorization: Bearer <JWT>" and checks
 // the route's permission: a bad token answers 401, a missing one 401 when
-// the route needs a permission, a user without it 403.
-func (e *Engine) authorize(w *respWriter, r *http.Request, perm string) (*hostapi.User, bool) {
+// the route needs a permission or a signed-in user (auth), a user without
+// the permission 403.
+func (e *Engine) authorize(w *respWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
 	var user *hostapi.User
 	if h := r.Header.Get("Authorization"); h != "" {
 		u, err := e.jwt.FromHeader(h)
@@ -94,13 +95,17 @@ func (e *Engine) authorize(w *respWriter, r *http.Request, perm string) (*hostap
 		}
 		user = &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}
 	}
+	if user == nil && (needUser || perm != "") {
+		w.Header().Set("WWW-Authenticate", `Bearer`)
+		var extra map[string]any
+		if perm != "" {
+			extra = map[string]any{"required": perm}
+		}
+		writeError(w, http.StatusUnauthorized, "authentication required", extra)
+		return nil, false
+	}
 	if perm == "" {
 		return user, true
-	}
-	if user == nil {
-		w.Header().Set("WWW-Authenticate", `Bearer`)
-		writeError(w, http.StatusUnauthorized, "authentication required", map[string]any{"required": perm})
-		return nil, false
 	}
 	if !e.Check(user, perm) {
 		writeError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})

@@ -35,6 +35,7 @@ type Route struct {
 	Timeout    time.Duration // 0: the engine's request timeout
 	BodyLimit  int64         // 0: the engine's body limit
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
+	Auth       bool          // a signed-in user is required (401 without one), any role
 }
 
 func (rt Route) registration() Registration {
@@ -50,6 +51,9 @@ func (rt Route) registration() Registration {
 	}
 	if rt.Stream {
 		opts = append(opts, "stream")
+	}
+	if rt.Auth {
+		opts = append(opts, "auth")
 	}
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
@@ -169,8 +173,10 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 			rt.BodyLimit = int64(n)
 		case "stream":
 			rt.Stream = lua.LVAsBool(v)
+		case "auth":
+			rt.Auth = lua.LVAsBool(v)
 		default:
-			err = fmt.Errorf("unknown route option %q (known: permission, timeout, body_limit, stream)", k.String())
+			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream)", k.String())
 		}
 	})
 	return err

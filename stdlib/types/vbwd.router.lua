@@ -7,6 +7,7 @@
 ---@field permission? string # permission the caller needs; until authentication is configured such a route answers 401
 ---@field timeout? number # seconds, in (0, 3600]: overrides the engine's request timeout (--request-timeout) for this route
 ---@field body_limit? integer # bytes: overrides the engine's body limit (--max-body) for this route; 413 beyond
+---@field auth? boolean # a signed-in user is required (401 without a valid token), whatever the roles
 ---@field stream? boolean # a server-sent event stream: the handler returns {channel = "<plugin>.<name>", events = {{event?, id?, data}}} and the engine keeps the connection (vbwd.stream.publish sends to it) without holding a Lua state
 
 ---A route handler. It returns `status, body[, headers]`:
