@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Several engines may share one PostgreSQL. Admin changes made on one node
@@ -101,72 +102,27 @@ func (e *Engine) broadcast(ctx context.Context, action, plugin string, payload a
 	e.reportNodes(ctx)
 }
 
-// listen applies other nodes' changes as they are announced, reconnecting
-// with backoff when the database goes away.
+// listen applies other nodes' changes as they are announced (catching up
+// after every reconnect) and refreshes this node's report when idle.
 func (e *Engine) listen(last int64) {
-	backoff := 100 * time.Millisecond
-	for {
-		select {
-		case <-e.quit:
-			return
-		default:
-		}
-		var err error
-		last, err = e.listenOnce(last)
-		select {
-		case <-e.quit:
-			return // shutting down: the error is the shutdown's
-		default:
-		}
-		if err != nil {
-			e.log.Warn("cluster: listening for admin changes failed; retrying", "err", err, "in", backoff)
-		}
-		select {
-		case <-e.quit:
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (e *Engine) listenOnce(last int64) (int64, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-e.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	conn, err := pgx.ConnectConfig(ctx, e.opts.DB.Config().ConnConfig.Copy())
-	if err != nil {
-		return last, err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "listen "+notifyChannel); err != nil {
-		return last, err
-	}
-	e.reportNodes(ctx)
-	for {
-		last, err = e.applyChanges(ctx, last) // also catches up after a reconnect
-		if err != nil {
-			return last, err
-		}
-		wctx, wcancel := context.WithTimeout(ctx, heartbeatEvery)
-		_, err = conn.WaitForNotification(wctx)
-		wcancel()
-		if ctx.Err() != nil {
-			return last, nil
-		}
-		if err != nil && wctx.Err() == nil {
-			return last, err
-		}
-		if err != nil { // heartbeat: refresh this node's report
+	e.runListener(listener{
+		what:    "admin changes",
+		channel: notifyChannel,
+		idle:    heartbeatEvery,
+		onConnect: func(ctx context.Context) (err error) {
 			e.reportNodes(ctx)
-		}
-	}
+			last, err = e.applyChanges(ctx, last)
+			return err
+		},
+		onNotify: func(ctx context.Context, n *pgconn.Notification) (err error) {
+			if n == nil {
+				e.reportNodes(ctx)
+				return nil
+			}
+			last, err = e.applyChanges(ctx, last)
+			return err
+		},
+	})
 }
 
 // applyChanges applies the changes after id last made by other nodes.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
@@ -395,53 +396,13 @@ func (ob *outbox) sweep() {
 // backoff when the database goes away.
 func (ob *outbox) listen() {
 	defer ob.e.retiring.Done()
-	backoff := 100 * time.Millisecond
-	for !ob.stopping() {
-		connected, err := ob.listenOnce()
-		if connected {
-			backoff = 100 * time.Millisecond
-		}
-		if err != nil {
-			ob.e.log.Warn("events: listening for published events failed; retrying", "err", err, "in", backoff)
-		}
-		select {
-		case <-ob.e.quit:
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (ob *outbox) listenOnce() (connected bool, err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-ob.e.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	conn, err := pgx.ConnectConfig(ctx, ob.db.Config().ConnConfig.Copy())
-	if err != nil {
-		return false, err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "listen "+eventsChannel); err != nil {
-		return false, err
-	}
-	ob.wakeAll() // catch up with what was published while not listening
-	for {
-		_, err := conn.WaitForNotification(ctx)
-		if ctx.Err() != nil {
-			return true, nil
-		}
-		if err != nil {
-			return true, err
-		}
-		ob.wakeAll()
-	}
+	wake := func(context.Context) error { ob.wakeAll(); return nil }
+	ob.e.runListener(listener{
+		what:      "published events",
+		channel:   eventsChannel,
+		onConnect: wake, // catch up with what was published while not listening
+		onNotify:  func(ctx context.Context, _ *pgconn.Notification) error { return wake(ctx) },
+	})
 }
 
 // truncateMsg cuts s to about n bytes, dropping a rune cut in half

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -104,52 +104,17 @@ func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
 // listenStreams relays NOTIFYd stream events to this engine's subscribers.
 func (e *Engine) listenStreams() {
 	defer e.retiring.Done()
-	backoff := 100 * time.Millisecond
-	for {
-		err := e.listenStreamsOnce()
-		select {
-		case <-e.quit:
-			return
-		case <-time.After(backoff):
-		}
-		if err != nil {
-			e.log.Warn("streams: listening failed; retrying", "err", err)
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (e *Engine) listenStreamsOnce() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-e.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	conn, err := pgx.ConnectConfig(ctx, e.opts.DB.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "listen "+streamNotify); err != nil {
-		return err
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
+	e.runListener(listener{
+		what:    "stream events",
+		channel: streamNotify,
+		onNotify: func(_ context.Context, n *pgconn.Notification) error {
+			var ev StreamEvent
+			if json.Unmarshal([]byte(n.Payload), &ev) == nil {
+				e.broker.deliver(ev)
 			}
-			return err
-		}
-		var ev StreamEvent
-		if json.Unmarshal([]byte(n.Payload), &ev) == nil {
-			e.broker.deliver(ev)
-		}
-	}
+			return nil
+		},
+	})
 }
 
 // serveStream answers a stream route after its handler returned the
