@@ -286,6 +286,33 @@ func (e *Engine) Order() ([]string, map[string]error) {
 	return ok, failures
 }
 
+// Requires lists a plugin and every plugin it depends on, directly or not,
+// by name (from the manifests; call Load first).
+func (e *Engine) Requires(name string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := map[string]bool{}
+	var walk func(n string)
+	walk = func(n string) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		if p := e.plugins[n]; p != nil && p.manifest != nil {
+			for _, d := range p.manifest.Dependencies {
+				walk(d.Name)
+			}
+		}
+	}
+	walk(name)
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // WantedDependents lists the plugins enabled in plugins.json that depend on
 // name, directly or not. Call Load first.
 func (e *Engine) WantedDependents(name string) []string {

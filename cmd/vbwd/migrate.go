@@ -153,18 +153,9 @@ func migrateUp(ctx context.Context, w io.Writer, e *engine.Engine, m *engine.Mig
 
 // withDependencies keeps, in order, name and the plugins it depends on.
 func withDependencies(e *engine.Engine, order []string, name string) []string {
-	need := map[string]bool{name: true}
-	for i := len(order) - 1; i >= 0; i-- {
-		if !need[order[i]] {
-			continue
-		}
-		st, _ := e.Plugin(order[i])
-		for _, d := range st.Dependencies {
-			dep, err := engine.ParseDependency(d)
-			if err == nil {
-				need[dep.Name] = true
-			}
-		}
+	need := map[string]bool{}
+	for _, n := range e.Requires(name) {
+		need[n] = true
 	}
 	var out []string
 	for _, n := range order {

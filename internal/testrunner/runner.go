@@ -74,7 +74,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			fmt.Fprintf(o.Out, "?   %s: no tests (plugins/%s/tests/*_test.lua)\n", p, p)
 			continue
 		}
-		r := &pluginRun{o: o, plugin: p, needed: closure(probe, p), filter: filter, sum: &sum}
+		r := &pluginRun{o: o, plugin: p, needed: probe.Requires(p), filter: filter, sum: &sum}
 		if err := r.run(ctx, files); err != nil {
 			return sum, err
 		}
@@ -99,31 +99,6 @@ func selectPlugins(o Options, probe *engine.Engine) ([]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// closure is a plugin and everything it depends on.
-func closure(probe *engine.Engine, name string) []string {
-	seen := map[string]bool{}
-	var walk func(n string)
-	walk = func(n string) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		st, _ := probe.Plugin(n)
-		for _, d := range st.Dependencies {
-			if dep, err := engine.ParseDependency(d); err == nil {
-				walk(dep.Name)
-			}
-		}
-	}
-	walk(name)
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // pluginRun runs one plugin's test files.
