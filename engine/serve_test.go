@@ -117,7 +117,11 @@ end`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || m["h"] != "yes" || fmt.Sprint(m["q"]) != "[1 2]" {
+		t.Errorf("headers and query_all: %v %v", m, err)
+	}
 }
 
 func TestServe_LuaErrorAnswers500WithRequestID(t *testing.T) {
