@@ -12,6 +12,7 @@ import (
 type Pool struct {
 	build func(ctx context.Context) (*State, error)
 	sem   chan struct{} // one token per state that may exist
+	life  context.Context // cancelled when the generation gives up draining: calls are interrupted
 
 	mu     sync.Mutex
 	idle   []*State // LIFO: the most recently used state is the warmest
@@ -56,7 +57,15 @@ func (p *Pool) warm(states ...*State) {
 // the state to the pool. A borrow that cannot be served before ctx is done
 // returns ErrPoolExhausted. A state whose call was interrupted by ctx is
 // discarded rather than reused.
+//
+// A call that re-enters the pool — a sync emit, a DI call or an exchanger
+// landing on the plugin whose state the current call holds — runs on that
+// held state instead of borrowing a second one, which with a small pool
+// would wait for itself until the deadline.
 func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
+	if s, ok := ctx.Value(heldStateKey{}).(*State); ok && s.gen.pool == p {
+		return runHeld(ctx, s, fn)
+	}
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
@@ -66,13 +75,46 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 		return err
 	}
 	p.inUse.Add(1)
-	s.L.SetContext(ctx)
+	callCtx, cancel := ctx, context.CancelFunc(nil)
+	if p.life != nil {
+		callCtx, cancel = context.WithCancel(ctx)
+		stop := context.AfterFunc(p.life, cancel)
+		defer func() { stop(); cancel() }()
+	}
+	s.L.SetContext(&heldCtx{Context: callCtx, s: s})
 	err = fn(s)
 	s.L.RemoveContext()
 	p.inUse.Add(-1)
-	p.put(s, ctx.Err() != nil || s.broken)
+	p.put(s, callCtx.Err() != nil || s.broken)
 	<-p.sem
 	return err
+}
+
+// runHeld runs a re-entrant call on the state its caller holds, under the
+// nested call's context (emit depth, DI call chain), restoring the outer
+// one after.
+func runHeld(ctx context.Context, s *State, fn func(*State) error) error {
+	outer := s.L.Context()
+	s.L.SetContext(ctx)
+	defer s.L.SetContext(outer)
+	return fn(s)
+}
+
+// heldStateKey keys, in a call's context, the state the call holds.
+type heldStateKey struct{}
+
+// heldCtx is the context a borrowed state runs under: the caller's, plus
+// the state itself for re-entrant calls to find.
+type heldCtx struct {
+	context.Context
+	s *State
+}
+
+func (c *heldCtx) Value(key any) any {
+	if _, ok := key.(heldStateKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 func (p *Pool) acquire(ctx context.Context) error {
