@@ -107,8 +107,8 @@ type Engine struct {
 	migr    *Migrator  // nil without a database
 	root    *rootHandler
 	admin   http.Handler
-	snap    atomic.Pointer[snapshot] // what serves: router, registrations, generations
-	index   indexView                // e.index.Load(): the current snapshot's registrations
+	snap    atomic.Pointer[snapshot]   // what serves: router, registrations, generations
+	index   indexView                  // e.index.Load(): the current snapshot's registrations
 	view    atomic.Pointer[pluginView] // the records, for lock-free status readers
 	jwt     *auth.Verifier
 	metrics *metrics

@@ -11,7 +11,7 @@ import (
 // generation. Its API is one verb: Run.
 type Pool struct {
 	build func(ctx context.Context) (*State, error)
-	sem   chan struct{} // one token per state that may exist
+	sem   chan struct{}   // one token per state that may exist
 	life  context.Context // cancelled when the generation gives up draining: calls are interrupted
 
 	mu     sync.Mutex
