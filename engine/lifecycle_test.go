@@ -336,3 +336,39 @@ end`)})
 		t.Errorf("on_disable did not run: %v", v)
 	}
 }
+
+// Serve's read timeout drops a client that sends its body too slowly, so it
+// cannot hold a generation in flight.
+func TestServe_ReadTimeoutDropsSlowBody(t *testing.T) {
+	root := writeRoot(t, files{"plugins/chat/init.lua": pluginSrc("chat", "", chatPlugin)})
+	e, err := New(Options{Root: root, PoolMin: 1, PoolMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- e.Serve(ctx, ln, ServeOptions{ReadHeaderTimeout: 200 * time.Millisecond, ReadTimeout: 300 * time.Millisecond})
+	}()
+	defer func() { cancel(); <-served }()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/chat/rooms/1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("a slow body held the connection %v (%q)", d, line)
+	}
+	waitFor(t, func() bool { return inflight(&testEngine{Engine: e}, "chat") == 0 })
+}
