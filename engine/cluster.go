@@ -80,7 +80,11 @@ func (e *Engine) startCluster(ctx context.Context) error {
 	if err := e.opts.DB.QueryRow(ctx, "select coalesce(max(id), 0) from vbwd.admin_changes").Scan(&last); err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
-	go e.listen(last)
+	e.clusterWG.Add(1)
+	go func() {
+		defer e.clusterWG.Done()
+		e.listen(last)
+	}()
 	return nil
 }
 

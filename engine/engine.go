@@ -472,12 +472,17 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.closing.Store(true)
 	e.closeStreams()
 	close(e.quit)
-	e.clusterWG.Wait() // no heartbeat can re-insert this node's row below
+	e.mu.Unlock()
+	// The cluster listener may be applying a change (it needs e.mu, and
+	// finds the engine stopped): wait for it outside the lock, so that no
+	// heartbeat can re-insert this node's row after the delete below.
+	e.clusterWG.Wait()
 	if e.opts.DB != nil && e.started {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, _ = e.opts.DB.Exec(dctx, "delete from vbwd.nodes where node = $1", e.opts.NodeID)
 		cancel()
 	}
+	e.mu.Lock()
 	// New requests now find no plugin route (503 while shutting down).
 	gens := e.snap.Load().gens
 	empty, err := e.buildSnapshot(nil, nil)

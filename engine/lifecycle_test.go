@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // Regression tests of issue 11 (one reconciler, one validated snapshot)
@@ -371,4 +373,42 @@ func TestServe_ReadTimeoutDropsSlowBody(t *testing.T) {
 		t.Errorf("a slow body held the connection %v (%q)", d, line)
 	}
 	waitFor(t, func() bool { return inflight(&testEngine{Engine: e}, "chat") == 0 })
+}
+
+// Shutdown stops every goroutine the engine started (cluster listener,
+// outbox workers, stream relay, scheduler, retirements) and leaves no row
+// of the node behind; a failed start stops what it started too.
+func TestGoroutines_ShutdownAndFailedStart(t *testing.T) {
+	db, _ := newDB(t)
+	root := writeRoot(t, files{"plugins/chat/init.lua": pluginSrc("chat", "", chatPlugin)})
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	e, err := New(Options{Root: root, DB: db, PoolMin: 1, PoolMax: 2, NodeID: "n1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Reload(context.Background(), "chat"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := db.QueryRow(context.Background(), "select count(*) from vbwd.nodes where node = 'n1'").Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("rows of the node after shutdown: %d %v", rows, err)
+	}
+
+	// a start that fails late (the cluster tables are not what it expects)
+	if _, err := db.Exec(context.Background(), "drop table vbwd.admin_changes; create table vbwd.admin_changes (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	e, err = New(Options{Root: root, DB: db, PoolMin: 1, PoolMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err == nil {
+		t.Fatal("start with broken cluster tables succeeded")
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"github.com/vbwd-platform/vbwd-engine/internal/pgdev"
 )
@@ -150,8 +151,20 @@ func (s *Server) Stop() {
 // m's code. It fails (exit 1, telling how to install PostgreSQL) when the
 // server cannot start: tests needing PostgreSQL must not silently skip. An
 // interrupt (^C) stops the server before the process exits.
+//
+// After the tests pass it checks with goleak that no goroutine they started
+// is still running (a test package that starts engines, listeners or pools
+// must stop them all).
 func Main(m *testing.M, out **Server) {
-	os.Exit(run(m, out))
+	code := run(m, out)
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreTopFunction("os/signal.signal_recv"),
+			goleak.IgnoreTopFunction("github.com/vbwd-platform/vbwd-engine/internal/testpg.run.func1")); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func run(m *testing.M, out **Server) int {
