@@ -129,6 +129,9 @@ type Engine struct {
 	streamsOnce sync.Once
 	retiring    sync.WaitGroup // generations being retired and loops running in the background
 	clusterWG   sync.WaitGroup // the cluster listener (its heartbeat writes vbwd.nodes)
+	clusterOn   atomic.Bool    // admin changes go through the change log
+	applyMu     sync.Mutex     // serialises applying the change log; taken before e.mu
+	applied     int64          // id of the last change of the log applied here (applyMu)
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
 }
 
