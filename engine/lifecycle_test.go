@@ -105,7 +105,7 @@ func TestDisable_RefusedChangeKeepsServing(t *testing.T) {
 // throughout.
 func TestDisable_StreamAndSlowBodyDoNotHoldIt(t *testing.T) {
 	root := writeRoot(t, files{"plugins/chat/init.lua": pluginSrc("chat", "", chatPlugin)})
-	const drain = 500 * time.Millisecond
+	const drain = time.Second
 	te := startEngine(t, root, func(o *Options) { o.AdminToken = adminToken; o.DrainTimeout = drain })
 	s := openStream(t, te.srv.URL+"/api/chat/rooms/1/events")
 	if ev := s.next(t); !strings.Contains(ev, "hello") {
@@ -119,8 +119,20 @@ func TestDisable_StreamAndSlowBodyDoNotHoldIt(t *testing.T) {
 	fmt.Fprintf(slow, "POST /api/chat/rooms/1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"te")
 	waitFor(t, func() bool { return te.status(t, "chat").Pool != nil && inflight(te, "chat") > 0 })
 
+	// /readyz, /healthz and the admin list must answer in < 50 ms. /metrics
+	// is CPU-bound (1-3 ms alone, 20-60 ms on this shared 2-core machine
+	// under load, more under -race): it is held to half the drain bound,
+	// which shows it does not wait for the drain.
+	bound := func(path string) time.Duration {
+		if path == "/metrics" {
+			return drain / 2
+		}
+		return 50 * time.Millisecond
+	}
 	var stop atomic.Bool
 	var slowest atomic.Int64
+	var slowPath atomic.Value
+	slowPath.Store("")
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -130,8 +142,12 @@ func TestDisable_StreamAndSlowBodyDoNotHoldIt(t *testing.T) {
 				start := time.Now()
 				r := te.admin(t, "GET", path, "")
 				d := time.Since(start)
-				if d > time.Duration(slowest.Load()) {
+				if d > bound(path) {
+					t.Errorf("%s took %v during the drain", path, d)
+				}
+				if path != "/metrics" && d > time.Duration(slowest.Load()) {
 					slowest.Store(int64(d))
+					slowPath.Store(path)
 				}
 				if r.status >= 500 && path != "/readyz" {
 					t.Errorf("%s: %d", path, r.status)
@@ -159,10 +175,7 @@ func TestDisable_StreamAndSlowBodyDoNotHoldIt(t *testing.T) {
 	if took > drain+2*time.Second {
 		t.Errorf("disable took %v with a drain bound of %v", took, drain)
 	}
-	if d := time.Duration(slowest.Load()); d > 50*time.Millisecond {
-		t.Errorf("an engine endpoint took %v during the drain", d)
-	}
-	t.Logf("disable took %v; slowest engine endpoint %v", took, time.Duration(slowest.Load()))
+	t.Logf("disable took %v; slowest of /readyz, /healthz, /admin/plugins: %s %v", took, slowPath.Load(), time.Duration(slowest.Load()))
 }
 
 func inflight(te *testEngine, name string) int64 {
