@@ -425,3 +425,30 @@ func TestGoroutines_ShutdownAndFailedStart(t *testing.T) {
 		t.Fatal("start with broken cluster tables succeeded")
 	}
 }
+
+// a calls b's service; b emits an event that a handles: the handler runs on
+// the state a's request holds (pool of 1), not on a second borrow.
+func TestReentrant_BackThroughAnotherPlugin(t *testing.T) {
+	root := writeRoot(t, files{
+		"plugins/b/init.lua": pluginSrc("b", "", `
+local events = require("vbwd.events")
+function P.on_enable(ctx)
+  ctx:provide("b.svc", { ping = function() return events.emit("b.pinged", {}).delivered end })
+end`),
+		"plugins/a/init.lua": pluginSrc("a", `, dependencies = { "b" }`, `
+local di = require("vbwd.di")
+local seen = 0
+function P.routes(r)
+  r:get("/ping", function() local n = di.get("b.svc").ping(); return 200, { delivered = n, seen = seen } end)
+end
+function P.on_enable(ctx)
+  ctx:on("b.pinged", function(ev) seen = seen + 1 end)
+end`),
+	})
+	te := startEngine(t, root, func(o *Options) { o.PoolMin, o.PoolMax = 1, 1 })
+	start := time.Now()
+	r := te.do(t, "GET", "/api/a/ping", "")
+	if d := time.Since(start); r.status != 200 || r.json["delivered"] != float64(1) || r.json["seen"] != float64(1) || d > 100*time.Millisecond {
+		t.Errorf("%d %s in %v", r.status, r.body, d)
+	}
+}

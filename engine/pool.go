@@ -63,7 +63,7 @@ func (p *Pool) warm(states ...*State) {
 // held state instead of borrowing a second one, which with a small pool
 // would wait for itself until the deadline.
 func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
-	if s, ok := ctx.Value(heldStateKey{}).(*State); ok && s.gen.pool == p {
+	if s, ok := ctx.Value(heldStateKey{p}).(*State); ok {
 		return runHeld(ctx, s, fn)
 	}
 	if err := p.acquire(ctx); err != nil {
@@ -100,8 +100,9 @@ func runHeld(ctx context.Context, s *State, fn func(*State) error) error {
 	return fn(s)
 }
 
-// heldStateKey keys, in a call's context, the state the call holds.
-type heldStateKey struct{}
+// heldStateKey keys, in a call's context, the state of pool the call (or a
+// call up its chain: a -> b -> a) holds.
+type heldStateKey struct{ pool *Pool }
 
 // heldCtx is the context a borrowed state runs under: the caller's, plus
 // the state itself for re-entrant calls to find.
@@ -111,7 +112,7 @@ type heldCtx struct {
 }
 
 func (c *heldCtx) Value(key any) any {
-	if _, ok := key.(heldStateKey); ok {
+	if k, ok := key.(heldStateKey); ok && k.pool == c.s.gen.pool {
 		return c.s
 	}
 	return c.Context.Value(key)
