@@ -28,6 +28,8 @@ func TestRemotePluginCommands(t *testing.T) {
 	}
 	if resp, err := http.Get(base + "/api/v1/hello/world"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("hello after disable: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	if out, err := runCLI(t, ctx, "plugin", "enable", "hello", "--addr", addr); err != nil || !strings.Contains(out, `"state": "enabled"`) {
 		t.Errorf("enable: %v %s", err, out)
