@@ -38,10 +38,9 @@ type Generation struct {
 
 	mux *chi.Mux // its routes, relative to the url_prefix (compileRoutes); nil without routes
 
-	// life is cancelled when retirement gives up waiting (DrainTimeout):
-	// every call still running on the generation is interrupted.
-	life context.Context
-	stop context.CancelFunc
+	// cancelled is set when retirement gives up waiting (DrainTimeout):
+	// every call still running on the generation is interrupted (heldCtx).
+	cancelled atomic.Bool
 
 	inflight    atomic.Int64
 	retired     atomic.Bool
@@ -64,11 +63,7 @@ type stateEnv struct {
 // become canonical) and pre-warms the pool. On error nothing is left open.
 func newGeneration(ctx context.Context, g *Generation) (err error) {
 	g.drained, g.streamsDone = make(chan struct{}), make(chan struct{})
-	if g.life == nil {
-		g.life, g.stop = context.WithCancel(context.Background())
-	}
 	g.pool = newPool(g.opts.PoolMax, g.buildState)
-	g.pool.life = g.life
 	first, err := g.buildFirst(ctx)
 	if err != nil {
 		return err
@@ -223,7 +218,7 @@ func (g *Generation) retire(bound time.Duration) error {
 	case <-t.C:
 		g.logger.Warn("retiring: in-flight calls outlived the drain timeout; cancelling them",
 			"in_flight", g.inflight.Load(), "drain_timeout", bound)
-		g.stop()
+		g.cancelled.Store(true)
 	}
 	// on_disable runs even after a cancelled drain: in a state of its own
 	// context (the generation's is cancelled), bounded like any call.
@@ -239,7 +234,6 @@ func (g *Generation) retire(bound time.Duration) error {
 			g.logger.Error("on_disable failed", "err", runErr)
 		}
 	}
-	g.stop()
 	return g.closePool(ctx, hookErr)
 }
 

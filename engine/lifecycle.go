@@ -41,9 +41,7 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 	env := e.newEnv(src, p.genSeq)
 	g := &Generation{Plugin: p.name, Number: p.genSeq, Manifest: m, Config: cfg,
 		src: src, env: env, opts: &e.opts, logger: env.logger}
-	g.life, g.stop = context.WithCancel(context.Background())
 	if err := newGeneration(ctx, g); err != nil {
-		g.stop()
 		return nil, err
 	}
 	mux, err := e.compileRoutes(g)

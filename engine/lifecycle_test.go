@@ -123,9 +123,14 @@ func TestDisable_StreamAndSlowBodyDoNotHoldIt(t *testing.T) {
 	// is CPU-bound (1-3 ms alone, 20-60 ms on this shared 2-core machine
 	// under load, more under -race): it is held to half the drain bound,
 	// which shows it does not wait for the drain.
+	// Under -race (several times slower, on a shared machine) every bound
+	// is a quarter of the drain: still far from waiting for it.
 	bound := func(path string) time.Duration {
-		if path == "/metrics" {
+		switch {
+		case path == "/metrics":
 			return drain / 2
+		case raceEnabled:
+			return drain / 4
 		}
 		return 50 * time.Millisecond
 	}
@@ -137,14 +142,19 @@ func TestDisable_StreamAndSlowBodyDoNotHoldIt(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// An endpoint waiting for the drain is slow on every request; this
+		// shared 2-core machine makes a single request slow now and then. A
+		// failure is two slow requests in a row to the same endpoint.
+		slow := map[string]bool{}
 		for !stop.Load() {
 			for _, path := range []string{"/readyz", "/healthz", "/metrics", "/admin/plugins"} {
 				start := time.Now()
 				r := te.admin(t, "GET", path, "")
 				d := time.Since(start)
-				if d > bound(path) {
-					t.Errorf("%s took %v during the drain", path, d)
+				if d > bound(path) && slow[path] {
+					t.Errorf("%s took %v during the drain, twice in a row", path, d)
 				}
+				slow[path] = d > bound(path)
 				if path != "/metrics" && d > time.Duration(slowest.Load()) {
 					slowest.Store(int64(d))
 					slowPath.Store(path)
@@ -338,7 +348,16 @@ function P.routes(r)
   r:get("/spin", { timeout = 60 }, function() while true do end end)
 end`)})
 	te := startEngine(t, root, func(o *Options) { o.DrainTimeout = 300 * time.Millisecond })
-	go func() { _, _ = http.Get(te.srv.URL + "/api/busy/spin") }()
+	spun := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(te.srv.URL + "/api/busy/spin")
+		if err != nil {
+			spun <- 0
+			return
+		}
+		resp.Body.Close()
+		spun <- resp.StatusCode
+	}()
 	waitFor(t, func() bool { return inflight(te, "busy") > 0 })
 	start := time.Now()
 	if err := te.Disable(context.Background(), "busy", false); err != nil {
@@ -349,6 +368,9 @@ end`)})
 	}
 	if v, _ := te.shared.Bucket("busy").Get("busy.disabled"); v != true {
 		t.Errorf("on_disable did not run: %v", v)
+	}
+	if code := <-spun; code != http.StatusInternalServerError {
+		t.Errorf("the cancelled call answered %d", code)
 	}
 }
 
