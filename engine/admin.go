@@ -118,14 +118,12 @@ func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
-	res, err := e.Reload(r.Context(), chi.URLParam(r, "name"))
+	out, err := e.applyAdmin(r.Context(), "reload", chi.URLParam(r, "name"), nil)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
 	}
-	if !res.Unchanged {
-		e.broadcast(r.Context(), "reload", res.Plugin, nil)
-	}
+	res, _ := out.(ReloadResult)
 	status := "reloaded"
 	if res.Unchanged {
 		status = "unchanged"
@@ -134,12 +132,11 @@ func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
-	res, err := e.Rescan(r.Context())
+	res, err := e.applyAdmin(r.Context(), "rescan", "", nil)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
 	}
-	e.broadcast(r.Context(), "rescan", "", nil)
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -147,15 +144,14 @@ func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := chi.URLParam(r, "name")
 		cascade := r.URL.Query().Get("cascade") == "true"
-		if err := e.SetEnabled(r.Context(), name, enabled, cascade); err != nil {
-			e.writeAdminError(w, err)
-			return
-		}
 		action := "disable"
 		if enabled {
 			action = "enable"
 		}
-		e.broadcast(r.Context(), action, name, nil)
+		if _, err := e.applyAdmin(r.Context(), action, name, map[string]bool{"cascade": cascade}); err != nil {
+			e.writeAdminError(w, err)
+			return
+		}
 		st, _ := e.Plugin(name)
 		writeJSON(w, http.StatusOK, st)
 	}
@@ -187,12 +183,12 @@ func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(asRespWriter(w), http.StatusBadRequest, "the body must be a JSON object: the plugin's config", nil)
 		return
 	}
-	res, err := e.SetConfig(r.Context(), chi.URLParam(r, "name"), cfg)
+	out, err := e.applyAdmin(r.Context(), "config", chi.URLParam(r, "name"), cfg)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
 	}
-	e.broadcast(r.Context(), "config", res.Plugin, cfg)
+	res, _ := out.(ReloadResult)
 	writeJSON(w, http.StatusOK, map[string]any{"status": "saved", "plugin": res.Plugin, "generation": res.Generation})
 }
 

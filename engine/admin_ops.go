@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,35 +16,41 @@ import (
 // fails with their chain.
 func (e *Engine) SetEnabled(ctx context.Context, name string, enabled, cascade bool) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	res, err := e.setEnabled(ctx, name, enabled, cascade)
+	e.publishView()
+	e.mu.Unlock()
+	return errors.Join(err, e.retireNow(res))
+}
+
+func (e *Engine) setEnabled(ctx context.Context, name string, enabled, cascade bool) (*reconcileResult, error) {
 	if e.stopped {
-		return ErrEngineStopped
+		return nil, ErrEngineStopped
 	}
-	p, ok := e.plugins[name]
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	p, err := e.lookupOrDiscover(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	if !enabled {
 		deps := e.dependents(name)
 		if len(deps) > 0 && !cascade {
-			return &DependentsError{Plugin: name, Dependents: deps}
+			return nil, &DependentsError{Plugin: name, Dependents: deps}
 		}
 		for _, n := range append(deps, name) {
 			if err := persistEnabled(e.opts.Root, n, false, e.wantedNames()); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if p.state != StateEnabled {
 			p.wanted, p.state = false, StateDisabled
-			return nil
+			return nil, nil
 		}
 		return e.disable(ctx, name, cascade)
 	}
 	if err := persistEnabled(e.opts.Root, name, true, e.wantedNames()); err != nil {
-		return err
+		return nil, err
 	}
 	if p.state == StateEnabled {
-		return nil
+		return nil, nil
 	}
 	return e.enable(ctx, name)
 }
@@ -67,28 +74,35 @@ func (e *Engine) wantedNames() []string {
 // *PluginError wrapping a *ConfigError listing every violation.
 func (e *Engine) SetConfig(ctx context.Context, name string, cfg map[string]any) (ReloadResult, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	res, left, err := e.setConfig(ctx, name, cfg)
+	e.publishView()
+	e.mu.Unlock()
+	e.retireLater(left)
+	return res, err
+}
+
+func (e *Engine) setConfig(ctx context.Context, name string, cfg map[string]any) (ReloadResult, []*Generation, error) {
 	p, ok := e.plugins[name]
 	if !ok {
-		return ReloadResult{}, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+		return ReloadResult{}, nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
 	if p.src == nil {
-		return ReloadResult{}, p.err
+		return ReloadResult{}, nil, p.err
 	}
 	merged, err := e.mergedWith(p, cfg)
 	if err != nil {
-		return ReloadResult{}, err
+		return ReloadResult{}, nil, err
 	}
 	if p.state != StateEnabled {
-		return ReloadResult{Plugin: name}, persistConfig(e.opts.Root, name, cfg)
+		return ReloadResult{Plugin: name}, nil, persistConfig(e.opts.Root, name, cfg)
 	}
 	// Build first, persist, then swap: a config that cannot start is neither
 	// saved nor served.
-	res, err := e.reload(ctx, name, merged)
+	res, left, err := e.reload(ctx, name, merged)
 	if err != nil {
-		return res, err
+		return res, left, err
 	}
-	return res, persistConfig(e.opts.Root, name, cfg)
+	return res, left, persistConfig(e.opts.Root, name, cfg)
 }
 
 // mergedWith merges an override into the plugin's defaults and validates it.
@@ -110,9 +124,7 @@ func (e *Engine) mergedWith(p *plugin, override map[string]any) (map[string]any,
 
 // Config returns a plugin's root config.json override and its merged config.
 func (e *Engine) Config(name string) (override, merged map[string]any, err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, ok := e.plugins[name]
+	p, ok := e.records()[name]
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
@@ -152,61 +164,72 @@ type RescanResult struct {
 // reloaded. Per-plugin failures are reported in Errors; the rest proceeds.
 func (e *Engine) Rescan(ctx context.Context) (RescanResult, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	res, rc, err := e.rescan(ctx)
+	e.publishView()
+	e.mu.Unlock()
+	if rerr := e.retireNow(rc); rerr != nil && err == nil {
+		err = rerr
+	}
+	return res, err
+}
+
+func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, error) {
 	res := RescanResult{Errors: map[string]string{}}
+	if e.stopped {
+		return res, nil, ErrEngineStopped
+	}
 	pf, exists, err := readPluginsFile(e.opts.Root)
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
-	if _, err := readRootConfig(e.opts.Root); err != nil {
-		return res, err
+	rootCfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return res, nil, err
 	}
 	onDisk := map[string]bool{}
 	entries, err := os.ReadDir(filepath.Join(e.opts.Root, "plugins"))
 	if err != nil {
-		return res, err
+		return res, nil, err
 	}
 	for _, ent := range entries {
 		if _, err := os.Stat(filepath.Join(e.opts.Root, "plugins", ent.Name(), "init.lua")); ent.IsDir() && err == nil {
 			onDisk[ent.Name()] = true
 		}
 	}
-	wanted := func(n string) bool { return !exists || pf.Plugins[n].Enabled }
-	e.rescanRemove(ctx, onDisk, wanted, &res)
-	for n := range onDisk {
-		p, ok := e.plugins[n]
-		if !ok {
-			e.plugins[n] = e.loadPlugin(ctx, n)
-			e.plugins[n].wanted = wanted(n)
-			res.Added = append(res.Added, n)
-			continue
-		}
-		if p.state != StateEnabled {
-			if p.wanted = wanted(n); p.wanted && p.state != StateEnabled {
-				*p = *e.loadPlugin(ctx, n)
-				p.state = StateDiscovered
-			}
-			continue
-		}
-		r, err := e.reload(ctx, n, nil)
+	wanted := func(n string) bool { return onDisk[n] && (!exists || pf.Plugins[n].Enabled) }
+	reload := map[string]map[string]any{}
+	for n, p := range e.plugins {
+		p.wanted = wanted(n)
 		switch {
-		case err != nil:
-			res.Errors[n] = err.Error()
-		case r.Unchanged:
-			res.Unchanged = append(res.Unchanged, n)
-		default:
-			res.Reloaded = append(res.Reloaded, n)
+		case p.gen != nil && p.wanted:
+			reload[n] = nil // rebuilt when its files or config changed
+		case p.gen == nil && p.wanted:
+			e.refresh(ctx, p)
 		}
 	}
-	before := map[string]bool{}
-	for n, p := range e.plugins {
-		before[n] = p.state == StateEnabled
-	}
-	e.enableWanted(ctx)
-	for n, p := range e.plugins {
-		if p.state == StateInitialized && !before[n] {
-			res.Enabled = append(res.Enabled, n)
+	for n := range onDisk {
+		if _, ok := e.plugins[n]; !ok {
+			p := e.loadPlugin(ctx, n)
+			p.wanted = wanted(n)
+			e.plugins[n] = p
+			res.Added = append(res.Added, n)
 		}
+	}
+	rc, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg, reload: reload})
+	if err != nil {
+		return res, nil, err
+	}
+	for n := range e.plugins {
+		if !onDisk[n] && e.plugins[n].gen == nil {
+			delete(e.plugins, n)
+			res.Removed = append(res.Removed, n)
+		}
+	}
+	res.Enabled, res.Disabled, res.Reloaded, res.Unchanged = rc.started, rc.stopped, rc.reloaded, rc.unchanged
+	for n, err := range rc.errs {
+		res.Errors[n] = err.Error()
+	}
+	for n, p := range e.plugins {
 		if p.wanted && p.state == StateFailed && res.Errors[n] == "" && p.err != nil {
 			res.Errors[n] = p.err.Error()
 		}
@@ -214,30 +237,5 @@ func (e *Engine) Rescan(ctx context.Context) (RescanResult, error) {
 	for _, l := range [][]string{res.Added, res.Removed, res.Enabled, res.Disabled, res.Reloaded, res.Unchanged} {
 		sort.Strings(l)
 	}
-	return res, e.swapRouter()
-}
-
-// rescanRemove disables plugins gone from disk or switched off in
-// plugins.json (with their dependents) and forgets the gone ones.
-func (e *Engine) rescanRemove(ctx context.Context, onDisk map[string]bool, wanted func(string) bool, res *RescanResult) {
-	names := make([]string, 0, len(e.plugins))
-	for n := range e.plugins {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := e.plugins[n]
-		gone := !onDisk[n]
-		if p.state == StateEnabled && (gone || !wanted(n)) {
-			if err := e.disable(ctx, n, true); err != nil {
-				res.Errors[n] = err.Error()
-			}
-			res.Disabled = append(res.Disabled, n)
-		}
-		p.wanted = !gone && wanted(n)
-		if gone {
-			delete(e.plugins, n)
-			res.Removed = append(res.Removed, n)
-		}
-	}
+	return res, rc, nil
 }

@@ -6,18 +6,23 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Several engines may share one PostgreSQL. Admin changes made on one node
-// are recorded in vbwd.admin_changes and announced with NOTIFY; every other
-// node applies them from its own disk. Each node reports what it runs in
-// vbwd.nodes, so the admin API can show a content hash mismatch.
+// Several engines may share one PostgreSQL. Admin changes are recorded in
+// vbwd.admin_changes (the change log) and announced with NOTIFY; every node
+// — the one where the change was made included — applies them from its own
+// disk in the log's order, so nodes given conflicting changes at the same
+// moment end the same. Each node reports what it runs in vbwd.nodes, so the
+// admin API can show a content hash mismatch.
 
 const (
 	notifyChannel  = "vbwd_admin"
@@ -64,7 +69,10 @@ func defaultNodeID() string {
 func (e *Engine) NodeID() string { return e.opts.NodeID }
 
 // startCluster creates the coordination tables and starts listening for
-// other nodes' admin changes. Without a database it does nothing.
+// admin changes. A node resumes the change log after the last change it
+// applied (recorded under its root), so changes made while it was down are
+// applied on start; a node that never applied one starts at the log's end
+// (its disk is its baseline). Without a database it does nothing.
 func (e *Engine) startCluster(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
@@ -76,118 +84,205 @@ func (e *Engine) startCluster(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster tables: %w", err)
 	}
-	var last int64
-	if err := e.opts.DB.QueryRow(ctx, "select coalesce(max(id), 0) from vbwd.admin_changes").Scan(&last); err != nil {
-		return fmt.Errorf("cluster: %w", err)
+	last, ok := readAppliedChange(e.opts.Root)
+	if !ok {
+		if err := e.opts.DB.QueryRow(ctx, "select coalesce(max(id), 0) from vbwd.admin_changes").Scan(&last); err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
 	}
-	go e.listen(last)
+	e.applyMu.Lock()
+	e.applied = last
+	e.applyMu.Unlock()
+	e.clusterOn.Store(true)
+	e.clusterWG.Add(1)
+	go func() {
+		defer e.clusterWG.Done()
+		e.listen()
+	}()
 	return nil
 }
 
-// broadcast records an admin change made on this node and wakes the others.
-func (e *Engine) broadcast(ctx context.Context, action, plugin string, payload any) {
-	if e.opts.DB == nil {
-		return
-	}
+// adminChange is one admin action: recorded in the change log, and applied
+// by every node — the originating one included — in the log's order.
+type adminChange struct {
+	id             int64
+	node           string
+	action, plugin string
+	payload        []byte
+}
+
+// applyAdmin applies an admin action made on this node. With a database it
+// is first recorded in vbwd.admin_changes; this node then applies every
+// change up to and including it in the log's order, exactly as the other
+// nodes will, so concurrent conflicting changes end the same everywhere.
+// It returns the action's own result.
+func (e *Engine) applyAdmin(ctx context.Context, action, plugin string, payload any) (any, error) {
 	var raw []byte
 	if payload != nil {
 		raw, _ = json.Marshal(payload)
 	}
-	_, err := e.opts.DB.Exec(ctx, `with c as (insert into vbwd.admin_changes (node, action, plugin, payload)
-		values ($1, $2, $3, $4) returning id) select pg_notify($5, id::text) from c`,
-		e.opts.NodeID, action, plugin, raw, notifyChannel)
-	if err != nil {
-		e.log.Error("cluster: recording an admin change failed; other nodes will not apply it", "action", action, "plugin", plugin, "err", err)
+	c := adminChange{node: e.opts.NodeID, action: action, plugin: plugin, payload: raw}
+	ctx = context.WithoutCancel(ctx) // a change, once recorded, is applied whatever the client does
+	if !e.clusterOn.Load() {
+		return e.applyChange(ctx, c)
 	}
-	e.reportNodes(ctx)
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	id, err := e.recordChange(ctx, c)
+	if err != nil {
+		return nil, fmt.Errorf("recording the admin change in the cluster log: %w", err)
+	}
+	var res any
+	var resErr error
+	err = e.applyLogLocked(ctx, id, func(cid int64, r any, err error) {
+		if cid == id {
+			res, resErr = r, err
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, resErr
 }
 
-// listen applies other nodes' changes as they are announced (catching up
+// recordChange appends a change to the log. The inserts are serialised by a
+// transaction-scoped advisory lock, so ids are handed out in commit order and
+// a node reading the log never skips a change committed late.
+func (e *Engine) recordChange(ctx context.Context, c adminChange) (int64, error) {
+	tx, err := e.opts.DB.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit: a no-op
+	if _, err := tx.Exec(ctx, "select pg_advisory_xact_lock($1)", adminLogLock); err != nil {
+		return 0, err
+	}
+	var id int64
+	err = tx.QueryRow(ctx, `insert into vbwd.admin_changes (node, action, plugin, payload)
+		values ($1, $2, $3, $4) returning id`, c.node, c.action, c.plugin, c.payload).Scan(&id)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, "select pg_notify($1, $2)", notifyChannel, strconv.FormatInt(id, 10)); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit(ctx)
+}
+
+// adminLogLock is the advisory lock key serialising change log inserts.
+const adminLogLock = 0x76627764_61646d6e // "vbwdadmn"
+
+// listen applies the changes in the log as they are announced (catching up
 // after every reconnect) and refreshes this node's report when idle.
-func (e *Engine) listen(last int64) {
+func (e *Engine) listen() {
 	e.runListener(listener{
 		what:    "admin changes",
 		channel: notifyChannel,
 		idle:    heartbeatEvery,
-		onConnect: func(ctx context.Context) (err error) {
+		onConnect: func(ctx context.Context) error {
 			e.reportNodes(ctx)
-			last, err = e.applyChanges(ctx, last)
-			return err
+			return e.applyLog(ctx)
 		},
-		onNotify: func(ctx context.Context, n *pgconn.Notification) (err error) {
+		onNotify: func(ctx context.Context, n *pgconn.Notification) error {
 			if n == nil {
 				e.reportNodes(ctx)
 				return nil
 			}
-			last, err = e.applyChanges(ctx, last)
-			return err
+			return e.applyLog(ctx)
 		},
 	})
 }
 
-// applyChanges applies the changes after id last made by other nodes.
-func (e *Engine) applyChanges(ctx context.Context, last int64) (int64, error) {
+// applyLog applies every change of the log this node has not applied yet.
+func (e *Engine) applyLog(ctx context.Context) error {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	return e.applyLogLocked(ctx, math.MaxInt64, nil)
+}
+
+// applyLogLocked applies the changes after e.applied up to id, in order,
+// under e.applyMu; seen, when set, gets each change's result.
+func (e *Engine) applyLogLocked(ctx context.Context, upTo int64, seen func(int64, any, error)) error {
 	rows, err := e.opts.DB.Query(ctx, `select id, node, action, plugin, payload from vbwd.admin_changes
-		where id > $1 order by id`, last)
+		where id > $1 and id <= $2 order by id`, e.applied, upTo)
 	if err != nil {
-		return last, err
+		return err
 	}
-	type change struct {
-		id                   int64
-		node, action, plugin string
-		payload              []byte
-	}
-	var todo []change
-	for rows.Next() {
-		var c change
-		if err := rows.Scan(&c.id, &c.node, &c.action, &c.plugin, &c.payload); err != nil {
-			rows.Close()
-			return last, err
-		}
-		todo = append(todo, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return last, err
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (adminChange, error) {
+		var c adminChange
+		err := r.Scan(&c.id, &c.node, &c.action, &c.plugin, &c.payload)
+		return c, err
+	})
+	if err != nil {
+		return err
 	}
 	for _, c := range todo {
-		last = c.id
-		if c.node == e.opts.NodeID {
-			continue
+		res, err := e.applyChange(ctx, c)
+		e.applied = c.id
+		if werr := writeAppliedChange(e.opts.Root, c.id); werr != nil {
+			e.log.Warn("cluster: recording the last applied change failed", "err", werr)
 		}
-		err := e.applyChange(ctx, c.action, c.plugin, c.payload)
-		attrs := []any{"from", c.node, "action", c.action, "plugin", c.plugin}
-		if err != nil {
-			e.log.Error("cluster: applying another node's change failed", append(attrs, "err", err)...)
-		} else {
-			e.log.Info("cluster: applied another node's change", attrs...)
+		if seen != nil {
+			seen(c.id, res, err)
+		}
+		attrs := []any{"id", c.id, "from", c.node, "action", c.action, "plugin", c.plugin}
+		switch {
+		case err != nil && c.node != e.opts.NodeID:
+			e.log.Error("cluster: applying a change failed", append(attrs, "err", err)...)
+		case c.node != e.opts.NodeID:
+			e.log.Info("cluster: applied a change", attrs...)
 		}
 	}
 	if len(todo) > 0 {
 		e.reportNodes(ctx)
 	}
-	return last, nil
+	return nil
 }
 
-func (e *Engine) applyChange(ctx context.Context, action, plugin string, payload []byte) error {
-	switch action {
+// applyChange applies one admin change on this node and returns its result
+// (a ReloadResult, a RescanResult, or nil).
+func (e *Engine) applyChange(ctx context.Context, c adminChange) (any, error) {
+	switch c.action {
 	case "reload":
-		_, err := e.Reload(ctx, plugin)
-		return err
+		return e.Reload(ctx, c.plugin)
 	case "rescan":
-		_, err := e.Rescan(ctx)
-		return err
+		return e.Rescan(ctx)
 	case "enable", "disable":
-		return e.SetEnabled(ctx, plugin, action == "enable", true)
+		opts := struct {
+			Cascade *bool `json:"cascade"`
+		}{}
+		_ = json.Unmarshal(c.payload, &opts)
+		cascade := opts.Cascade == nil || *opts.Cascade // rows of older engines: cascade
+		return nil, e.SetEnabled(ctx, c.plugin, c.action == "enable", cascade)
 	case "config":
 		var cfg map[string]any
-		if err := json.Unmarshal(payload, &cfg); err != nil {
-			return err
+		if err := json.Unmarshal(c.payload, &cfg); err != nil {
+			return nil, err
 		}
-		_, err := e.SetConfig(ctx, plugin, cfg)
+		return e.SetConfig(ctx, c.plugin, cfg)
+	}
+	return nil, fmt.Errorf("unknown admin action %q", c.action)
+}
+
+// appliedFile records, under the root, the id of the last change of the
+// cluster log this node's disk reflects.
+const appliedFile = ".data/cluster-applied-change"
+
+func readAppliedChange(root string) (int64, bool) {
+	b, err := os.ReadFile(filepath.Join(root, appliedFile))
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	return n, err == nil
+}
+
+func writeAppliedChange(root string, id int64) error {
+	file := filepath.Join(root, appliedFile)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	return fmt.Errorf("unknown admin action %q", action)
+	return writeFileAtomic(file, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644)
 }
 
 // reportNodes records what this node runs, one row per plugin.

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -67,4 +69,66 @@ func TestCluster_HashMismatch(t *testing.T) {
 		nodes, _ := r.json["nodes"].([]any)
 		return len(nodes) == 2 && r.json["hash_mismatch"] == true
 	})
+}
+
+// TestCluster_ConflictingChangesConverge: two nodes with their own disks
+// are given a disable and an enable of the same plugin at the same moment;
+// applying the change log in one order on every node (the originating one
+// included), they end in the same state with the same plugins.json.
+func TestCluster_ConflictingChangesConverge(t *testing.T) {
+	_, url := newDB(t)
+	rootA, rootB := clusterRoot(t), clusterRoot(t)
+	a := startEngine(t, rootA, func(o *Options) { o.DB = openPool(t, url); o.AdminToken = adminToken; o.NodeID = "node-a" })
+	b := startEngine(t, rootB, func(o *Options) { o.DB = openPool(t, url); o.AdminToken = adminToken; o.NodeID = "node-b" })
+	for round := 0; round < 6; round++ {
+		first, second := a, b
+		if round%2 == 1 {
+			first, second = b, a
+		}
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); first.admin(t, "POST", "/admin/plugins/other/disable", "") }()
+		go func() { defer wg.Done(); second.admin(t, "POST", "/admin/plugins/other/enable", "") }()
+		wg.Wait()
+		var last int64
+		if err := a.opts.DB.QueryRow(context.Background(), "select max(id) from vbwd.admin_changes").Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "both nodes to apply the whole log", func() bool {
+			ia, _ := readAppliedChange(rootA)
+			ib, _ := readAppliedChange(rootB)
+			return ia == last && ib == last
+		})
+		sa, sb := a.status(t, "other").State, b.status(t, "other").State
+		ja, _ := os.ReadFile(filepath.Join(rootA, "plugins.json"))
+		jb, _ := os.ReadFile(filepath.Join(rootB, "plugins.json"))
+		if sa != sb || string(ja) != string(jb) {
+			t.Fatalf("round %d: node a %s, node b %s; plugins.json\n%s\n%s", round, sa, sb, ja, jb)
+		}
+	}
+}
+
+// TestCluster_CatchesUpOnStart: a node that was down while changes were
+// made applies them from the log when it starts again.
+func TestCluster_CatchesUpOnStart(t *testing.T) {
+	_, url := newDB(t)
+	rootA, rootB := clusterRoot(t), clusterRoot(t)
+	a := startEngine(t, rootA, func(o *Options) { o.DB = openPool(t, url); o.AdminToken = adminToken; o.NodeID = "node-a" })
+	b := startEngine(t, rootB, func(o *Options) { o.DB = openPool(t, url); o.AdminToken = adminToken; o.NodeID = "node-b" })
+	if r := a.admin(t, "POST", "/admin/plugins/svc/reload", ""); r.status != 200 {
+		t.Fatalf("reload: %d %s", r.status, r.body)
+	}
+	eventually(t, "node b to apply the first change", func() bool {
+		_, ok := readAppliedChange(rootB)
+		return ok
+	})
+	b.srv.Close()
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.admin(t, "POST", "/admin/plugins/other/disable", ""); r.status != 200 {
+		t.Fatalf("disable while b is down: %d %s", r.status, r.body)
+	}
+	b2 := startEngine(t, rootB, func(o *Options) { o.DB = openPool(t, url); o.AdminToken = adminToken; o.NodeID = "node-b2" })
+	eventually(t, "the restarted node to catch up", func() bool { return b2.status(t, "other").State == StateDisabled })
 }

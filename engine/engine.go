@@ -65,6 +65,10 @@ type Options struct {
 	ExtraModules []hostapi.Factory
 	// Events configures the delivery of durable events (outbox.go).
 	Events EventOptions
+	// DrainTimeout bounds the retirement of a generation (disable, reload,
+	// shutdown): in-flight calls get this long to finish, then they are
+	// cancelled and on_disable runs anyway. Default 30s.
+	DrainTimeout time.Duration
 }
 
 func (o *Options) setDefaults() {
@@ -89,6 +93,9 @@ func (o *Options) setDefaults() {
 	if o.PoolMin <= 0 {
 		o.PoolMin = 2
 	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 30 * time.Second
+	}
 	o.PoolMin = min(o.PoolMin, o.PoolMax)
 }
 
@@ -100,14 +107,16 @@ type Engine struct {
 	migr    *Migrator  // nil without a database
 	root    *rootHandler
 	admin   http.Handler
-	index   atomic.Pointer[registryIndex] // registrations of the serving generations
+	snap    atomic.Pointer[snapshot]   // what serves: router, registrations, generations
+	index   indexView                  // e.index.Load(): the current snapshot's registrations
+	view    atomic.Pointer[pluginView] // the records, for lock-free status readers
 	jwt     *auth.Verifier
 	metrics *metrics
 	modules []hostapi.Factory
 	shared  sharedStore
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
 
-	mu      sync.Mutex // serialises lifecycle changes; requests never take it
+	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
 	plugins map[string]*plugin
 	loaded  bool
 	started bool
@@ -118,7 +127,12 @@ type Engine struct {
 	// streamsDone is closed when shutdown begins: event streams end first.
 	streamsDone chan struct{}
 	streamsOnce sync.Once
-	retiring    sync.WaitGroup // generations being retired in the background
+	retiring    sync.WaitGroup // generations being retired and loops running in the background
+	clusterWG   sync.WaitGroup // the cluster listener (its heartbeat writes vbwd.nodes)
+	clusterOn   atomic.Bool    // admin changes go through the change log
+	applyMu     sync.Mutex     // serialises applying the change log; taken before e.mu
+	applied     int64          // id of the last change of the log applied here (applyMu)
+	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
 }
 
 // plugin is the engine's record of one plugin directory.
@@ -131,6 +145,7 @@ type plugin struct {
 	gen      *Generation
 	genSeq   int64
 	wanted   bool // enabled in plugins.json, or asked to be
+	outdated bool // the last attempt (err) failed: gen is older than the files
 }
 
 // New allocates an engine; Start loads the plugins.
@@ -167,13 +182,13 @@ func New(opts Options) (*Engine, error) {
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
 		e.log.Info("admin API is off: set VBWD_ADMIN_TOKEN (or VBWD_JWT_SECRET) to turn it on")
 	}
-	mux, err := e.buildRouter(nil)
+	e.index = indexView{e}
+	snap, err := e.buildSnapshot(nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	e.root.mux.Store(mux)
-	ix, _ := buildIndex(nil, nil)
-	e.index.Store(ix)
+	e.snap.Store(snap)
+	e.publishView()
 	return e, nil
 }
 
@@ -193,6 +208,7 @@ func (e *Engine) Root() string { return e.opts.Root }
 func (e *Engine) Load(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.publishView()
 	return e.load(ctx)
 }
 
@@ -240,19 +256,29 @@ func (e *Engine) load(ctx context.Context) error {
 // ones in dependency order — applying their pending migrations first — and
 // serves them. A failing plugin is left failed with its error; the others
 // start.
-func (e *Engine) Start(ctx context.Context) error {
+func (e *Engine) Start(ctx context.Context) (err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.publishView()
 	if e.started {
 		return errors.New("engine already started")
 	}
 	if err := e.load(ctx); err != nil {
 		return err
 	}
+	rootCfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return err
+	}
 	e.started = true
+	defer func() {
+		if err != nil {
+			e.abortStart() // a failed start stops everything it started
+		}
+	}()
+	e.retiring.Add(1)
 	go e.sweepShared(30 * time.Second)
-	e.enableWanted(ctx)
-	if err := e.swapRouter(); err != nil {
+	if _, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg}); err != nil {
 		return err
 	}
 	e.startStreams()
@@ -262,7 +288,33 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.startEvents(ctx); err != nil {
 		return err
 	}
-	return e.startCluster(ctx)
+	if err := e.startCluster(ctx); err != nil {
+		return err
+	}
+	e.up.Store(true)
+	return nil
+}
+
+// abortStart undoes a failed Start under e.mu: background loops stop and
+// are waited for, serving generations retire.
+func (e *Engine) abortStart() {
+	e.stopped = true
+	e.closing.Store(true)
+	e.closeStreams()
+	close(e.quit)
+	e.clusterWG.Wait()
+	gens := e.snap.Load().gens
+	empty, _ := e.buildSnapshot(nil, nil)
+	e.snap.Store(empty)
+	var list []*Generation
+	for _, g := range gens {
+		list = append(list, g)
+	}
+	for _, g := range dependentsFirst(list) {
+		_ = g.retire(e.opts.DrainTimeout)
+		e.plugins[g.Plugin].gen, e.plugins[g.Plugin].state = nil, StateDisabled
+	}
+	e.retiring.Wait()
 }
 
 // Order lists the plugins enabled in plugins.json in dependency order, and
@@ -318,7 +370,7 @@ func (e *Engine) Requires(name string) []string {
 func (e *Engine) WantedDependents(name string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.dependentsWhere(name, func(p *plugin) bool { return p.wanted })
+	return dependentsWhere(e.plugins, name, func(p *plugin) bool { return p.wanted })
 }
 
 // discover scans plugins/ and loads every plugin's source and manifest.
@@ -385,49 +437,18 @@ func (e *Engine) newEnv(src *pluginSource, gen int64) *stateEnv {
 	return &stateEnv{modules: mods, logger: logger}
 }
 
-// swapRouter rebuilds the router from the enabled generations and swaps it.
-func (e *Engine) swapRouter() error {
-	var gens []*Generation
-	for _, p := range e.plugins {
-		if p.state == StateEnabled || p.state == StateInitialized {
-			gens = append(gens, p.gen)
-		}
-	}
-	mux, err := e.buildRouter(gens)
-	if err != nil {
-		return err
-	}
-	rootCfg, err := readRootConfig(e.opts.Root)
-	if err != nil {
-		return err
-	}
-	ix, err := buildIndex(gens, rootCfg[engineConfigKey])
-	if err != nil {
-		return err
-	}
-	e.index.Store(ix)
-	e.bindServices(gens)
-	e.root.mux.Store(mux)
-	for _, g := range gens {
-		e.plugins[g.Plugin].state = StateEnabled
-	}
-	return nil
-}
-
 // Ready reports whether every wanted plugin is enabled or explicitly failed
 // and the database (if any) answers.
 func (e *Engine) Ready(ctx context.Context) (bool, []string) {
-	e.mu.Lock()
 	var why []string
-	if !e.started || e.stopped {
+	if !e.up.Load() {
 		why = append(why, "engine not serving")
 	}
-	for _, p := range e.plugins {
+	for _, p := range e.records() {
 		if p.wanted && p.state != StateEnabled && p.state != StateFailed {
 			why = append(why, fmt.Sprintf("plugin %s is %s", p.name, p.state))
 		}
 	}
-	e.mu.Unlock()
 	if e.opts.DB != nil {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
@@ -440,43 +461,59 @@ func (e *Engine) Ready(ctx context.Context) (bool, []string) {
 }
 
 // Shutdown retires every generation, dependents first: in-flight calls
-// drain, on_disable runs once per generation, pools close. Stop the HTTP
-// server first so no new requests arrive.
+// drain (each generation bounded by Options.DrainTimeout), on_disable runs
+// once per generation, pools close; background loops stop and are waited
+// for. Stop the HTTP server first so no new requests arrive.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.stopped {
+		e.mu.Unlock()
 		return nil
 	}
 	e.stopped = true
+	e.up.Store(false)
 	e.closing.Store(true)
 	e.closeStreams()
-	defer e.retiring.Wait()
+	close(e.quit)
+	e.mu.Unlock()
+	// The cluster listener may be applying a change (it needs e.mu, and
+	// finds the engine stopped): wait for it outside the lock, so that no
+	// heartbeat can re-insert this node's row after the delete below.
+	e.clusterWG.Wait()
 	if e.opts.DB != nil && e.started {
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, _ = e.opts.DB.Exec(dctx, "delete from vbwd.nodes where node = $1", e.opts.NodeID)
 		cancel()
 	}
-	close(e.quit)
+	e.mu.Lock()
 	// New requests now find no plugin route (503 while shutting down).
-	mux, err := e.buildRouter(nil)
+	gens := e.snap.Load().gens
+	empty, err := e.buildSnapshot(nil, nil)
 	if err != nil {
+		e.mu.Unlock()
 		return err
 	}
-	e.root.mux.Store(mux)
-	var errs []error
-	for _, name := range e.reverseOrder() {
-		p := e.plugins[name]
-		if err := p.gen.retire(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("plugin %s: %w", name, err))
-		}
-		p.gen, p.state = nil, StateDisabled
+	e.snap.Store(empty)
+	var list []*Generation
+	for n, g := range gens {
+		list = append(list, g)
+		e.plugins[n].gen, e.plugins[n].state = nil, StateDisabled
 	}
+	e.publishView()
+	e.mu.Unlock()
+	var errs []error
+	for _, g := range dependentsFirst(list) {
+		if err := g.retire(e.opts.DrainTimeout); err != nil {
+			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
+		}
+	}
+	e.retiring.Wait()
 	return errors.Join(errs...)
 }
 
 // sweepShared removes expired vbwd.shared entries every interval.
 func (e *Engine) sweepShared(interval time.Duration) {
+	defer e.retiring.Done()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

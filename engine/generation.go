@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -34,8 +36,21 @@ type Generation struct {
 	permissions map[string]PermissionDecl
 	exchangers  map[string]ExchangerSpec
 
-	inflight atomic.Int64
-	retired  atomic.Bool
+	mux *chi.Mux // its routes, relative to the url_prefix (compileRoutes); nil without routes
+
+	// cancelled is set when retirement gives up waiting (DrainTimeout):
+	// every call still running on the generation is interrupted (heldCtx).
+	cancelled atomic.Bool
+
+	inflight    atomic.Int64
+	retired     atomic.Bool
+	drained     chan struct{} // closed once retired with no call in flight
+	drainedOnce sync.Once
+	// streamsDone is closed when retirement starts: the generation's open
+	// event streams (which hold no state, and are not in flight) end with
+	// a final event telling the client to reconnect.
+	streamsDone chan struct{}
+	streamsOnce sync.Once
 }
 
 // stateEnv is what every state of a generation is built with.
@@ -47,6 +62,7 @@ type stateEnv struct {
 // newGeneration builds the generation's first state (whose registrations
 // become canonical) and pre-warms the pool. On error nothing is left open.
 func newGeneration(ctx context.Context, g *Generation) (err error) {
+	g.drained, g.streamsDone = make(chan struct{}), make(chan struct{})
 	g.pool = newPool(g.opts.PoolMax, g.buildState)
 	first, err := g.buildFirst(ctx)
 	if err != nil {
@@ -173,26 +189,41 @@ func luaConfig(L *lua.LState, cfg map[string]any) lua.LValue { return luaconv.Fr
 func (g *Generation) enter() bool {
 	g.inflight.Add(1)
 	if g.retired.Load() {
-		g.inflight.Add(-1)
+		g.leave()
 		return false
 	}
 	return true
 }
 
-func (g *Generation) leave() { g.inflight.Add(-1) }
-
-// retire stops new calls, waits for in-flight ones, runs on_disable once in
-// one state, and closes the pool. It returns on_disable's error, if any.
-func (g *Generation) retire(ctx context.Context) error {
-	g.retired.Store(true)
-	for g.inflight.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			g.logger.Warn("retiring with calls still in flight", "in_flight", g.inflight.Load())
-			return g.closePool(ctx, nil)
-		case <-time.After(time.Millisecond):
-		}
+func (g *Generation) leave() {
+	if g.inflight.Add(-1) == 0 && g.retired.Load() {
+		g.drainedOnce.Do(func() { close(g.drained) })
 	}
+}
+
+// retire stops new calls, closes the event streams, waits for in-flight
+// calls (at most bound; then they are cancelled), runs on_disable once in
+// one state, and closes the pool. It returns on_disable's error, if any.
+// It never needs the engine lock.
+func (g *Generation) retire(bound time.Duration) error {
+	g.retired.Store(true)
+	g.streamsOnce.Do(func() { close(g.streamsDone) })
+	if g.inflight.Load() == 0 {
+		g.drainedOnce.Do(func() { close(g.drained) })
+	}
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-g.drained:
+	case <-t.C:
+		g.logger.Warn("retiring: in-flight calls outlived the drain timeout; cancelling them",
+			"in_flight", g.inflight.Load(), "drain_timeout", bound)
+		g.cancelled.Store(true)
+	}
+	// on_disable runs even after a cancelled drain: in a state of its own
+	// context (the generation's is cancelled), bounded like any call.
+	ctx, cancel := context.WithTimeout(context.Background(), g.opts.RequestTimeout)
+	defer cancel()
 	var hookErr error
 	if g.Manifest.hasOnDisable {
 		runErr := g.pool.Run(ctx, func(s *State) error {

@@ -47,7 +47,12 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 			e.redispatch(w, r)
 			return
 		}
-		defer g.leave()
+		inflight := true
+		defer func() {
+			if inflight {
+				g.leave()
+			}
+		}()
 		rw := asRespWriter(w)
 		rw.plugin, rw.gen = g.Plugin, g.Number
 		defer func() { rm.observe(rw.status, time.Since(rw.start)) }()
@@ -73,7 +78,9 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		}
 		if rt.Stream {
 			cancel() // the handler's deadline does not bound the stream
-			e.serveStream(rw, r, resp.stream, resp.events)
+			inflight = false
+			g.leave() // a stream holds no state: it is tracked apart, and closed when g retires
+			e.serveStream(rw, r, g, resp.stream, resp.events)
 			return
 		}
 		writeResponse(rw, resp)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -21,85 +24,15 @@ const (
 	StateFailed      LifecycleState = "failed"      // see the kept error
 )
 
-// enableWanted builds generations for every wanted plugin that is not
-// enabled yet, in dependency order. Failures are recorded on the plugins.
-func (e *Engine) enableWanted(ctx context.Context) {
-	nodes := make(map[string]graphNode, len(e.plugins))
-	for n, p := range e.plugins {
-		nodes[n] = graphNode{manifest: p.manifest, enabled: p.wanted || p.state == StateEnabled, failed: p.state == StateFailed}
-		if !p.wanted && p.state == StateDiscovered {
-			p.state = StateDisabled
-		}
-	}
-	order, failures := orderPlugins(nodes)
-	for n, err := range failures {
-		p := e.plugins[n]
-		if p.state != StateEnabled {
-			p.fail(err)
-			e.log.Error("plugin not enabled", "plugin", n, "err", err)
-		}
-	}
-	for _, n := range order {
-		p := e.plugins[n]
-		if p.state == StateEnabled || p.state == StateFailed {
-			continue
-		}
-		if err := e.checkDepsRunning(p); err != nil {
-			p.fail(err)
-			e.log.Error("plugin not enabled", "plugin", n, "err", err)
-			continue
-		}
-		if err := e.buildGeneration(ctx, p); err != nil {
-			p.fail(err)
-			e.log.Error("plugin failed", "plugin", n, "err", err)
-			continue
-		}
-		e.log.Info("plugin initialized", "plugin", n, "version", p.manifest.Version, "gen", p.gen.Number,
-			"routes", len(p.gen.routes))
-	}
-}
-
-// checkDepsRunning fails a plugin whose dependency failed while building.
-func (e *Engine) checkDepsRunning(p *plugin) error {
-	for _, d := range p.manifest.Dependencies {
-		dp := e.plugins[d.Name]
-		if dp.state != StateEnabled && dp.state != StateInitialized {
-			return &DependencyError{Chain: []string{p.name, d.Name}, Reason: fmt.Sprintf("%s is %s: %v", d.Name, dp.state, dp.err)}
-		}
-	}
-	return nil
-}
-
-// buildGeneration builds the next generation of p from its current source
-// and marks it initialized.
-func (e *Engine) buildGeneration(ctx context.Context, p *plugin) error {
-	cfg, err := e.configFor(p.src)
-	if err != nil {
-		return err
-	}
-	g, err := e.makeGeneration(ctx, p, p.src, p.manifest, cfg)
-	if err != nil {
-		return err
-	}
-	p.gen, p.state, p.err = g, StateInitialized, nil
-	return nil
-}
-
-// configFor merges and validates a plugin's config from the files on disk.
-func (e *Engine) configFor(src *pluginSource) (map[string]any, error) {
-	rootCfg, err := readRootConfig(e.opts.Root)
-	if err != nil {
-		return nil, err
-	}
-	return pluginConfig(src, rootCfg[src.name])
-}
-
-// makeGeneration checks the url_prefix, applies pending migrations and
-// builds (pre-warms) a new generation of p from src, without touching p's
-// current generation.
-func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSource, m *Manifest, cfg map[string]any) (*Generation, error) {
-	if err := e.checkPrefixFree(p.name, src, m); err != nil {
-		return nil, err
+// makeGeneration checks the url_prefix against the serving set, applies
+// pending migrations, builds (pre-warms) a new generation of p from src and
+// compiles its routes into its own sub-router, without touching p's current
+// generation. On error nothing of the new generation is left open.
+func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSource, m *Manifest, cfg map[string]any,
+	serving map[string]*Generation) (*Generation, error) {
+	if o := overlapping(serving, p.name, m.URLPrefix); o != nil {
+		return nil, &PluginError{Plugin: p.name, File: src.relDir + "/init.lua", Op: "enable",
+			Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (serving)", m.URLPrefix, o.Manifest.URLPrefix, o.Plugin)}
 	}
 	if err := e.migrate(ctx, p.name, src); err != nil {
 		return nil, err
@@ -111,6 +44,12 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 	if err := newGeneration(ctx, g); err != nil {
 		return nil, err
 	}
+	mux, err := e.compileRoutes(g)
+	if err != nil {
+		e.discard(g)
+		return nil, err
+	}
+	g.mux = mux
 	return g, nil
 }
 
@@ -128,100 +67,144 @@ func (e *Engine) migrate(ctx context.Context, name string, src *pluginSource) er
 	return err
 }
 
-// checkPrefixFree refuses a url_prefix overlapping another enabled plugin's.
-func (e *Engine) checkPrefixFree(name string, src *pluginSource, m *Manifest) error {
-	if m.URLPrefix == "" {
-		return nil
-	}
-	for _, o := range e.plugins {
-		if o.name == name || o.gen == nil || o.manifest.URLPrefix == "" {
-			continue
-		}
-		if prefixesOverlap(o.manifest.URLPrefix, m.URLPrefix) {
-			return &PluginError{Plugin: name, File: src.relDir + "/init.lua", Op: "enable",
-				Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s", m.URLPrefix, o.manifest.URLPrefix, o.name)}
-		}
-	}
-	return nil
-}
-
 // Enable enables a discovered or disabled plugin whose dependencies are
-// enabled. Its error, when it fails, is also kept on the plugin.
+// enabled, reading its files again (a plugin directory created after Start
+// is discovered here). Its error, when it fails, is also kept on the plugin.
 func (e *Engine) Enable(ctx context.Context, name string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.enable(ctx, name)
+	res, err := e.enable(ctx, name)
+	e.publishView()
+	e.mu.Unlock()
+	return errors.Join(err, e.retireNow(res))
 }
 
-func (e *Engine) enable(ctx context.Context, name string) error {
+func (e *Engine) enable(ctx context.Context, name string) (*reconcileResult, error) {
 	if e.stopped {
-		return ErrEngineStopped
+		return nil, ErrEngineStopped
 	}
-	p, ok := e.plugins[name]
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	rootCfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.lookupOrDiscover(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	if p.state == StateEnabled {
-		return fmt.Errorf("%w: %s", ErrAlreadyEnabled, name)
+		return nil, fmt.Errorf("%w: %s", ErrAlreadyEnabled, name)
 	}
-	if p.src == nil || p.manifest == nil {
-		// a plugin that failed to load gets a fresh look at its files
-		*p = *e.loadPlugin(ctx, name)
-		if p.err != nil {
-			return p.err
-		}
+	e.refresh(ctx, p)
+	p.wanted = true
+	if p.err != nil {
+		return nil, p.err
 	}
-	p.wanted, p.state, p.err = true, StateDiscovered, nil
-	e.enableWanted(ctx)
-	if err := e.swapRouter(); err != nil {
-		return err
+	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	if err != nil {
+		return res, err
 	}
-	if p.err == nil {
-		e.retryFailedDependents(ctx)
+	return res, res.errs[name]
+}
+
+// lookupOrDiscover finds a plugin's record, discovering a directory that
+// appeared after Start (plugins/<name>/init.lua).
+func (e *Engine) lookupOrDiscover(ctx context.Context, name string) (*plugin, error) {
+	if p, ok := e.plugins[name]; ok {
+		return p, nil
 	}
-	return p.err
+	if !validPluginDir(name) {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	}
+	if _, err := os.Stat(filepath.Join(e.opts.Root, "plugins", name, "init.lua")); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+	}
+	p := e.loadPlugin(ctx, name)
+	e.plugins[name] = p
+	e.log.Info("plugin discovered", "plugin", name)
+	return p, nil
+}
+
+// validPluginDir refuses names that are not one directory below plugins/.
+func validPluginDir(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+}
+
+// refresh reads a plugin's files again (a fix is picked up rather than the
+// cached error repeated); a plugin that is serving keeps its source.
+func (e *Engine) refresh(ctx context.Context, p *plugin) {
+	if p.gen != nil {
+		return
+	}
+	fresh := e.loadPlugin(ctx, p.name)
+	fresh.wanted = p.wanted
+	*p = *fresh
 }
 
 // Disable disables an enabled plugin: its routes disappear atomically, its
-// in-flight calls drain, on_disable runs once, its pool closes. Enabled
-// dependents make it fail with ErrHasDependents unless cascade is set, in
-// which case they are disabled first.
+// in-flight calls drain (bounded by Options.DrainTimeout, without the
+// engine lock), on_disable runs once, its pool closes. Enabled dependents
+// make it fail with ErrHasDependents unless cascade is set, in which case
+// they are disabled first.
 func (e *Engine) Disable(ctx context.Context, name string, cascade bool) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.disable(ctx, name, cascade)
+	res, err := e.disable(ctx, name, cascade)
+	e.publishView()
+	e.mu.Unlock()
+	return errors.Join(err, e.retireNow(res))
 }
 
-func (e *Engine) disable(ctx context.Context, name string, cascade bool) error {
+func (e *Engine) disable(ctx context.Context, name string, cascade bool) (*reconcileResult, error) {
 	if e.stopped {
-		return ErrEngineStopped
+		return nil, ErrEngineStopped
 	}
 	p, ok := e.plugins[name]
 	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
+		return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
 	if p.state != StateEnabled {
-		return fmt.Errorf("%w: %s is %s", ErrNotEnabled, name, p.state)
+		return nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, name, p.state)
 	}
 	deps := e.dependents(name)
 	if len(deps) > 0 && !cascade {
-		return &DependentsError{Plugin: name, Dependents: deps}
+		return nil, &DependentsError{Plugin: name, Dependents: deps}
 	}
-	victims := append(deps, name)
-	var gens []*Generation
-	for _, n := range victims {
-		v := e.plugins[n]
-		gens = append(gens, v.gen)
-		v.gen, v.state, v.wanted = nil, StateDisabled, false
+	rootCfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return nil, err
 	}
-	if err := e.swapRouter(); err != nil {
-		return err
+	return e.withWanted(append(deps, name), false, func() (*reconcileResult, error) {
+		return e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	})
+}
+
+// withWanted sets wanted on the named plugins and runs fn; when fn fails
+// (nothing was committed) the previous wanted values are restored.
+func (e *Engine) withWanted(names []string, wanted bool, fn func() (*reconcileResult, error)) (*reconcileResult, error) {
+	before := map[string]bool{}
+	for _, n := range names {
+		before[n] = e.plugins[n].wanted
+		e.plugins[n].wanted = wanted
+	}
+	res, err := fn()
+	if err != nil {
+		for n, w := range before {
+			e.plugins[n].wanted = w
+		}
+	}
+	return res, err
+}
+
+// retireNow retires what a reconcile took out of service, dependents
+// first, each bounded by Options.DrainTimeout; call it without e.mu.
+func (e *Engine) retireNow(res *reconcileResult) error {
+	if res == nil {
+		return nil
 	}
 	var errs []error
-	for _, g := range gens {
-		if err := g.retire(ctx); err != nil {
+	for _, g := range res.retire {
+		if err := g.retire(e.opts.DrainTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
 		}
+		e.metrics.forget(g)
 	}
 	return errors.Join(errs...)
 }
@@ -229,18 +212,18 @@ func (e *Engine) disable(ctx context.Context, name string, cascade bool) error {
 // dependents lists the enabled plugins that depend on name, directly or
 // not, dependents of dependents first.
 func (e *Engine) dependents(name string) []string {
-	return e.dependentsWhere(name, func(p *plugin) bool { return p.state == StateEnabled })
+	return dependentsWhere(e.plugins, name, func(p *plugin) bool { return p.state == StateEnabled })
 }
 
 // dependentsWhere lists the plugins matching keep that depend on name,
 // directly or not, dependents of dependents first.
-func (e *Engine) dependentsWhere(name string, keep func(*plugin) bool) []string {
+func dependentsWhere(plugins map[string]*plugin, name string, keep func(*plugin) bool) []string {
 	var out []string
 	seen := map[string]bool{name: true}
 	var walk func(n string)
 	walk = func(n string) {
 		var direct []string
-		for _, p := range e.plugins {
+		for _, p := range plugins {
 			if p.manifest == nil || !keep(p) || seen[p.name] {
 				continue
 			}
@@ -281,35 +264,59 @@ func (e *Engine) reverseOrder() []string {
 
 // PluginStatus is what the engine tells about one plugin.
 type PluginStatus struct {
-	Name         string         `json:"name"`
-	Version      string         `json:"version,omitempty"`
-	Description  string         `json:"description,omitempty"`
-	State        LifecycleState `json:"state"`
-	Error        string         `json:"error,omitempty"`
-	ErrorFile    string         `json:"error_file,omitempty"`
-	ErrorLine    int            `json:"error_line,omitempty"`
-	Dependencies []string       `json:"dependencies"`
-	Dependents   []string       `json:"dependents"`
-	URLPrefix    string         `json:"url_prefix,omitempty"`
-	Generation   int64          `json:"generation,omitempty"`
-	Hash         string         `json:"hash,omitempty"`
-	Routes       []string       `json:"routes,omitempty"`
-	Permissions  []string       `json:"permissions,omitempty"`
-	Events       []string       `json:"events,omitempty"`   // events it handles
-	Services     []string       `json:"services,omitempty"` // services it provides
-	Exchangers   []string       `json:"exchangers,omitempty"`
-	Jobs         []string       `json:"jobs,omitempty"` // scheduled with ctx:every
-	Pool         *PoolStats     `json:"pool,omitempty"`
-	LoadedAt     time.Time      `json:"loaded_at,omitzero"`
+	Name        string         `json:"name"`
+	Version     string         `json:"version,omitempty"`
+	Description string         `json:"description,omitempty"`
+	State       LifecycleState `json:"state"`
+	Error       string         `json:"error,omitempty"` // of the last attempt (start, reload, enable)
+	// Outdated: the last attempt failed and the generation serving is
+	// older than the plugin's files (a broken reload left it serving).
+	Outdated     bool       `json:"outdated,omitempty"`
+	ErrorFile    string     `json:"error_file,omitempty"`
+	ErrorLine    int        `json:"error_line,omitempty"`
+	Dependencies []string   `json:"dependencies"`
+	Dependents   []string   `json:"dependents"`
+	URLPrefix    string     `json:"url_prefix,omitempty"`
+	Generation   int64      `json:"generation,omitempty"`
+	Hash         string     `json:"hash,omitempty"`
+	Routes       []string   `json:"routes,omitempty"`
+	Permissions  []string   `json:"permissions,omitempty"`
+	Events       []string   `json:"events,omitempty"`   // events it handles
+	Services     []string   `json:"services,omitempty"` // services it provides
+	Exchangers   []string   `json:"exchangers,omitempty"`
+	Jobs         []string   `json:"jobs,omitempty"` // scheduled with ctx:every
+	Pool         *PoolStats `json:"pool,omitempty"`
+	LoadedAt     time.Time  `json:"loaded_at,omitzero"`
+}
+
+// pluginView is a copy of the plugin records, published after every
+// lifecycle change: status, /readyz and the admin list read it without the
+// engine lock, so they answer at once during a reload or a drain.
+type pluginView map[string]*plugin
+
+// publishView copies the records for lock-free readers; call it under e.mu.
+func (e *Engine) publishView() {
+	v := make(pluginView, len(e.plugins))
+	for n, p := range e.plugins {
+		c := *p
+		v[n] = &c
+	}
+	e.view.Store(&v)
+}
+
+func (e *Engine) records() pluginView {
+	if v := e.view.Load(); v != nil {
+		return *v
+	}
+	return nil
 }
 
 // Plugins returns the status of every discovered plugin, by name.
 func (e *Engine) Plugins() []PluginStatus {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make([]PluginStatus, 0, len(e.plugins))
-	for _, p := range e.plugins {
-		out = append(out, e.statusOf(p))
+	v := e.records()
+	out := make([]PluginStatus, 0, len(v))
+	for _, p := range v {
+		out = append(out, statusOf(v, p))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
@@ -317,17 +324,17 @@ func (e *Engine) Plugins() []PluginStatus {
 
 // Plugin returns the status of one plugin.
 func (e *Engine) Plugin(name string) (PluginStatus, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, ok := e.plugins[name]
+	v := e.records()
+	p, ok := v[name]
 	if !ok {
 		return PluginStatus{}, false
 	}
-	return e.statusOf(p), true
+	return statusOf(v, p), true
 }
 
-func (e *Engine) statusOf(p *plugin) PluginStatus {
-	st := PluginStatus{Name: p.name, State: p.state, Dependencies: []string{}, Dependents: e.dependents(p.name)}
+func statusOf(v pluginView, p *plugin) PluginStatus {
+	deps := dependentsWhere(v, p.name, func(p *plugin) bool { return p.state == StateEnabled })
+	st := PluginStatus{Name: p.name, State: p.state, Dependencies: []string{}, Dependents: deps}
 	if st.Dependents == nil {
 		st.Dependents = []string{}
 	}
@@ -347,6 +354,7 @@ func (e *Engine) statusOf(p *plugin) PluginStatus {
 			st.ErrorFile, st.ErrorLine = pe.File, pe.Line
 		}
 	}
+	st.Outdated = p.outdated && p.gen != nil
 	if g := p.gen; g != nil {
 		st.Generation, st.Routes, st.LoadedAt = g.Number, g.Routes(), g.LoadedAt
 		ps := g.PoolStats()

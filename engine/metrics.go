@@ -113,13 +113,9 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 
 // generations lists the serving generations.
 func (e *Engine) generations() []*Generation {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	var out []*Generation
-	for _, p := range e.plugins {
-		if p.gen != nil {
-			out = append(out, p.gen)
-		}
+	for _, g := range e.snap.Load().gens {
+		out = append(out, g)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,15 @@ func (p *Pool) warm(states ...*State) {
 // the state to the pool. A borrow that cannot be served before ctx is done
 // returns ErrPoolExhausted. A state whose call was interrupted by ctx is
 // discarded rather than reused.
+//
+// A call that re-enters the pool — a sync emit, a DI call or an exchanger
+// landing on the plugin whose state the current call holds — runs on that
+// held state instead of borrowing a second one, which with a small pool
+// would wait for itself until the deadline.
 func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
+	if s, ok := ctx.Value(heldStateKey{p}).(*State); ok {
+		return runHeld(ctx, s, fn)
+	}
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
@@ -66,13 +75,67 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 		return err
 	}
 	p.inUse.Add(1)
-	s.L.SetContext(ctx)
+	hc := &heldCtx{Context: ctx, s: s}
+	s.L.SetContext(hc)
 	err = fn(s)
 	s.L.RemoveContext()
 	p.inUse.Add(-1)
-	p.put(s, ctx.Err() != nil || s.broken)
+	p.put(s, hc.Err() != nil || s.broken)
 	<-p.sem
 	return err
+}
+
+// runHeld runs a re-entrant call on the state its caller holds, under the
+// nested call's context (emit depth, DI call chain), restoring the outer
+// one after.
+func runHeld(ctx context.Context, s *State, fn func(*State) error) error {
+	outer := s.L.Context()
+	s.L.SetContext(ctx)
+	defer s.L.SetContext(outer)
+	return fn(s)
+}
+
+// heldStateKey keys, in a call's context, the state of pool the call (or a
+// call up its chain: a -> b -> a) holds.
+type heldStateKey struct{ pool *Pool }
+
+// heldCtx is the context a borrowed state runs under: the caller's, plus
+// the state itself for re-entrant calls to find, plus the generation's
+// cancellation. When retirement gives up waiting for in-flight calls, it
+// sets gen.cancelled: from then on Done is a closed channel and Err
+// errDrainCancelled, and the Lua VM, which polls Done at every
+// instruction, stops at the next one. (Done changes value only then; a
+// child context made before keeps the caller's deadline. This costs no
+// allocation, no goroutine and no registration per call, where a
+// WithCancel plus AfterFunc per call cost about 2 µs.)
+type heldCtx struct {
+	context.Context
+	s *State
+}
+
+var errDrainCancelled = errors.New("cancelled: the plugin generation was retired while this call ran past the drain timeout")
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (c *heldCtx) Done() <-chan struct{} {
+	if c.s.gen.cancelled.Load() {
+		return closedChan
+	}
+	return c.Context.Done()
+}
+
+func (c *heldCtx) Err() error {
+	if c.s.gen.cancelled.Load() {
+		return errDrainCancelled
+	}
+	return c.Context.Err()
+}
+
+func (c *heldCtx) Value(key any) any {
+	if k, ok := key.(heldStateKey); ok && k.pool == c.s.gen.pool {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 func (p *Pool) acquire(ctx context.Context) error {

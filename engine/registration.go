@@ -36,6 +36,7 @@ type Route struct {
 	BodyLimit  int64         // 0: the engine's body limit
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 	Auth       bool          // a signed-in user is required (401 without one), any role
+	Where      string        // file:line of the r:get(...) call, for errors
 }
 
 func (rt Route) registration() Registration {
@@ -105,7 +106,7 @@ func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
 			opts, fnArg = t, base+2
 		}
 		fn := L.CheckFunction(fnArg)
-		rt := Route{Method: method, Path: p}
+		rt := Route{Method: method, Path: p, Where: strings.TrimSuffix(L.Where(1), ":")}
 		if err := checkRoutePath(p); err != nil {
 			L.ArgError(base, err.Error())
 		}
@@ -142,6 +143,9 @@ func checkRoutePath(p string) error {
 	}
 	if depth != 0 {
 		return fmt.Errorf("route path %q has unbalanced {}", p)
+	}
+	if hasDotSegment(p) {
+		return fmt.Errorf("route path %q has a . or .. segment", p)
 	}
 	return nil
 }

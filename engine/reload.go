@@ -2,10 +2,7 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"reflect"
-	"time"
 )
 
 // ReloadResult says what a reload did.
@@ -16,20 +13,19 @@ type ReloadResult struct {
 	Hash       string `json:"hash"`
 }
 
-// retireTimeout bounds the drain of a generation replaced by a reload.
-const retireTimeout = 2 * time.Minute
-
 // Reload builds a new generation of an enabled plugin from its files beside
 // the serving one (compile, manifest, dependency checks, config schema,
-// pending migrations, pre-warm, registrations), swaps it in atomically and
-// retires the old one in the background (drain, on_disable, close). On any
-// failure the old generation keeps serving and the error (a *PluginError
-// with file and line where known) is returned and kept as the plugin's last
-// error. Unchanged files and config: nothing is rebuilt.
+// pending migrations, pre-warm, registrations, routes), swaps it in
+// atomically and retires the old one in the background (drain, on_disable,
+// close). On any failure the old generation keeps serving and the error (a
+// *PluginError with file and line where known) is returned and kept as the
+// plugin's last error. Unchanged files and config: nothing is rebuilt.
 func (e *Engine) Reload(ctx context.Context, name string) (ReloadResult, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	res, err := e.reload(ctx, name, nil)
+	res, left, err := e.reload(ctx, name, nil)
+	e.publishView()
+	e.mu.Unlock()
+	e.retireLater(left)
 	outcome := "reloaded"
 	switch {
 	case err != nil:
@@ -42,66 +38,64 @@ func (e *Engine) Reload(ctx context.Context, name string) (ReloadResult, error) 
 }
 
 // reload rebuilds name; cfg, when non-nil, replaces the config read from
-// disk (a config change not yet persisted).
-func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (ReloadResult, error) {
+// disk (a config change not yet persisted). It returns the generations to
+// retire once e.mu is released.
+func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (ReloadResult, []*Generation, error) {
 	if e.stopped {
-		return ReloadResult{}, ErrEngineStopped
+		return ReloadResult{}, nil, ErrEngineStopped
 	}
-	p, ok := e.plugins[name]
-	if !ok {
-		return ReloadResult{}, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
-	}
-	if p.state != StateEnabled {
-		return e.reloadNotServing(ctx, p)
-	}
-	src, m, cfg, err := e.loadCandidate(ctx, p, cfg)
+	rootCfg, err := readRootConfig(e.opts.Root)
 	if err != nil {
-		p.err = err
-		return ReloadResult{Plugin: name}, err
+		return ReloadResult{Plugin: name}, nil, err
 	}
-	if src.hash == p.src.hash && reflect.DeepEqual(cfg, p.gen.Config) {
-		return ReloadResult{Plugin: name, Unchanged: true, Generation: p.gen.Number, Hash: src.hash}, nil
-	}
-	g, err := e.makeGeneration(ctx, p, src, m, cfg)
+	p, err := e.lookupOrDiscover(ctx, name)
 	if err != nil {
-		p.err = err
-		return ReloadResult{Plugin: name}, err
+		return ReloadResult{}, nil, err
 	}
-	old := p.gen
-	p.src, p.manifest, p.gen, p.err = src, m, g, nil
-	if err := e.swapRouter(); err != nil {
-		return ReloadResult{Plugin: name}, err
+	if p.gen == nil {
+		return e.reloadNotServing(ctx, p, rootCfg)
 	}
-	e.retireLater(old)
-	e.retryFailedDependents(ctx)
-	e.log.Info("plugin reloaded", "plugin", name, "gen", g.Number, "hash", src.hash[:12])
-	return ReloadResult{Plugin: name, Generation: g.Number, Hash: src.hash}, nil
+	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg, reload: map[string]map[string]any{name: cfg}})
+	if err != nil {
+		return ReloadResult{Plugin: name}, nil, err
+	}
+	if err := res.errs[name]; err != nil {
+		return ReloadResult{Plugin: name}, res.retire, err
+	}
+	g := p.gen
+	out := ReloadResult{Plugin: name, Generation: g.Number, Hash: p.src.hash}
+	if len(res.reloaded) == 0 || !contains(res.reloaded, name) {
+		out.Unchanged = true
+	} else {
+		e.log.Info("plugin reloaded", "plugin", name, "gen", g.Number, "hash", p.src.hash[:12])
+	}
+	return out, res.retire, nil
 }
 
 // reloadNotServing gives a wanted plugin that is not serving (failed, or
 // waiting for a dependency) a fresh look at its files.
-func (e *Engine) reloadNotServing(ctx context.Context, p *plugin) (ReloadResult, error) {
+func (e *Engine) reloadNotServing(ctx context.Context, p *plugin, rootCfg rootConfig) (ReloadResult, []*Generation, error) {
 	if !p.wanted {
-		return ReloadResult{Plugin: p.name}, fmt.Errorf("%w: %s is %s", ErrNotEnabled, p.name, p.state)
+		return ReloadResult{Plugin: p.name}, nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, p.name, p.state)
 	}
-	*p = *e.loadPlugin(ctx, p.name)
-	if p.err == nil {
-		p.state = StateDiscovered
-		e.enableWanted(ctx)
-		if err := e.swapRouter(); err != nil {
-			return ReloadResult{Plugin: p.name}, err
-		}
-	}
+	e.refresh(ctx, p)
 	if p.err != nil {
-		return ReloadResult{Plugin: p.name}, p.err
+		return ReloadResult{Plugin: p.name}, nil, p.err
 	}
-	e.retryFailedDependents(ctx)
-	return ReloadResult{Plugin: p.name, Generation: p.gen.Number, Hash: p.src.hash}, nil
+	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	if err == nil {
+		err = res.errs[p.name]
+	}
+	if err != nil {
+		return ReloadResult{Plugin: p.name}, nil, err
+	}
+	return ReloadResult{Plugin: p.name, Generation: p.gen.Number, Hash: p.src.hash}, res.retire, nil
 }
 
 // loadCandidate compiles a plugin's current files and checks them against
-// the running set: manifest, dependencies, dependents' ranges, config.
-func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]any) (*pluginSource, *Manifest, map[string]any, error) {
+// the serving set: manifest, dependencies, dependents' ranges, config.
+func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]any, rootCfg rootConfig,
+	serving map[string]*Generation) (*pluginSource, *Manifest, map[string]any, error) {
 	src, err := loadSource(e.opts.Root, p.name)
 	if err != nil {
 		return nil, nil, nil, err
@@ -110,11 +104,18 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := e.checkRunningDeps(p.name, m); err != nil {
+	if err := depsIn(p.name, m, serving); err != nil {
 		return nil, nil, nil, err
 	}
+	for dn, dg := range serving {
+		for _, d := range dg.Manifest.Dependencies {
+			if d.Name == p.name && !d.Allows(m.semver) {
+				return nil, nil, nil, &DependencyError{Chain: []string{dn, p.name}, Reason: fmt.Sprintf("%s %s would not satisfy %s", p.name, m.Version, d.Range)}
+			}
+		}
+	}
 	if cfg == nil {
-		cfg, err = e.configFor(src)
+		cfg, err = pluginConfig(src, rootCfg[p.name])
 	} else {
 		err = validateConfig(src, cfg)
 	}
@@ -124,58 +125,26 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 	return src, m, cfg, nil
 }
 
-// checkRunningDeps checks a candidate manifest against the enabled plugins:
-// its dependencies must be enabled and in range, and the enabled plugins
-// that depend on it must accept its version.
-func (e *Engine) checkRunningDeps(name string, m *Manifest) error {
-	for _, d := range m.Dependencies {
-		dp, ok := e.plugins[d.Name]
-		switch {
-		case !ok || dp.state != StateEnabled:
-			return &DependencyError{Chain: []string{name, d.Name}, Reason: fmt.Sprintf("%s is not enabled", d.Name)}
-		case !d.Allows(dp.manifest.semver):
-			return &DependencyError{Chain: []string{name, d.Name}, Reason: fmt.Sprintf("%s %s does not satisfy %s", d.Name, dp.manifest.Version, d.Range)}
-		}
-	}
-	for _, dn := range e.dependents(name) {
-		for _, d := range e.plugins[dn].manifest.Dependencies {
-			if d.Name == name && !d.Allows(m.semver) {
-				return &DependencyError{Chain: []string{dn, name}, Reason: fmt.Sprintf("%s %s would not satisfy %s", name, m.Version, d.Range)}
+// retireLater retires replaced generations in the background, each bounded
+// by Options.DrainTimeout; Shutdown waits for them.
+func (e *Engine) retireLater(gens []*Generation) {
+	for _, g := range gens {
+		e.retiring.Add(1)
+		go func() {
+			defer e.retiring.Done()
+			if err := g.retire(e.opts.DrainTimeout); err != nil {
+				g.logger.Error("retiring generation", "err", err)
 			}
-		}
-	}
-	return nil
-}
-
-// retryFailedDependents gives wanted plugins that failed only because of a
-// dependency another try, now that something changed.
-func (e *Engine) retryFailedDependents(ctx context.Context) {
-	retry := false
-	for _, p := range e.plugins {
-		var de *DependencyError
-		if p.wanted && p.state == StateFailed && p.manifest != nil && errors.As(p.err, &de) {
-			p.state, p.err, retry = StateDiscovered, nil, true
-		}
-	}
-	if retry {
-		e.enableWanted(ctx)
-		if err := e.swapRouter(); err != nil {
-			e.log.Error("router rebuild failed", "err", err)
-		}
+			e.metrics.forget(g)
+		}()
 	}
 }
 
-// retireLater retires a replaced generation in the background; Shutdown
-// waits for it.
-func (e *Engine) retireLater(g *Generation) {
-	e.retiring.Add(1)
-	go func() {
-		defer e.retiring.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), retireTimeout)
-		defer cancel()
-		if err := g.retire(ctx); err != nil {
-			g.logger.Error("retiring generation", "err", err)
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
 		}
-		e.metrics.forget(g)
-	}()
+	}
+	return false
 }

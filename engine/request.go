@@ -176,8 +176,10 @@ func paramsIndex(L *lua.LState) int {
 		key = "*"
 	}
 	if rc := chi.RouteContext(d.r.Context()); rc != nil {
-		for i, k := range rc.URLParams.Keys {
-			if k == key {
+		// last match wins, as in chi.URLParam: the url_prefix mount leaves
+		// an empty "*" before the route's own
+		for i := len(rc.URLParams.Keys) - 1; i >= 0; i-- {
+			if rc.URLParams.Keys[i] == key {
 				L.Push(lua.LString(rc.URLParams.Values[i]))
 				return 1
 			}

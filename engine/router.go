@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +21,6 @@ import (
 // writes the access log line.
 type rootHandler struct {
 	e      *Engine
-	mux    atomic.Pointer[chi.Mux]
 	prefix string // random per process, start of generated request ids
 	seq    atomic.Uint64
 }
@@ -74,7 +73,11 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := respWriterPool.Get().(*respWriter)
 	*rw = respWriter{ResponseWriter: w, requestID: h.requestID(r), start: start}
 	w.Header()["X-Request-Id"] = []string{rw.requestID}
-	h.mux.Load().ServeHTTP(rw, r)
+	if hasDotSegment(r.URL.Path) {
+		writeError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
+	} else {
+		h.e.snap.Load().mux.ServeHTTP(rw, r)
+	}
 	h.e.accessLog(r, rw, time.Since(start))
 	*rw = respWriter{}
 	respWriterPool.Put(rw)
@@ -108,50 +111,75 @@ func (e *Engine) accessLog(r *http.Request, w *respWriter, d time.Duration) {
 // belonged to a generation retired after the router lookup.
 func (e *Engine) redispatch(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, nil))
-	e.root.mux.Load().ServeHTTP(w, r)
+	e.snap.Load().mux.ServeHTTP(w, r)
 }
 
-// buildRouter makes a new immutable router from the given generations.
-func (e *Engine) buildRouter(gens []*Generation) (mux *chi.Mux, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			mux, err = nil, fmt.Errorf("building the router: %v", p)
+// hasDotSegment reports whether a (decoded) request path has a "." or ".."
+// segment: such a path is answered 400 before routing, so no handler ever
+// sees req.params.rest = "../../etc/passwd".
+func hasDotSegment(p string) bool {
+	for len(p) > 0 {
+		i := strings.IndexByte(p, '/')
+		seg := p
+		if i >= 0 {
+			seg, p = p[:i], p[i+1:]
+		} else {
+			p = ""
 		}
-	}()
-	mux = chi.NewRouter()
-	mux.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		if e.closing.Load() {
-			writeError(asRespWriter(w), http.StatusServiceUnavailable, "shutting down", nil)
-			return
+		if seg == "." || seg == ".." {
+			return true
 		}
-		writeError(asRespWriter(w), http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
-	})
-	mux.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(asRespWriter(w), http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path, nil)
-	})
-	mux.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	})
-	mux.Get("/readyz", e.readyz)
-	mux.Mount("/admin", e.admin)
-	mux.Handle("/metrics", e.metrics.handler())
-	sorted := append([]*Generation(nil), gens...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Plugin < sorted[j].Plugin })
-	for _, g := range sorted {
-		if len(g.routes) == 0 {
-			continue
-		}
-		// Full patterns on the root mux: no sub-router hop per request.
-		prefix := g.Manifest.URLPrefix
-		for i, rt := range g.routes {
-			h := e.routeHandler(g, i)
-			mux.Method(rt.Method, prefix+rt.Path, h)
-			if rt.Path == "/" {
-				mux.Method(rt.Method, prefix, h)
+	}
+	return false
+}
+
+func (e *Engine) notFound(w http.ResponseWriter, r *http.Request) {
+	if e.closing.Load() {
+		writeError(asRespWriter(w), http.StatusServiceUnavailable, "shutting down", nil)
+		return
+	}
+	writeError(asRespWriter(w), http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(asRespWriter(w), http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path, nil)
+}
+
+// compileRoutes compiles a generation's routes into its own sub-router,
+// relative to its url_prefix, when the generation is built. chi panics on a
+// pattern it cannot take (`/a/*/b`, `{id:(}`, a repeated parameter): the
+// panic becomes that plugin's error, with the file:line of the r:get call,
+// and no other plugin is affected.
+func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
+	if len(g.routes) == 0 {
+		return nil, nil
+	}
+	mux := chi.NewRouter()
+	mux.NotFound(e.notFound)
+	mux.MethodNotAllowed(methodNotAllowed)
+	for i, rt := range g.routes {
+		if err := addRoute(mux, rt, e.routeHandler(g, i)); err != nil {
+			pe := &PluginError{Plugin: g.Plugin, File: g.src.relDir + "/init.lua", Op: "routes",
+				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
+			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {
+				if line, err := strconv.Atoi(rt.Where[i+1:]); err == nil {
+					pe.File, pe.Line = rt.Where[:i], line
+				}
 			}
+			return nil, pe
 		}
 	}
 	return mux, nil
+}
+
+func addRoute(mux *chi.Mux, rt Route, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%v", p)
+		}
+	}()
+	mux.Method(rt.Method, rt.Path, h)
+	return nil
 }
 
 func (e *Engine) readyz(w http.ResponseWriter, r *http.Request) {

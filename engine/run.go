@@ -12,13 +12,8 @@ import (
 // its upvalues are all there. Tools (the test runner) use it to run Lua
 // files as the plugin.
 func (e *Engine) RunLua(ctx context.Context, plugin string, fn func(L *lua.LState) error) error {
-	e.mu.Lock()
-	p, ok := e.plugins[plugin]
-	var g *Generation
-	if ok {
-		g = p.gen
-	}
-	e.mu.Unlock()
+	_, ok := e.records()[plugin]
+	g := e.servingGen(plugin)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownPlugin, plugin)
 	}

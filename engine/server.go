@@ -13,20 +13,41 @@ type ServeOptions struct {
 	// DrainTimeout bounds the graceful shutdown (in-flight requests, then
 	// on_disable of every generation). Default 30s.
 	DrainTimeout time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included, so a slow
+	// client cannot hold a generation in flight. Default 60s. Event streams
+	// lift it once their handler answered.
+	ReadTimeout time.Duration
+	// IdleTimeout bounds an idle keep-alive connection. Default 2m.
+	IdleTimeout time.Duration
+}
+
+func (so *ServeOptions) setDefaults() {
+	if so.DrainTimeout <= 0 {
+		so.DrainTimeout = 30 * time.Second
+	}
+	if so.ReadHeaderTimeout <= 0 {
+		so.ReadHeaderTimeout = 10 * time.Second
+	}
+	if so.ReadTimeout <= 0 {
+		so.ReadTimeout = 60 * time.Second
+	}
+	if so.IdleTimeout <= 0 {
+		so.IdleTimeout = 2 * time.Minute
+	}
 }
 
 // Serve serves the engine's handler on ln until ctx is done, then shuts down
 // gracefully: it stops accepting, drains in-flight requests, and retires
 // every generation (on_disable runs once each).
 func (e *Engine) Serve(ctx context.Context, ln net.Listener, so ServeOptions) error {
-	if so.DrainTimeout <= 0 {
-		so.DrainTimeout = 30 * time.Second
-	}
+	so.setDefaults()
 	srv := &http.Server{
 		Handler:           e.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
+		ReadHeaderTimeout: so.ReadHeaderTimeout,
+		ReadTimeout:       so.ReadTimeout,
+		IdleTimeout:       so.IdleTimeout,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

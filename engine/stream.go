@@ -119,8 +119,10 @@ func (e *Engine) listenStreams() {
 
 // serveStream answers a stream route after its handler returned the
 // subscription: it writes the SSE headers and the handler's events, then
-// relays the channel until the client goes away or the engine stops.
-func (e *Engine) serveStream(w *respWriter, r *http.Request, channel string, initial []StreamEvent) {
+// relays the channel until the client goes away, the generation g that
+// served it retires (reload, disable) or the engine stops; the last two end
+// with a final event telling the client to reconnect.
+func (e *Engine) serveStream(w *respWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
 	ch := e.broker.subscribe(channel)
 	defer e.broker.unsubscribe(channel, ch)
 	h := w.Header()
@@ -129,6 +131,9 @@ func (e *Engine) serveStream(w *respWriter, r *http.Request, channel string, ini
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	// A stream outlives the server's ReadTimeout by design: lift the read
+	// deadline (else the connection's background read fails and cancels it).
+	_ = rc.SetReadDeadline(time.Time{})
 	for _, ev := range initial {
 		writeSSE(w, ev)
 	}
@@ -146,13 +151,28 @@ func (e *Engine) serveStream(w *respWriter, r *http.Request, channel string, ini
 			_, _ = w.Write([]byte(": keep-alive\n\n"))
 		case <-r.Context().Done():
 			return
+		case <-g.streamsDone:
+			writeReconnect(w, rc, "plugin "+g.Plugin+" was reloaded or disabled")
+			return
 		case <-e.streamsDone:
+			writeReconnect(w, rc, "the server is shutting down")
 			return
 		}
 		if err := rc.Flush(); err != nil {
 			return
 		}
 	}
+}
+
+// reconnectEvent is the last event of a stream the engine ends: clients
+// (EventSource reconnects on its own after retry ms) connect again and
+// reach the serving generation.
+const reconnectEvent = "vbwd.reconnect"
+
+func writeReconnect(w http.ResponseWriter, rc *http.ResponseController, reason string) {
+	data, _ := json.Marshal(map[string]string{"reason": reason})
+	_, _ = w.Write([]byte("retry: 1000\nevent: " + reconnectEvent + "\ndata: " + string(data) + "\n\n"))
+	_ = rc.Flush()
 }
 
 func writeSSE(w http.ResponseWriter, ev StreamEvent) {

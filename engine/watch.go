@@ -96,13 +96,11 @@ func (e *Engine) watchReload(ctx context.Context, name string, all bool) {
 
 // debugMode reports whether a serving plugin's config has debug_mode: true.
 func (e *Engine) debugMode(name string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p := e.plugins[name]
-	if p == nil || p.gen == nil {
+	g := e.servingGen(name)
+	if g == nil {
 		return false
 	}
-	v, _ := p.gen.Config["debug_mode"].(bool)
+	v, _ := g.Config["debug_mode"].(bool)
 	return v
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -28,6 +30,8 @@ func TestRemotePluginCommands(t *testing.T) {
 	}
 	if resp, err := http.Get(base + "/api/v1/hello/world"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("hello after disable: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	if out, err := runCLI(t, ctx, "plugin", "enable", "hello", "--addr", addr); err != nil || !strings.Contains(out, `"state": "enabled"`) {
 		t.Errorf("enable: %v %s", err, out)
@@ -40,5 +44,42 @@ func TestRemotePluginCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, ctx, "plugin", "reload", "hello", "--addr", addr, "--token", "wrong"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong token: %v", err)
+	}
+}
+
+// `vbwd plugin enable <dir>` on a running engine enables a plugin directory
+// created after it started, without a rescan.
+func TestRemoteEnableNewDirectory(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	t.Setenv("VBWD_ADMIN_TOKEN", "tok-123")
+	root := copyHello(t, nil)
+	base, stop := serveUntil(t, root)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	dir := filepath.Join(root, "plugins", "late")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := `local P = { name = "late", version = "1.0.0", url_prefix = "/api/v1/late" }
+function P.routes(r) r:get("/", function() return 200, { late = true } end) end
+return P
+`
+	if err := os.WriteFile(filepath.Join(dir, "init.lua"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, context.Background(), "plugin", "enable", "late", "--addr", strings.TrimPrefix(base, "http://"))
+	if err != nil || !strings.Contains(out, `"state": "enabled"`) {
+		t.Fatalf("enable of a new directory: %v %s", err, out)
+	}
+	resp, err := http.Get(base + "/api/v1/late/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("the new plugin answers %d", resp.StatusCode)
 	}
 }

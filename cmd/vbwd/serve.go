@@ -27,6 +27,7 @@ type serveFlags struct {
 	populate       bool
 	watch          bool
 	demoTokens     bool
+	server         engine.ServeOptions
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -49,6 +50,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.noDB, "no-db", false, "run without a database (plugins that need one fail)")
 	fl.BoolVar(&f.demoTokens, "demo-tokens", false, "print API tokens for demo users (needs VBWD_JWT_SECRET; for development)")
 	fl.BoolVar(&f.watch, "watch", false, "reload any plugin when its files change (without it: only plugins with \"debug_mode\": true)")
+	fl.DurationVar(&f.server.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "deadline for reading a request's headers")
+	fl.DurationVar(&f.server.ReadTimeout, "read-timeout", 60*time.Second, "deadline for reading a whole request, body included (event streams lift it)")
+	fl.DurationVar(&f.server.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fl.DurationVar(&f.server.DrainTimeout, "drain-timeout", 30*time.Second, "how long a retiring generation's in-flight calls may run before they are cancelled")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	return cmd
 }
@@ -63,7 +68,7 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
-		JWTSecret: os.Getenv("VBWD_JWT_SECRET")}
+		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
 	}
@@ -101,7 +106,7 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 		_ = eng.Shutdown(context.Background())
 		return err
 	}
-	return eng.Serve(ctx, ln, engine.ServeOptions{})
+	return eng.Serve(ctx, ln, f.server)
 }
 
 // printDemoTokens mints tokens for a demo admin and two demo users, so the

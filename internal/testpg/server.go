@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"github.com/vbwd-platform/vbwd-engine/internal/pgdev"
 )
@@ -150,8 +152,23 @@ func (s *Server) Stop() {
 // m's code. It fails (exit 1, telling how to install PostgreSQL) when the
 // server cannot start: tests needing PostgreSQL must not silently skip. An
 // interrupt (^C) stops the server before the process exits.
+//
+// After the tests pass it checks with goleak that no goroutine they started
+// is still running (a test package that starts engines, listeners or pools
+// must stop them all).
 func Main(m *testing.M, out **Server) {
-	os.Exit(run(m, out))
+	code := run(m, out)
+	if code == 0 {
+		// Keep-alive connections tests left in the default client are
+		// the client's, not a leak of the code under test.
+		http.DefaultClient.CloseIdleConnections()
+		if err := goleak.Find(goleak.IgnoreTopFunction("os/signal.signal_recv"),
+			goleak.IgnoreTopFunction("github.com/vbwd-platform/vbwd-engine/internal/testpg.run.func1")); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func run(m *testing.M, out **Server) int {

@@ -1,0 +1,8 @@
+//go:build race
+
+package engine
+
+// raceEnabled: the race detector slows everything several times; the time
+// bounds the issue sets (50 ms for /readyz during a drain) are widened
+// under it, since a call blocked by the drain would take the whole drain.
+const raceEnabled = true
