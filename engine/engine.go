@@ -65,6 +65,13 @@ type Options struct {
 	ExtraModules []hostapi.Factory
 	// Events configures the delivery of durable events (outbox.go).
 	Events EventOptions
+	// DBRoleSecret derives the passwords of the plugins' database roles
+	// (dbroles.go). Default VBWD_DB_ROLE_SECRET, else the password of DB.
+	DBRoleSecret string
+	// UnsafeSharedDBRole runs plugin SQL as DB's own user when that user
+	// may not create roles (default VBWD_UNSAFE_SHARED_DB_ROLE=1); otherwise
+	// plugin SQL is refused then.
+	UnsafeSharedDBRole bool
 }
 
 func (o *Options) setDefaults() {
@@ -90,6 +97,12 @@ func (o *Options) setDefaults() {
 		o.PoolMin = 2
 	}
 	o.PoolMin = min(o.PoolMin, o.PoolMax)
+	if o.DBRoleSecret == "" {
+		o.DBRoleSecret = os.Getenv("VBWD_DB_ROLE_SECRET")
+	}
+	if v := os.Getenv("VBWD_UNSAFE_SHARED_DB_ROLE"); v == "1" || v == "true" {
+		o.UnsafeSharedDBRole = true
+	}
 }
 
 // Engine discovers, orders, builds and serves plugins.
@@ -151,6 +164,8 @@ func New(opts Options) (*Engine, error) {
 		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
 			return nil, err
 		}
+		e.migr.roles = newDBRoles(opts.DB, opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax, opts.Logger)
+		e.migr.lookup = e.dbLookup
 	}
 	if opts.AccessLog != nil {
 		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)
@@ -449,6 +464,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	e.stopped = true
+	if e.migr != nil {
+		defer e.migr.Close() // after the generations retired (defers run last-in first-out)
+	}
 	e.closing.Store(true)
 	e.closeStreams()
 	defer e.retiring.Wait()

@@ -101,6 +101,9 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 	if err := e.checkPrefixFree(p.name, src, m); err != nil {
 		return nil, err
 	}
+	if err := e.preparePluginDB(ctx, p.name, m); err != nil {
+		return nil, err
+	}
 	if err := e.migrate(ctx, p.name, src); err != nil {
 		return nil, err
 	}
