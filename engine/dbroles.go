@@ -485,4 +485,3 @@ func (e *Engine) dbOptions(plugin string) vdb.Options {
 	}
 	return o
 }
-
