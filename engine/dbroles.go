@@ -68,10 +68,15 @@ type dbRoles struct {
 	log     *slog.Logger
 	maxConn int32
 
+	// prep serialises prepare (which talks to the database); mu guards the
+	// fields below it for moments only, so that queries of every plugin
+	// never wait for another plugin's preparation.
+	prep  sync.Mutex
+	super bool // the engine's user is a superuser (under prep)
+	setup bool // database-wide setup done (under prep)
+
 	mu       sync.Mutex
 	mode     dbMode
-	super    bool                     // the engine's user is a superuser
-	setup    bool                     // database-wide setup done
 	prepared map[string]bool          // plugins whose role and schema are in place
 	pools    map[string]*pgxpool.Pool // per plugin, made on first use
 	closed   bool
@@ -115,10 +120,13 @@ func checkSchemaName(plugin string) error {
 	return nil
 }
 
-// detect decides the mode once, from the engine's own user.
+// detect decides the mode once, from the engine's own user (under prep).
 func (r *dbRoles) detect(ctx context.Context) (dbMode, error) {
-	if r.mode != 0 {
-		return r.mode, nil
+	r.mu.Lock()
+	mode := r.mode
+	r.mu.Unlock()
+	if mode != 0 {
+		return mode, nil
 	}
 	var user string
 	var super, createRole bool
@@ -130,17 +138,20 @@ func (r *dbRoles) detect(ctx context.Context) (dbMode, error) {
 	r.super = super
 	switch {
 	case super || createRole:
-		r.mode = modeRoles
+		mode = modeRoles
 	case r.unsafe:
-		r.mode = modeShared
+		mode = modeShared
 		r.log.Warn("UNSAFE: plugin SQL runs as the engine's database user, with all its rights over every table "+
 			"(--unsafe-shared-db-role); give that user CREATEROLE so each plugin gets a role of its own", "user", user)
 	default:
-		r.mode = modeRefused
+		mode = modeRefused
 		r.log.Error("plugin SQL is refused: database user "+user+" can create no roles; grant it CREATEROLE "+
 			"(or opt in to --unsafe-shared-db-role)", "user", user)
 	}
-	return r.mode, nil
+	r.mu.Lock()
+	r.mode = mode
+	r.mu.Unlock()
+	return mode, nil
 }
 
 // setupSQL is the database-wide part, run once per engine start under the
@@ -207,8 +218,8 @@ func (r *dbRoles) setupDatabase(ctx context.Context) error {
 // plugin (to tell whose a legacy table is). Call it under the migration
 // lock.
 func (r *dbRoles) prepare(ctx context.Context, plugin string, exts, names []string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.prep.Lock()
+	defer r.prep.Unlock()
 	mode, err := r.detect(ctx)
 	if err != nil {
 		return err
@@ -216,8 +227,11 @@ func (r *dbRoles) prepare(ctx context.Context, plugin string, exts, names []stri
 	if err := r.ensureExtensions(ctx, plugin, exts); err != nil {
 		return err
 	}
-	if mode != modeRoles {
-		return nil
+	r.mu.Lock()
+	done := r.prepared[plugin]
+	r.mu.Unlock()
+	if mode != modeRoles || done {
+		return nil // a reload: the role and schema are in place
 	}
 	if err := checkSchemaName(plugin); err != nil {
 		return err
@@ -238,7 +252,9 @@ func (r *dbRoles) prepare(ctx context.Context, plugin string, exts, names []stri
 	if err := r.checkLogin(ctx, plugin, role); err != nil {
 		return err
 	}
+	r.mu.Lock()
 	r.prepared[plugin] = true
+	r.mu.Unlock()
 	return nil
 }
 
