@@ -27,6 +27,7 @@ type serveFlags struct {
 	populate       bool
 	watch          bool
 	demoTokens     bool
+	unsafeSharedDB bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -50,6 +51,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.demoTokens, "demo-tokens", false, "print API tokens for demo users (needs VBWD_JWT_SECRET; for development)")
 	fl.BoolVar(&f.watch, "watch", false, "reload any plugin when its files change (without it: only plugins with \"debug_mode\": true)")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
+	fl.BoolVar(&f.unsafeSharedDB, "unsafe-shared-db-role", false, "UNSAFE: when the database user may not create roles, run plugin SQL as that user "+
+		"(with all its rights) instead of refusing it; also VBWD_UNSAFE_SHARED_DB_ROLE=1")
 	return cmd
 }
 
@@ -63,7 +66,7 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
-		JWTSecret: os.Getenv("VBWD_JWT_SECRET")}
+		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), UnsafeSharedDBRole: f.unsafeSharedDB}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
 	}
