@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 )
 
 // probePlugin runs the SQL it is sent — what a hostile or buggy plugin
@@ -143,5 +145,50 @@ func TestPluginSQL_PublishInTransaction(t *testing.T) {
 	err := pool.QueryRow(context.Background(), "select source, name from vbwd.events_outbox where id = $1", id).Scan(&source, &name)
 	if err != nil || source != "probe" || name != "probe.saved" {
 		t.Errorf("outbox row: %q %q %v", source, name, err)
+	}
+}
+
+// A plugin's SQL cannot inject server-sent events into another plugin's
+// stream with NOTIFY on the engine's channel: engines sign what they relay.
+func TestPluginSQL_CannotForgeStreamEvents(t *testing.T) {
+	_, url := newDB(t)
+	root := writeRoot(t, files{
+		"plugins/chat/init.lua":  pluginSrc("chat", "", chatPlugin),
+		"plugins/probe/init.lua": pluginSrc("probe", "", probePlugin),
+	})
+	te := startEngine(t, root, func(o *Options) { o.DB = openPool(t, url) })
+	s := openStream(t, te.srv.URL+"/api/chat/rooms/9/events")
+	s.next(t) // hello
+	// publish until the engine's LISTEN connection relays: it may be coming up
+	stop := make(chan struct{})
+	go func() {
+		for {
+			te.do(t, "POST", "/api/chat/rooms/9/messages", `{"text": "ready"}`)
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	if ev := s.next(t); ev != "event: message\ndata: {\"text\":\"ready\"}" {
+		t.Fatalf("event: %q", ev)
+	}
+	close(stop)
+	forged := `{"channel": "chat.room.9", "event": "message", "data": "forged"}`
+	if ok, msg := te.sql(t, "select pg_notify('"+streamNotify+"', '"+forged+"')"); !ok {
+		t.Logf("NOTIFY refused: %s", msg)
+	}
+	if r := te.do(t, "POST", "/api/chat/rooms/9/messages", `{"text": "real"}`); r.status != 201 {
+		t.Fatalf("publish: %d %s", r.status, r.body)
+	}
+	for {
+		ev := s.next(t)
+		if strings.Contains(ev, "forged") {
+			t.Fatalf("a plugin's NOTIFY reached another plugin's stream: %q", ev)
+		}
+		if ev == "event: message\ndata: {\"text\":\"real\"}" {
+			return
+		}
 	}
 }

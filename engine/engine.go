@@ -119,6 +119,8 @@ type Engine struct {
 	modules []hostapi.Factory
 	shared  sharedStore
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
+	// streamKey signs stream notifications between engines (streamkey.go).
+	streamKey []byte
 
 	mu      sync.Mutex // serialises lifecycle changes; requests never take it
 	plugins map[string]*plugin
