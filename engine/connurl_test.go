@@ -126,3 +126,31 @@ func relay(ln net.Listener, target string) {
 		}()
 	}
 }
+
+// Every engine sharing a secret derives the same password for a role, and
+// a different one for each role; without a secret roles have none (trust).
+func TestRolePassword(t *testing.T) {
+	a, b := rolePassword("s3cret", "vbwd_plugin_a"), rolePassword("s3cret", "vbwd_plugin_a")
+	if a != b || len(a) != 64 || a == rolePassword("s3cret", "vbwd_plugin_b") || a == rolePassword("other", "vbwd_plugin_a") {
+		t.Errorf("passwords: %q %q", a, b)
+	}
+	if rolePassword("", "vbwd_plugin_a") != "" {
+		t.Error("a password without a secret")
+	}
+}
+
+func TestKeywordParams(t *testing.T) {
+	got, err := keywordParams(`host=db.internal  port = 5433 password='it\'s \\ ok' options='-c x=1' sslmode=verify-full`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["host"] != "db.internal" || got["port"] != "5433" || got["password"] != `it's \ ok` || got["options"] != "-c x=1" ||
+		got["sslmode"] != "verify-full" {
+		t.Errorf("%#v", got)
+	}
+	for _, bad := range []string{"host", "host='x"} {
+		if _, err := keywordParams(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}

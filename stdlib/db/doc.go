@@ -22,7 +22,7 @@
 //
 //	{ message = 'duplicate key value violates unique constraint "notes_slug_key"',
 //	  code = "23505", constraint = "notes_slug_key", detail = "...", table = "notes",
-//	  schema = "public", plugin = "notes" }
+//	  schema = "notes", plugin = "notes" }
 //
 // with the fields PostgreSQL reported (message, code, and when present
 // constraint, detail, hint, schema, table, column) and the plugin name. Its
