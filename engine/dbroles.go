@@ -72,7 +72,8 @@ type dbRoles struct {
 	// fields below it for moments only, so that queries of every plugin
 	// never wait for another plugin's preparation.
 	prep  sync.Mutex
-	super bool // the engine's user is a superuser (under prep)
+	super bool   // the engine's user is a superuser (under prep)
+	user  string // the engine's user (under prep)
 	setup bool // database-wide setup done (under prep)
 
 	mu       sync.Mutex
@@ -135,7 +136,7 @@ func (r *dbRoles) detect(ctx context.Context) (dbMode, error) {
 	if err != nil {
 		return 0, fmt.Errorf("database roles: reading the engine's user: %w", err)
 	}
-	r.super = super
+	r.super, r.user = super, user
 	switch {
 	case super || createRole:
 		mode = modeRoles
@@ -298,7 +299,11 @@ func (r *dbRoles) ensureRole(ctx context.Context, role, plugin string) error {
 	case errors.Is(err, pgx.ErrNoRows):
 		sql := "create role " + id + attrs
 		if pw := rolePassword(r.secret, role); pw != "" {
-			sql += " password '" + pw + "'" // hex: nothing to escape
+			v, err := scramVerifier(pw)
+			if err != nil {
+				return err
+			}
+			sql += " password '" + v + "'" // base64 and hex: nothing to escape
 		}
 		if _, err := r.admin.Exec(ctx, sql); err != nil {
 			return err
@@ -366,8 +371,11 @@ func (r *dbRoles) ensureSchema(ctx context.Context, plugin, role string) error {
 		}
 	case err != nil:
 		return err
+	case owner != role && owner != r.user:
+		return fmt.Errorf("the schema exists and belongs to %s, not to the engine (%s): the engine takes over only its own "+
+			"schemas; rename the plugin, or that schema", owner, r.user)
 	case owner != role:
-		r.log.Warn("schema was owned by another role: handed to the plugin's role", "plugin", plugin, "owner", owner)
+		r.log.Warn("schema was owned by the engine's user: handed to the plugin's role", "plugin", plugin, "owner", owner)
 		if _, err := r.admin.Exec(ctx, "alter schema "+s+" owner to "+id); err != nil {
 			return err
 		}
@@ -393,9 +401,12 @@ func (r *dbRoles) checkLogin(ctx context.Context, plugin, role string) error {
 		return fmt.Errorf("database role %s cannot log in: %w (plugin roles authenticate with a password derived "+
 			"from VBWD_DB_ROLE_SECRET or the DATABASE_URL password; allow password logins for them in pg_hba.conf)", role, err)
 	}
-	pw := rolePassword(r.secret, role)
+	v, err := scramVerifier(rolePassword(r.secret, role))
+	if err != nil {
+		return err
+	}
 	err = retryCatalog(ctx, func() error {
-		_, err := r.admin.Exec(ctx, "alter role "+pgx.Identifier{role}.Sanitize()+" password '"+pw+"'")
+		_, err := r.admin.Exec(ctx, "alter role "+pgx.Identifier{role}.Sanitize()+" password '"+v+"'")
 		return err
 	})
 	if err != nil {

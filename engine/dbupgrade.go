@@ -2,6 +2,11 @@ package engine
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
@@ -205,4 +210,27 @@ func containsStr(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// scramVerifier is what PostgreSQL stores for password pw under
+// scram-sha-256 (RFC 5802/7677), computed here so that the password itself
+// never travels in a CREATE/ALTER ROLE statement a server log could keep.
+func scramVerifier(pw string) (string, error) {
+	const iter = 4096
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	salted, err := pbkdf2.Key(sha256.New, pw, salt, iter, sha256.Size)
+	if err != nil {
+		return "", err
+	}
+	hm := func(key []byte, msg string) []byte {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(msg))
+		return m.Sum(nil)
+	}
+	stored := sha256.Sum256(hm(salted, "Client Key"))
+	b64 := base64.StdEncoding.EncodeToString
+	return fmt.Sprintf("SCRAM-SHA-256$%d:%s$%s:%s", iter, b64(salt), b64(stored[:]), b64(hm(salted, "Server Key"))), nil
 }

@@ -102,19 +102,34 @@ end`),
 	}
 }
 
-// Plugin names that are, or could shadow, other schemas are refused.
+// Plugin names that are, or could shadow, other schemas are refused, and so
+// is a schema of the plugin's name that belongs to someone else than the
+// engine (another application's, on a shared database).
 func TestPluginSQL_ReservedSchemaNames(t *testing.T) {
 	pool, _ := newDB(t)
+	_, err := pool.Exec(context.Background(), "drop role if exists billing_app; create role billing_app; "+
+		"create schema billing authorization billing_app; create table billing.invoices (n int); "+
+		"alter table billing.invoices owner to billing_app")
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := writeRoot(t, files{
 		"plugins/pg_temp_x/init.lua": pluginSrc("pg_temp_x", "", ""),
 		"plugins/vbwd_api/init.lua":  pluginSrc("vbwd_api", "", ""),
 		"plugins/public/init.lua":    pluginSrc("public", "", ""),
+		"plugins/billing/init.lua":   pluginSrc("billing", "", ""),
 	})
 	te := startEngine(t, root, func(o *Options) { o.DB = pool })
 	for _, p := range []string{"pg_temp_x", "vbwd_api", "public"} {
 		if st := te.status(t, p); st.State != StateFailed || !strings.Contains(st.Error, "plugin name") {
 			t.Errorf("%s is %s: %s", p, st.State, st.Error)
 		}
+	}
+	if st := te.status(t, "billing"); st.State != StateFailed || !strings.Contains(st.Error, "belongs to billing_app") {
+		t.Errorf("billing is %s: %s", st.State, st.Error)
+	}
+	if n := countRows(t, te, "select count(*) from pg_tables where tablename = 'invoices' and tableowner = 'billing_app'"); n != 1 {
+		t.Error("the other application's table was taken over")
 	}
 }
 
