@@ -74,7 +74,7 @@ type dbRoles struct {
 	prep  sync.Mutex
 	super bool   // the engine's user is a superuser (under prep)
 	user  string // the engine's user (under prep)
-	setup bool // database-wide setup done (under prep)
+	setup bool   // database-wide setup done (under prep)
 
 	mu       sync.Mutex
 	mode     dbMode
