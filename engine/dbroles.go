@@ -235,6 +235,11 @@ func (r *dbRoles) prepare(ctx context.Context, plugin string, exts, names []stri
 	if err := checkSchemaName(plugin); err != nil {
 		return err
 	}
+	if plugin == r.user {
+		// "$user" leads the engine's own search_path: a plugin must not
+		// own a schema the engine's sessions look into
+		return fmt.Errorf("plugin name %q is the engine's database user, whose schema its sessions search; rename the plugin", plugin)
+	}
 	if err := r.setupDatabase(ctx); err != nil {
 		return err
 	}

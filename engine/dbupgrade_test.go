@@ -118,9 +118,10 @@ func TestPluginSQL_ReservedSchemaNames(t *testing.T) {
 		"plugins/vbwd_api/init.lua":  pluginSrc("vbwd_api", "", ""),
 		"plugins/public/init.lua":    pluginSrc("public", "", ""),
 		"plugins/billing/init.lua":   pluginSrc("billing", "", ""),
+		"plugins/postgres/init.lua":  pluginSrc("postgres", "", ""), // the engine's user: "$user" on its search_path
 	})
 	te := startEngine(t, root, func(o *Options) { o.DB = pool })
-	for _, p := range []string{"pg_temp_x", "vbwd_api", "public"} {
+	for _, p := range []string{"pg_temp_x", "vbwd_api", "public", "postgres"} {
 		if st := te.status(t, p); st.State != StateFailed || !strings.Contains(st.Error, "plugin name") {
 			t.Errorf("%s is %s: %s", p, st.State, st.Error)
 		}
