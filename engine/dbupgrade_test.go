@@ -170,6 +170,15 @@ func TestPluginSQL_EngineUserRights(t *testing.T) {
 				if !strings.Contains(st.Error, "plugin SQL is refused") || !strings.Contains(st.Error, "--unsafe-shared-db-role") {
 					t.Errorf("error: %s", st.Error)
 				}
+				// a plugin without migrations starts; its SQL gets the refusal
+				free := startEngine(t, writeRoot(t, files{"plugins/free/init.lua": pluginSrc("free", "", `
+local db = require("vbwd.db")
+function P.routes(r)
+  r:get("/", function() local _, err = db.query("select 1"); return 200, { err = err and err.message } end)
+end`)}), func(o *Options) { o.DB = pool })
+				if res := free.do(t, "GET", "/api/free", ""); !strings.Contains(res.body, "plugin SQL is refused") {
+					t.Errorf("plugin SQL without a role: %d %s", res.status, res.body)
+				}
 				return
 			}
 			res := te.do(t, "POST", "/api/probe/esc", `{"sql": "select 1"}`)
