@@ -170,10 +170,10 @@ language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$
 declare
   src text;
 begin
-  if left(session_user, ` + "12" + `) <> '` + rolePrefix + `' then
+  if left(session_user, length('` + rolePrefix + `')) <> '` + rolePrefix + `' then
     raise exception 'vbwd_api.publish_event: % is not a plugin role', session_user using errcode = '42501';
   end if;
-  src := substr(session_user, 13);
+  src := substr(session_user, length('` + rolePrefix + `') + 1);
   if left(p_name, length(src) + 1) <> src || '.' then
     raise exception 'vbwd_api.publish_event: plugin % may only publish its own events (%.<event>), not %', src, src, p_name
       using errcode = '42501';
