@@ -69,6 +69,13 @@ type Options struct {
 	// shutdown): in-flight calls get this long to finish, then they are
 	// cancelled and on_disable runs anyway. Default 30s.
 	DrainTimeout time.Duration
+	// DBRoleSecret derives the passwords of the plugins' database roles
+	// (dbroles.go). Default VBWD_DB_ROLE_SECRET, else the password of DB.
+	DBRoleSecret string
+	// UnsafeSharedDBRole runs plugin SQL as DB's own user when that user
+	// may not create roles (default VBWD_UNSAFE_SHARED_DB_ROLE=1); otherwise
+	// plugin SQL is refused then.
+	UnsafeSharedDBRole bool
 }
 
 func (o *Options) setDefaults() {
@@ -97,6 +104,12 @@ func (o *Options) setDefaults() {
 		o.DrainTimeout = 30 * time.Second
 	}
 	o.PoolMin = min(o.PoolMin, o.PoolMax)
+	if o.DBRoleSecret == "" {
+		o.DBRoleSecret = os.Getenv("VBWD_DB_ROLE_SECRET")
+	}
+	if v := os.Getenv("VBWD_UNSAFE_SHARED_DB_ROLE"); v == "1" || v == "true" {
+		o.UnsafeSharedDBRole = true
+	}
 }
 
 // Engine discovers, orders, builds and serves plugins.
@@ -115,6 +128,8 @@ type Engine struct {
 	modules []hostapi.Factory
 	shared  sharedStore
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
+	// streamKey signs stream notifications between engines (streamkey.go).
+	streamKey []byte
 
 	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
 	plugins map[string]*plugin
@@ -166,6 +181,8 @@ func New(opts Options) (*Engine, error) {
 		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
 			return nil, err
 		}
+		e.migr.roles = newDBRoles(opts.DB, opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax, opts.Logger)
+		e.migr.lookup = e.dbLookup
 	}
 	if opts.AccessLog != nil {
 		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)
@@ -472,6 +489,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.stopped = true
 	e.up.Store(false)
+	if e.migr != nil {
+		defer e.migr.Close() // after the generations retired (defers run last-in first-out)
+	}
 	e.closing.Store(true)
 	e.closeStreams()
 	close(e.quit)

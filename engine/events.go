@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -104,6 +105,11 @@ func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, p
 	id := uuid.NewString()
 	var err error
 	switch {
+	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, rolePrefix):
+		// a plugin's role may not write the outbox: it calls the engine's
+		// SECURITY DEFINER function, which takes the source from the role
+		// (dbroles.go)
+		_, err = tx.Exec(ctx, "select vbwd_api.publish_event($1::text::uuid, $2, $3::jsonb)", id, name, payload)
 	case tx != nil:
 		_, err = tx.Exec(ctx, publishSQL, id, name, source, payload)
 	case b.e.opts.DB != nil:

@@ -148,8 +148,12 @@ func (e *Engine) runImport(ctx context.Context, ref regRef, rows []map[string]an
 	}
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
+	pool, err := e.pluginPool(ref.gen.Plugin)
+	if err != nil {
+		return err
+	}
 	return ref.run(ctx, func(s *State, v lua.LValue) error {
-		tx, err := e.opts.DB.Begin(ctx)
+		tx, err := pool.Begin(ctx) // as the plugin's role, like its own db.tx
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ func exchangeEngine(t *testing.T) *testEngine {
 
 func checksum(t *testing.T, te *testEngine) string {
 	var s string
-	err := te.opts.DB.QueryRow(t.Context(), "select count(*) || ':' || coalesce(md5(string_agg(slug || name || price || coalesce(email, ''), ',' order by slug)), '') from items_items").Scan(&s)
+	err := te.opts.DB.QueryRow(t.Context(), "select count(*) || ':' || coalesce(md5(string_agg(slug || name || price || coalesce(email, ''), ',' order by slug)), '') from items.items_items").Scan(&s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func checksum(t *testing.T, te *testEngine) string {
 func TestExchange_RoundTrip10000(t *testing.T) {
 	te := exchangeEngine(t)
 	ctx := t.Context()
-	if _, err := te.opts.DB.Exec(ctx, `insert into items_items select 'item-' || lpad(i::text, 5, '0'), 'Item ' || i, i % 997,
+	if _, err := te.opts.DB.Exec(ctx, `insert into items.items_items select 'item-' || lpad(i::text, 5, '0'), 'Item ' || i, i % 997,
 		case when i % 3 = 0 then 'user' || i || '@example.com' end from generate_series(1, 10000) i`); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestExchange_RoundTrip10000(t *testing.T) {
 	if err := json.Unmarshal([]byte(full.body), &rows); err != nil || len(rows) != 10000 {
 		t.Fatalf("export: %v, %d rows", err, len(rows))
 	}
-	if _, err := te.opts.DB.Exec(ctx, "truncate items_items"); err != nil {
+	if _, err := te.opts.DB.Exec(ctx, "truncate items.items_items"); err != nil {
 		t.Fatal(err)
 	}
 	r := te.admin(t, "POST", "/admin/data-exchange/items.items/import?format=json", full.body)

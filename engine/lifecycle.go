@@ -34,6 +34,9 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 		return nil, &PluginError{Plugin: p.name, File: src.relDir + "/init.lua", Op: "enable",
 			Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (serving)", m.URLPrefix, o.Manifest.URLPrefix, o.Plugin)}
 	}
+	if err := e.preparePluginDB(ctx, p.name, m); err != nil {
+		return nil, err
+	}
 	if err := e.migrate(ctx, p.name, src); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,9 @@ type Manifest struct {
 	URLPrefix    string
 	Dependencies []Dependency
 	HasRoutes    bool
+	// Extensions are PostgreSQL extensions the plugin's migrations need;
+	// the engine creates them (trusted ones only, dbupgrade.go).
+	Extensions []string
 
 	semver       *semver.Version
 	hasOnDisable bool
@@ -126,6 +129,9 @@ func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
 	if m.Dependencies, err = parseDependencies(t.RawGetString("dependencies")); err != nil {
 		return nil, fail("%v", err)
 	}
+	if m.Extensions, err = parseExtensions(t.RawGetString("extensions")); err != nil {
+		return nil, fail("%v", err)
+	}
 	for _, fn := range []string{"initialize", "routes", "on_enable", "on_disable"} {
 		v := t.RawGetString(fn)
 		if v != lua.LNil && v.Type() != lua.LTFunction {
@@ -166,6 +172,26 @@ func parseDependencies(v lua.LValue) ([]Dependency, error) {
 		deps = append(deps, d)
 	}
 	return deps, nil
+}
+
+// parseExtensions reads extensions = {"btree_gist", ...}.
+func parseExtensions(v lua.LValue) ([]string, error) {
+	if v == lua.LNil {
+		return nil, nil
+	}
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil, fmt.Errorf("extensions must be a list of strings, got %s", v.Type())
+	}
+	var out []string
+	for i := 1; i <= t.Len(); i++ {
+		s, ok := t.RawGetInt(i).(lua.LString)
+		if !ok || !extensionName.MatchString(string(s)) {
+			return nil, fmt.Errorf("extensions[%d] must be a PostgreSQL extension name (lower-case letters, digits, _ and -)", i)
+		}
+		out = append(out, string(s))
+	}
+	return out, nil
 }
 
 // ParseDependency parses "name" or "name@<range>" (a Masterminds semver

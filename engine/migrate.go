@@ -13,7 +13,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,14 +27,24 @@ import (
 // never apply the same file twice.
 const migrationLock int64 = 0x76627764_6d696772 // "vbwdmigr"
 
+// migrationsTable is a plugin's dbmate versions table, in its schema:
+// <plugin>.vbwd_migrations (vbwd_migrations.<plugin> before plugins had
+// roles; moved on first start, and still used with --unsafe-shared-db-role).
+const migrationsTable = "vbwd_migrations"
+
 // Migrator applies plugins' dbmate migrations, each plugin with its own
-// versions table vbwd_migrations.<plugin>.
+// versions table, as the plugin's own database role (dbroles.go).
 type Migrator struct {
-	pool *pgxpool.Pool
-	url  *url.URL
-	root string
-	log  *slog.Logger
-	mu   sync.Mutex // dbmate's DB value is not shared, but keep one run per process at a time
+	pool  *pgxpool.Pool
+	url   *url.URL // the engine's connection, every parameter kept
+	root  string
+	log   *slog.Logger
+	roles *dbRoles
+	// lookup gives a plugin's declared extensions and the names of every
+	// installed plugin; set by the engine, called with its lock held (or
+	// before anything runs concurrently, from the CLI).
+	lookup func(plugin string) (exts, names []string)
+	mu     sync.Mutex // dbmate's DB value is not shared, but keep one run per process at a time
 }
 
 // MigrationStatus is one migration file of a plugin.
@@ -47,38 +56,62 @@ type MigrationStatus struct {
 
 // NewMigrator makes a migrator over pool for the plugins under root.
 func NewMigrator(pool *pgxpool.Pool, root string, log *slog.Logger) (*Migrator, error) {
-	u, err := poolURL(pool)
+	u, err := connURL(pool.Config())
 	if err != nil {
 		return nil, err
 	}
-	return &Migrator{pool: pool, url: u, root: root, log: log}, nil
+	m := &Migrator{pool: pool, url: u, root: root, log: log}
+	m.roles = newDBRoles(pool, "", false, 4, log)
+	m.lookup = func(string) ([]string, []string) { return nil, nil }
+	return m, nil
 }
 
-// poolURL rebuilds a postgres:// URL (which dbmate needs) from the pool's
-// parsed config, so key=value connection strings work too.
-func poolURL(pool *pgxpool.Pool) (*url.URL, error) {
-	cc := pool.Config().ConnConfig
-	u := &url.URL{Scheme: "postgres", Host: cc.Host + ":" + strconv.Itoa(int(cc.Port)), Path: "/" + cc.Database}
-	if strings.HasPrefix(cc.Host, "/") {
-		u.Host = ""
+// Close closes the plugins' database pools.
+func (m *Migrator) Close() { m.roles.close() }
+
+// Prepare puts a plugin's database role and schema in place and creates the
+// extensions its manifest declares (exts), under the migration lock; names
+// are the installed plugins. It is idempotent.
+func (m *Migrator) Prepare(ctx context.Context, plugin string, exts, names []string) error {
+	return m.locked(ctx, func() error { return m.roles.prepare(ctx, plugin, exts, names) })
+}
+
+// PluginPool is the pool a plugin's SQL runs on: one logging in as its role.
+// It fails when plugin SQL is refused (no role may be created and ops did
+// not opt in to the shared user) or the plugin was not prepared.
+func (m *Migrator) PluginPool(plugin string) (*pgxpool.Pool, error) { return m.roles.pool(plugin) }
+
+// prepared makes sure Prepare ran for plugin in this process and returns
+// the mode.
+func (m *Migrator) prepared(ctx context.Context, plugin string) (dbMode, error) {
+	m.roles.mu.Lock()
+	done, mode := m.roles.prepared[plugin], m.roles.mode
+	m.roles.mu.Unlock()
+	if !done || mode == 0 {
+		exts, names := m.lookup(plugin)
+		if err := m.Prepare(ctx, plugin, exts, names); err != nil {
+			return 0, err
+		}
 	}
-	if cc.Password != "" {
-		u.User = url.UserPassword(cc.User, cc.Password)
+	m.roles.mu.Lock()
+	defer m.roles.mu.Unlock()
+	return m.roles.mode, nil
+}
+
+// roleURL is the engine's URL logging in as the plugin's role, with the
+// plugin's schema as search_path.
+func (m *Migrator) roleURL(plugin string) *url.URL {
+	u := *m.url
+	role := pluginRole(plugin)
+	if pw := rolePassword(m.roles.secret, role); pw != "" {
+		u.User = url.UserPassword(role, pw)
 	} else {
-		u.User = url.User(cc.User)
+		u.User = url.User(role)
 	}
-	q := url.Values{}
-	if strings.HasPrefix(cc.Host, "/") {
-		q.Set("host", cc.Host)
-		q.Set("port", strconv.Itoa(int(cc.Port)))
-	}
-	if cc.TLSConfig == nil {
-		q.Set("sslmode", "disable")
-	} else {
-		q.Set("sslmode", "require")
-	}
+	q := u.Query()
+	q.Set("search_path", searchPath(plugin))
 	u.RawQuery = q.Encode()
-	return u, nil
+	return &u
 }
 
 // migrationsDir is plugins/<name>/migrations.
@@ -104,13 +137,31 @@ func hasMigrations(root, plugin string) bool {
 	return false
 }
 
-func (m *Migrator) dbmate(plugin string, log io.Writer) *dbmate.DB {
+// dbmate runs as the plugin's role on its versions table, or as the
+// engine's user on the legacy table in shared mode.
+func (m *Migrator) dbmate(plugin string, mode dbMode, log io.Writer) *dbmate.DB {
 	db := dbmate.New(m.url)
+	db.MigrationsTableName = "vbwd_migrations." + plugin
+	if mode == modeRoles {
+		db = dbmate.New(m.roleURL(plugin))
+		db.MigrationsTableName = plugin + "." + migrationsTable
+	}
 	db.AutoDumpSchema = false
 	db.MigrationsDir = []string{m.migrationsDir(plugin)}
-	db.MigrationsTableName = "vbwd_migrations." + plugin
 	db.Log = log
 	return db
+}
+
+// runMode is the mode migrations of plugin run in, refusing modeRefused.
+func (m *Migrator) runMode(ctx context.Context, plugin string) (dbMode, error) {
+	mode, err := m.prepared(ctx, plugin)
+	if err != nil {
+		return 0, &PluginError{Plugin: plugin, Op: "migrate", Err: err}
+	}
+	if mode == modeRefused {
+		return 0, &PluginError{Plugin: plugin, Op: "migrate", Err: errPluginSQLRefused}
+	}
+	return mode, nil
 }
 
 // locked runs fn while holding the migration advisory lock.
@@ -143,8 +194,12 @@ func (m *Migrator) Up(ctx context.Context, plugin string) ([]string, error) {
 	if !m.HasMigrations(plugin) {
 		return nil, nil
 	}
+	mode, err := m.runMode(ctx, plugin)
+	if err != nil {
+		return nil, err
+	}
 	var out bytes.Buffer
-	err := m.locked(ctx, func() error { return m.dbmate(plugin, &out).Migrate() })
+	err = m.locked(ctx, func() error { return m.dbmate(plugin, mode, &out).Migrate() })
 	applied := logged(out.String(), "Applied: ")
 	if err != nil {
 		failing := lastLogged(out.String(), "Applying: ")
@@ -161,10 +216,14 @@ func (m *Migrator) Up(ctx context.Context, plugin string) ([]string, error) {
 
 // Down rolls back a plugin's last `steps` applied migrations.
 func (m *Migrator) Down(ctx context.Context, plugin string, steps int) ([]string, error) {
+	mode, err := m.runMode(ctx, plugin)
+	if err != nil {
+		return nil, err
+	}
 	var done []string
 	for i := 0; i < steps; i++ {
 		var out bytes.Buffer
-		err := m.locked(ctx, func() error { return m.dbmate(plugin, &out).Rollback() })
+		err := m.locked(ctx, func() error { return m.dbmate(plugin, mode, &out).Rollback() })
 		if errors.Is(err, dbmate.ErrNoRollback) {
 			break
 		}
@@ -182,9 +241,13 @@ func (m *Migrator) Status(ctx context.Context, plugin string) ([]MigrationStatus
 	if !m.HasMigrations(plugin) {
 		return nil, nil
 	}
+	mode, err := m.runMode(ctx, plugin)
+	if err != nil {
+		return nil, err
+	}
 	var list []dbmate.Migration
-	err := m.locked(ctx, func() (err error) {
-		list, err = m.dbmate(plugin, io.Discard).FindMigrations()
+	err = m.locked(ctx, func() (err error) {
+		list, err = m.dbmate(plugin, mode, io.Discard).FindMigrations()
 		return err
 	})
 	if err != nil {

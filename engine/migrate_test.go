@@ -56,11 +56,11 @@ func TestMigrations_ThreeEnginesAtOnce(t *testing.T) {
 		}
 	}
 	e := engines[0]
-	if n := countRows(t, e, "select count(*) from mig_log"); n != 3 {
+	if n := countRows(t, e, "select count(*) from m.mig_log"); n != 3 {
 		t.Errorf("mig_log has %d rows, want 3 (each file applied once)", n)
 	}
-	if n := countRows(t, e, "select count(*) from vbwd_migrations.m"); n != 3 {
-		t.Errorf("vbwd_migrations.m has %d versions, want 3", n)
+	if n := countRows(t, e, "select count(*) from m.vbwd_migrations"); n != 3 {
+		t.Errorf("m.vbwd_migrations has %d versions, want 3", n)
 	}
 }
 
@@ -89,7 +89,7 @@ func TestMigrations_BrokenFile(t *testing.T) {
 	if r := te.do(t, "GET", "/api/good/", ""); r.status != 200 {
 		t.Errorf("good answers %d", r.status)
 	}
-	if n := countRows(t, te, "select count(*) from vbwd_migrations.bad"); n != 1 {
+	if n := countRows(t, te, "select count(*) from bad.vbwd_migrations"); n != 1 {
 		t.Errorf("bad has %d versions recorded, want 1 (the good file only)", n)
 	}
 	if n := countRows(t, te, "select count(*) from information_schema.tables where table_name = 'bad_b'"); n != 0 {
@@ -131,7 +131,7 @@ func TestMigrations_DownUpRoundTrip(t *testing.T) {
 	if applied, err := m.Up(ctx, "m"); err != nil || len(applied) != 0 {
 		t.Fatalf("up when up to date: %v %v", applied, err)
 	}
-	if err := pool.QueryRow(ctx, "select count(*) from mig_log").Scan(&n); err != nil || n != 2 {
+	if err := pool.QueryRow(ctx, "select count(*) from m.mig_log").Scan(&n); err != nil || n != 2 {
 		t.Fatalf("mig_log: %d %v", n, err)
 	}
 }

@@ -22,10 +22,10 @@ func TestNotesPlugin(t *testing.T) {
 			t.Fatalf("populate #%d: %v %v", i+1, ran, err)
 		}
 	}
-	if n := countRows(t, te, "select count(*) from notes_notes"); n != 3 {
+	if n := countRows(t, te, "select count(*) from notes.notes_notes"); n != 3 {
 		t.Fatalf("after populating twice: %d notes, want 3", n)
 	}
-	if n := countRows(t, te, "select count(*) from notes_notes where updated_at <> created_at"); n != 0 {
+	if n := countRows(t, te, "select count(*) from notes.notes_notes where updated_at <> created_at"); n != 0 {
 		t.Errorf("populate changed %d existing notes", n)
 	}
 

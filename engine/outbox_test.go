@@ -175,15 +175,15 @@ func TestOutbox_PublishRolledBackAndCommitted(t *testing.T) {
 	if st, _, _ := outboxRow(t, te, rolledBack); st != "" {
 		t.Errorf("rolled back event is in the outbox with status %s", st)
 	}
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", rolledBack); n != 0 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", rolledBack); n != 0 {
 		t.Errorf("rolled back event delivered %d times", n)
 	}
-	if n := countRows(t, te, "select count(*) from src_items"); n != 1 {
+	if n := countRows(t, te, "select count(*) from src.src_items"); n != 1 {
 		t.Errorf("src_items has %d rows, want the committed one", n)
 	}
 	var attempt int
 	var name, source, payload string
-	err := te.opts.DB.QueryRow(context.Background(), "select attempt, name, source, payload::text from sink_seen where event_id = $1", id).
+	err := te.opts.DB.QueryRow(context.Background(), "select attempt, name, source, payload::text from sink.sink_seen where event_id = $1", id).
 		Scan(&attempt, &name, &source, &payload)
 	if err != nil || attempt != 1 || name != "src.saved" || source != "src" || payload != `{"n": 2, "tags": ["x"]}` {
 		t.Errorf("delivery: attempt %d name %s source %s payload %s err %v", attempt, name, source, payload, err)
@@ -191,7 +191,7 @@ func TestOutbox_PublishRolledBackAndCommitted(t *testing.T) {
 	// Delivered once: another event goes through, and still one row.
 	last, _ := publishVia(t, te, `{"payload": null}`)
 	waitStatus(t, te, last, "delivered")
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = any($1::uuid[])", []string{id, plain}); n != 2 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = any($1::uuid[])", []string{id, plain}); n != 2 {
 		t.Errorf("%d deliveries of 2 events", n)
 	}
 	if st, attempts, _ := outboxRow(t, te, id); attempts != 1 {
@@ -223,7 +223,7 @@ end`),
 	if _, attempts, _ := outboxRow(t, te, id); attempts != 2 {
 		t.Errorf("delivered after %d attempts, want 2", attempts)
 	}
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", id); n != 1 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", id); n != 1 {
 		t.Errorf("sink ran %d times, want once: the retry must skip it", n)
 	}
 	if runs, attempt := sharedNum(te, "flaky", "runs:"+id), sharedNum(te, "flaky", "attempt:"+id); runs != 2 || attempt != 2 {
@@ -240,7 +240,7 @@ end`),
 	if !strings.Contains(lastErr, "flaky: plugin flaky: plugins/flaky/init.lua:8: event src.saved: never works") {
 		t.Errorf("last_error %q", lastErr)
 	}
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", doomed); n != 1 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", doomed); n != 1 {
 		t.Errorf("sink ran %d times for the dead event, want once", n)
 	}
 	metrics := te.do(t, "GET", "/metrics", "").body
@@ -277,7 +277,7 @@ func TestOutbox_DisableEnableNoDuplicates(t *testing.T) {
 	for _, id := range ids {
 		waitStatus(t, te, id, "delivered")
 	}
-	if n := countRows(t, te, "select count(*) from sink_seen"); n != len(ids) {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen"); n != len(ids) {
 		t.Errorf("%d deliveries of %d events", n, len(ids))
 	}
 }
@@ -297,10 +297,10 @@ func TestOutbox_TwoEnginesShareTheOutbox(t *testing.T) {
 	eventually(t, "all events delivered", func() bool {
 		return countRows(t, a, "select count(*) from vbwd.events_outbox where status = 'delivered'") == n
 	})
-	if got := countRows(t, b, "select count(distinct event_id) from sink_seen"); got != n {
+	if got := countRows(t, b, "select count(distinct event_id) from sink.sink_seen"); got != n {
 		t.Errorf("%d distinct events delivered, want %d", got, n)
 	}
-	if got := countRows(t, b, "select count(*) from sink_seen"); got != n {
+	if got := countRows(t, b, "select count(*) from sink.sink_seen"); got != n {
 		t.Errorf("%d deliveries of %d events", got, n)
 	}
 	if got := countRows(t, b, "select count(distinct locked_by) from vbwd.events_outbox"); got != 2 {
@@ -401,10 +401,10 @@ func TestOutbox_SurvivesSIGKILLMidDelivery(t *testing.T) {
 	te := startOutboxEngine(t, root, url, outboxGate{}, EventOptions{})
 	waitStatus(t, te, id, "delivered")
 	var attempt int
-	if err := pool.QueryRow(context.Background(), "select attempt from sink_seen where event_id = $1", id).Scan(&attempt); err != nil || attempt != 2 {
+	if err := pool.QueryRow(context.Background(), "select attempt from sink.sink_seen where event_id = $1", id).Scan(&attempt); err != nil || attempt != 2 {
 		t.Errorf("delivered with attempt %d (%v), want 2", attempt, err)
 	}
-	if n := countRows(t, te, "select count(*) from sink_seen"); n != 1 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen"); n != 1 {
 		t.Errorf("%d deliveries, want 1", n)
 	}
 }

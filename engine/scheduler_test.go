@@ -55,13 +55,13 @@ end`),
 	a := startEngine(t, root, func(o *Options) { o.DB = openPool(t, url); o.NodeID = "a" })
 	startEngine(t, root, func(o *Options) { o.DB = openPool(t, url); o.NodeID = "b" })
 	start := time.Now()
-	eventually(t, "six runs", func() bool { return countRows(t, a, "select count(*) from p_runs") >= 6 })
-	n := countRows(t, a, "select count(*) from p_runs")
+	eventually(t, "six runs", func() bool { return countRows(t, a, "select count(*) from p.p_runs") >= 6 })
+	n := countRows(t, a, "select count(*) from p.p_runs")
 	if limit := int(time.Since(start)/(300*time.Millisecond)) + 2; n > limit {
 		t.Errorf("%d runs in %v: more than one per 300ms interval (%d): both engines ran the job", n, time.Since(start), limit)
 	}
 	var close int
-	if err := a.opts.DB.QueryRow(context.Background(), `select count(*) from (select at - lag(at) over (order by at) as gap from p_runs) g
+	if err := a.opts.DB.QueryRow(context.Background(), `select count(*) from (select at - lag(at) over (order by at) as gap from p.p_runs) g
 		where gap < interval '150 milliseconds'`).Scan(&close); err != nil || close != 0 {
 		t.Errorf("%d runs closer than half an interval (%v)", close, err)
 	}

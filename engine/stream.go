@@ -94,10 +94,10 @@ func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
 	if err != nil {
 		return err
 	}
-	if len(payload) > 7900 {
+	if len(payload) > 7900-streamSigLen {
 		return fmt.Errorf("stream event of %d bytes: at most about 7.9 kB (PostgreSQL NOTIFY)", len(payload))
 	}
-	_, err = e.opts.DB.Exec(ctx, "select pg_notify($1, $2)", streamNotify, string(payload))
+	_, err = e.opts.DB.Exec(ctx, "select pg_notify($1, $2)", streamNotify, e.signStream(payload))
 	return err
 }
 
@@ -109,7 +109,12 @@ func (e *Engine) listenStreams() {
 		channel: streamNotify,
 		onNotify: func(_ context.Context, n *pgconn.Notification) error {
 			var ev StreamEvent
-			if json.Unmarshal([]byte(n.Payload), &ev) == nil {
+			payload, ok := e.verifyStream(n.Payload)
+			if !ok {
+				e.log.Warn("stream events: dropped a notification without a valid signature (sent by other SQL than an engine's)", "pid", n.PID)
+				return nil
+			}
+			if json.Unmarshal(payload, &ev) == nil {
 				e.broker.deliver(ev)
 			}
 			return nil
@@ -247,6 +252,7 @@ func (e *Engine) startStreams() {
 	if e.opts.DB == nil {
 		return
 	}
+	e.loadStreamKey()
 	e.retiring.Add(1)
 	go e.listenStreams()
 }

@@ -89,6 +89,7 @@ func withMigrator(ctx context.Context, g *globals, fn func(context.Context, *eng
 	if err := e.Load(ctx); err != nil {
 		return err
 	}
+	defer e.Migrator().Close()
 	return fn(ctx, e, e.Migrator())
 }
 

@@ -28,6 +28,7 @@ type serveFlags struct {
 	watch          bool
 	demoTokens     bool
 	server         engine.ServeOptions
+	unsafeSharedDB bool
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -55,6 +56,8 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.server.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	fl.DurationVar(&f.server.DrainTimeout, "drain-timeout", 30*time.Second, "how long a retiring generation's in-flight calls may run before they are cancelled")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
+	fl.BoolVar(&f.unsafeSharedDB, "unsafe-shared-db-role", false, "UNSAFE: when the database user may not create roles, run plugin SQL as that user "+
+		"(with all its rights) instead of refusing it; also VBWD_UNSAFE_SHARED_DB_ROLE=1")
 	return cmd
 }
 
@@ -68,7 +71,7 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
-		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout}
+		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout, UnsafeSharedDBRole: f.unsafeSharedDB}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
 	}

@@ -59,6 +59,9 @@ function P.routes(r)
     events.publish("base.thing_added", { name = req.params.name })
     return 201, { name = req.params.name }
   end)
+  r:get("/count", function()
+    return 200, db.query_one("select count(*)::int as n from base_things")
+  end)
 end
 return P
 `
@@ -73,7 +76,7 @@ func TestRunner(t *testing.T) {
 local db = require("vbwd.db")
 t.test("dependency is migrated and enabled", function()
   t.eq(t.post("/api/base/things/one").status, 201)
-  t.eq(db.query_one("select count(*) as n from base_things").n, 1)
+  t.eq({ t.get("/api/base/count").json.n, db.query_one("select current_user as u").u }, { 1, "vbwd_plugin_app" })
   local ev = t.expect_event("base.thing_added")
   t.eq(ev.payload, { name = "one" })
   t.err(function() t.expect_event("base.never") end, "no event base.never")
@@ -95,7 +98,7 @@ end)
 		"plugins/app/tests/b_test.lua": `local t = require("vbwd.test")
 local db = require("vbwd.db")
 t.test("writes of another file are invisible", function()
-  t.eq(db.query_one("select count(*) as n from base_things").n, 0)
+  t.eq(t.get("/api/base/count").json.n, 0)
 end)
 t.test("users can be impersonated", function()
   t.eq(t.get("/api/base/nothing", { as = { id = "u1", roles = { "x" } } }).status, 404)

@@ -1,5 +1,7 @@
-// Package db is the vbwd.db host module: PostgreSQL for plugins, over the
-// engine's pgxpool, with parameters only (there is no interpolation helper).
+// Package db is the vbwd.db host module: PostgreSQL for plugins, with
+// parameters only (there is no interpolation helper). The engine gives each
+// plugin a pool that logs in as the plugin's own database role, with the
+// plugin's schema as search_path (Options.Pool; engine/dbroles.go).
 //
 //	local db = require("vbwd.db")
 //	local rows, err = db.query("select id, title from notes where owner = $1 order by id", user_id)
@@ -20,7 +22,7 @@
 //
 //	{ message = 'duplicate key value violates unique constraint "notes_slug_key"',
 //	  code = "23505", constraint = "notes_slug_key", detail = "...", table = "notes",
-//	  schema = "public", plugin = "notes" }
+//	  schema = "notes", plugin = "notes" }
 //
 // with the fields PostgreSQL reported (message, code, and when present
 // constraint, detail, hint, schema, table, column) and the plugin name. Its

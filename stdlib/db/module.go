@@ -22,6 +22,11 @@ type Options struct {
 	// COMMIT of a transaction) when the request's deadline is later or
 	// absent; 0 means no bound beyond the request's deadline.
 	StatementTimeout time.Duration
+	// Pool, when set, gives the pool to run on at each call instead of the
+	// one passed to New: the engine's pool logging in as the plugin's own
+	// database role, made once the role exists. Its error is returned to
+	// Lua as the call's error table.
+	Pool func() (*pgxpool.Pool, error)
 }
 
 // Module is the vbwd.db module of one plugin generation. It holds no
@@ -102,9 +107,9 @@ func (b *binding) run(L *lua.LState, st *txState, o op) int {
 	} else {
 		params = args(L, 2, resultFormats)
 	}
-	q, ok := b.target(L, st)
-	if !ok {
-		return b.failWith(L, dbError{message: errNoDatabase.Error()})
+	q, err := b.target(L, st)
+	if err != nil {
+		return b.failWith(L, dbError{message: err.Error()})
 	}
 	c := b.m.newCall(L)
 	defer c.cancel()
@@ -129,8 +134,8 @@ func (b *binding) run(L *lua.LState, st *txState, o op) int {
 	return 1
 }
 
-// target is where a call goes; false when there is no database.
-func (b *binding) target(L *lua.LState, st *txState) (querier, bool) {
+// target is where a call goes, or why it cannot go anywhere.
+func (b *binding) target(L *lua.LState, st *txState) (querier, error) {
 	if st == nil {
 		st = currentTx(L)
 	}
@@ -139,11 +144,17 @@ func (b *binding) target(L *lua.LState, st *txState) (querier, bool) {
 		if st.closed {
 			L.RaiseError(txClosedError)
 		}
-		return st.tx, true
+		return st.tx, nil
+	case b.m.opts.Pool != nil:
+		p, err := b.m.opts.Pool()
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	case b.m.pool == nil:
-		return nil, false
+		return nil, errNoDatabase
 	}
-	return b.m.pool, true
+	return b.m.pool, nil
 }
 
 // collect reads rows into a marked array of row tables, or returns the

@@ -62,9 +62,9 @@ func setCurrentTx(L *lua.LState, st *txState) {
 func (b *binding) tx(L *lua.LState, st *txState) int {
 	refuseBuildPhase(L)
 	fn := L.CheckFunction(1)
-	q, ok := b.target(L, st)
-	if !ok {
-		return b.failWith(L, dbError{message: errNoDatabase.Error()})
+	q, err := b.target(L, st)
+	if err != nil {
+		return b.failWith(L, dbError{message: err.Error()})
 	}
 	c := b.m.newCall(L)
 	tx, err := q.Begin(c.ctx)

@@ -48,6 +48,10 @@
 // commit). It returns the event id, or nil and an error. Delivery happens
 // later, in the background, to the handlers registered when it happens, with
 // retries and a dead-letter state: see the engine package's outbox.go.
+// Inside a plugin's transaction the row is written by the engine's SECURITY
+// DEFINER function vbwd_api.publish_event (the plugin's database role may
+// not touch the outbox itself), which takes the source plugin from the
+// role: see the engine package's dbroles.go.
 //
 // The engine implements Bus and binds one Module to each plugin generation.
 package events

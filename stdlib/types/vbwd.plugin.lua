@@ -21,6 +21,7 @@
 ---@field description? string # one line, shown by `vbwd plugin list --json`
 ---@field author? string
 ---@field dependencies? string[] # "name" or "name@<semver range>", e.g. "subscription@^1.0"; dependencies are enabled first
+---@field extensions? string[] # PostgreSQL extensions the migrations need, e.g. {"btree_gist"}; the engine creates them (trusted ones only) before the migrations run
 ---@field url_prefix? string # where routes(r) mounts its routes, e.g. "/api/v1/tarot"; required with routes; starts with / and does not end with /
 ---@field initialize? fun(config: table<string, any>) # receives the plugin's config.json merged with the root config.json["<name>"], validated against admin-config.json
 ---@field routes? fun(r: vbwd.router) # registers the routes, relative to url_prefix
