@@ -173,6 +173,7 @@ type registryIndex struct {
 	exchangers  map[string]regRef
 	jobs        map[string]regRef
 	grants      grants // role -> permission patterns
+	adminGrants grants // the engine's own grants: root config.json vbwd.roles only
 }
 
 func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
@@ -198,6 +199,9 @@ func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryInde
 		}
 	}
 	var err error
-	ix.grants, err = buildGrants(ix.permissions, roleOverrides)
-	return ix, err
+	if ix.grants, err = buildGrants(ix.permissions, roleOverrides); err != nil {
+		return ix, err
+	}
+	ix.adminGrants = engineGrants(ix.grants, roleOverrides)
+	return ix, nil
 }
