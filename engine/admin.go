@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -155,7 +156,14 @@ func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
-	res, err := e.Reload(r.Context(), chi.URLParam(r, "name"))
+	name := chi.URLParam(r, "name")
+	if _, ok := e.Plugin(name); !ok {
+		// before Reload, which counts reloads by plugin name: an unknown
+		// (or non-UTF-8) name must not become a metric series
+		writeError(asRespWriter(w), http.StatusNotFound, "no plugin "+strconv.Quote(name), nil)
+		return
+	}
+	res, err := e.Reload(r.Context(), name)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return

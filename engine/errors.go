@@ -124,12 +124,8 @@ func normalizeLuaError(plugin, op string, err error) error {
 			msg = e.Error()
 		}
 	}
-	switch {
-	case strings.Contains(msg, "context deadline exceeded"):
-		return ErrTimeout
-	case strings.HasSuffix(msg, "context canceled"):
-		return ErrCanceled
-	}
+	// A deadline or cancellation is told by the call's context (withCtxErr),
+	// never by the text of a message a plugin may have written itself.
 	pe := &PluginError{Plugin: plugin, Op: op, Traceback: api.StackTrace}
 	if m := luaErrPos.FindStringSubmatch(msg); m != nil {
 		pe.File = m[1]
