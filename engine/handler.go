@@ -257,6 +257,17 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 		g.logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
 	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
 		writeError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
+	case errors.Is(err, ErrDatabaseUnavailable):
+		// an outage, not a bug: clients may retry; details go to the log
+		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.requestID, "err", err.Error()}
+		var pe *PluginError
+		if errors.As(err, &pe) {
+			attrs = append(attrs, "src", pe.Location())
+		}
+		g.logger.Warn("handler failed: the database is unavailable", attrs...)
+		e.metrics.luaErrors.WithLabelValues(g.Plugin, "database").Inc()
+		w.Header().Set("Retry-After", retryAfterOutage)
+		writeError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
 	case errors.Is(err, ErrTimeout):
 		e.metrics.luaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
 		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
@@ -272,6 +283,10 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 		writeError(w, http.StatusInternalServerError, "internal", nil)
 	}
 }
+
+// retryAfterOutage is the Retry-After (seconds) of a 503 for a database
+// outage: about what a supervised embedded PostgreSQL needs to come back.
+const retryAfterOutage = "5"
 
 // writeError answers {"error": msg, "request_id": ..., extra...}.
 func writeError(w *respWriter, status int, msg string, extra map[string]any) {

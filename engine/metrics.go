@@ -31,7 +31,7 @@ func newMetrics(e *Engine) *metrics {
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_plugin_reloads_total",
 		Help: "Plugin reloads by outcome (reloaded, unchanged, failed)."}, []string{"plugin", "outcome"})
 	m.luaErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_lua_errors_total",
-		Help: "Lua handler failures: error (answered 500) or timeout (504)."}, []string{"plugin", "kind"})
+		Help: "Lua handler failures: error (answered 500), timeout (504) or database (503, the database unreachable)."}, []string{"plugin", "kind"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_event_deliveries_total",
 		Help: "Durable event deliveries by outcome."}, []string{"plugin", "event", "outcome"})
 	m.reg.MustRegister(m.requests, m.latency, m.reloads, m.luaErrors, m.events, poolCollector{e},

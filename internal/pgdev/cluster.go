@@ -285,6 +285,9 @@ func (c *Cluster) logTail() string {
 // URL is the connection URL of the Database given to Start.
 func (c *Cluster) URL() string { return c.URLFor(c.db) }
 
+// Port is the loopback TCP port the server listens on.
+func (c *Cluster) Port() int { return c.port }
+
 // URLFor is the connection URL of database db on this server.
 func (c *Cluster) URLFor(db string) string { return urlFor(c.port, db) }
 
