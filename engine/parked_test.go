@@ -88,3 +88,40 @@ func TestOutbox_EventWithoutSubscribersIsNotParked(t *testing.T) {
 	id, _ := publishVia(t, te, `{"payload": 1}`)
 	waitStatus(t, te, id, "delivered")
 }
+
+// Per-handler success tracking holds across parking: with two subscribers
+// and one disabled, the running one handles the event once; when the other
+// comes back only it runs.
+func TestOutbox_ParkedEventRunsOnlyTheMissingHandler(t *testing.T) {
+	_, url := newDB(t)
+	root := outboxRoot(t, files{
+		"plugins/audit/init.lua": pluginSrc("audit", "", `
+local db = require("vbwd.db")
+function P.on_enable(ctx)
+  ctx:on("src.saved", function(ev) assert(db.exec("insert into audit_seen (event_id) values ($1)", ev.id)) end)
+end`),
+		"plugins/audit/migrations/20260101000000_seen.sql": "-- migrate:up\ncreate table audit_seen (event_id uuid);\n-- migrate:down\ndrop table audit_seen;\n",
+	})
+	te := startOutboxEngine(t, root, url, outboxGate{}, EventOptions{})
+	ctx := context.Background()
+	warm, _ := publishVia(t, te, `{"payload": 0}`)
+	waitStatus(t, te, warm, "delivered")
+	if err := te.SetEnabled(ctx, "audit", false, false); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := publishVia(t, te, `{"payload": 1}`)
+	waitStatus(t, te, id, "parked")
+	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", id); n != 1 {
+		t.Errorf("the running subscriber handled the event %d times before parking", n)
+	}
+	if err := te.SetEnabled(ctx, "audit", true, false); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, te, id, "delivered")
+	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", id); n != 1 {
+		t.Errorf("sink handled the event %d times: it was re-run after the parking", n)
+	}
+	if n := countRows(t, te, "select count(*) from audit_seen where event_id = $1", id); n != 1 {
+		t.Errorf("audit handled the event %d times", n)
+	}
+}
