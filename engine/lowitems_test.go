@@ -194,3 +194,16 @@ function P.routes(r) r:get("/mine", { auth = true }, function(req) return 200, {
 		t.Errorf("iat 2s ahead (within the leeway): %d %s", r.status, r.body)
 	}
 }
+
+// A route path holding invalid UTF-8 (a Lua string may) is served and
+// counted without a panic (Prometheus refuses such label values).
+func TestMetrics_NonUTF8RoutePath(t *testing.T) {
+	te := startEngine(t, writeRoot(t, files{"plugins/p/init.lua": pluginSrc("p", "", `
+function P.routes(r) r:get("/b\255d", function() return 200, { ok = true } end) end`)}), nil)
+	if r := te.do(t, "GET", "/api/p/b%FFd", ""); r.status != 200 {
+		t.Fatalf("non-UTF-8 route: %d %s", r.status, r.body)
+	}
+	if m := te.do(t, "GET", "/metrics", "").body; !strings.Contains(m, "route=\"GET /api/p/b\uFFFDd\"") {
+		t.Errorf("series:\n%s", grepLines(m, "vbwd_http_requests_total"))
+	}
+}

@@ -3,8 +3,10 @@ package engine
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,8 +59,17 @@ type routeSeries struct {
 }
 
 func (m *metrics) route(g *Generation, rt Route) *routeMetrics {
-	return &routeMetrics{m: m, plugin: g.Plugin, route: rt.Method + " " + g.Manifest.URLPrefix + rt.Path,
+	return &routeMetrics{m: m, plugin: label(g.Plugin), route: label(rt.Method + " " + g.Manifest.URLPrefix + rt.Path),
 		gen: strconv.FormatInt(g.Number, 10)}
+}
+
+// label makes s a valid Prometheus label value: the client panics on
+// invalid UTF-8, which a Lua string (a route path, an event name) may hold.
+func label(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func (rm *routeMetrics) observe(status int, d time.Duration) {

@@ -369,10 +369,10 @@ func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time, subs []string) (o
 			out.abandoned = true
 		case err != nil:
 			out.failed = append(out.failed, plugin+": "+err.Error())
-			ob.e.metrics.events.WithLabelValues(plugin, ev.msg.name, "failed").Inc()
+			ob.e.metrics.events.WithLabelValues(plugin, label(ev.msg.name), "failed").Inc()
 		default:
 			out.done = append(out.done, plugin)
-			ob.e.metrics.events.WithLabelValues(plugin, ev.msg.name, "delivered").Inc()
+			ob.e.metrics.events.WithLabelValues(plugin, label(ev.msg.name), "delivered").Inc()
 		}
 	}
 	return out
@@ -390,7 +390,7 @@ func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome
 			msg := truncateMsg(strings.Join(out.failed, "; "), 4000)
 			if ev.msg.attempt >= ob.o.MaxAttempts {
 				status = "dead"
-				ob.e.metrics.events.WithLabelValues(ev.msg.source, ev.msg.name, "dead").Inc()
+				ob.e.metrics.events.WithLabelValues(ev.msg.source, label(ev.msg.name), "dead").Inc()
 				ob.e.log.Error("events: event dead-lettered", "event", ev.msg.name, "event_id", ev.msg.id,
 					"attempts", ev.msg.attempt, "last_error", msg)
 			} else {
@@ -402,7 +402,7 @@ func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome
 			// (a waited-for plugin came back while this batch ran: retry now)
 			released = append(released, ev.msg.id)
 		case len(out.waiting) > 0:
-			ob.e.metrics.events.WithLabelValues(ev.msg.source, ev.msg.name, "parked").Inc()
+			ob.e.metrics.events.WithLabelValues(ev.msg.source, label(ev.msg.name), "parked").Inc()
 			ob.e.log.Info("events: event parked until its subscribers run", "event", ev.msg.name,
 				"event_id", ev.msg.id, "waiting_for", out.waiting)
 			b.Queue(parkSQL, ev.msg.id, out.waiting, "waiting for "+strings.Join(out.waiting, ", ")+" (not running)")
