@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -15,73 +17,109 @@ import (
 )
 
 // adminRouter is the /admin API. It is built once and mounted in every
-// router; without an admin token it answers 404 saying how to turn it on.
+// router; while nobody can use it, it answers 404 saying how to turn it on.
+// Each route needs one engine permission (see adminPermissions).
 func (e *Engine) adminRouter() http.Handler {
 	r := chi.NewRouter()
 	r.Use(e.adminAuth)
-	r.Get("/plugins", e.adminList)
-	r.Post("/plugins/reload", e.adminRescan)
-	r.Get("/plugins/{name}", e.adminGet)
-	r.Post("/plugins/{name}/reload", e.adminReload)
-	r.Post("/plugins/{name}/enable", e.adminSetEnabled(true))
-	r.Post("/plugins/{name}/disable", e.adminSetEnabled(false))
-	r.Get("/plugins/{name}/config", e.adminGetConfig)
-	r.Put("/plugins/{name}/config", e.adminPutConfig)
-	e.exchangeRoutes(r)
+	read, manage, config := e.adminNeeds(PermPluginsRead), e.adminNeeds(PermPluginsManage), e.adminNeeds(PermConfig)
+	r.With(read).Get("/plugins", e.adminList)
+	r.With(read).Get("/status", e.adminStatus)
+	r.With(manage).Post("/plugins/reload", e.adminRescan)
+	r.With(read).Get("/plugins/{name}", e.adminGet)
+	r.With(manage).Post("/plugins/{name}/reload", e.adminReload)
+	r.With(manage).Post("/plugins/{name}/enable", e.adminSetEnabled(true))
+	r.With(manage).Post("/plugins/{name}/disable", e.adminSetEnabled(false))
+	r.With(config).Get("/plugins/{name}/config", e.adminGetConfig)
+	r.With(config).Put("/plugins/{name}/config", e.adminPutConfig)
+	e.exchangeRoutes(r.With(e.adminNeeds(PermDataExport)), r.With(e.adminNeeds(PermDataImport)))
+	e.parkedRoutes(r.With(e.adminNeeds(PermEvents)))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(asRespWriter(w), http.StatusNotFound, "no admin route for "+r.Method+" "+r.URL.Path, nil)
 	})
 	return r
 }
 
-// AdminPermission is the permission a JWT's roles must grant to use the
-// admin API.
+// The engine's own permissions: granted only through the root config.json
+// ("vbwd": {"roles": {"<role>": ["admin.plugins", ...]}}), never by a
+// plugin's declarations, the super_admin role or a bare "*". Granting a
+// prefix grants what is under it: "admin.plugins" holds
+// admin.plugins.read and admin.plugins.manage, "admin" or "admin.*" all.
+const (
+	PermPluginsRead   = "admin.plugins.read"   // list plugins, their status, /admin/status
+	PermPluginsManage = "admin.plugins.manage" // reload, rescan, enable, disable
+	PermConfig        = "admin.config"         // read and write plugin config overrides
+	PermDataExport    = "admin.data.export"    // list exchangers, export data
+	PermDataImport    = "admin.data.import"    // import data
+	PermEvents        = "admin.events"         // list and discard parked events
+)
+
+// AdminPermission is the permission a role granted the whole plugin
+// administration holds.
 const AdminPermission = "admin.plugins"
 
-// adminRoles grant AdminPermission (super_admin has every permission).
-var adminRoles = []string{"admin", "super_admin"}
+// adminCaller is who is using the admin API: the admin token holder (every
+// permission) or a JWT user (the engine grants of their roles).
+type adminCaller struct {
+	token bool
+	user  *hostapi.User
+}
+
+type adminCallerKey struct{}
 
 // adminAuth accepts Authorization: Bearer <VBWD_ADMIN_TOKEN> (compared in
-// constant time) or a valid JWT whose roles grant admin.plugins. With
-// neither a token nor a JWT secret configured the admin API is off.
+// constant time) or a valid JWT; the route then checks its permission. The
+// API is off (404) without a token and without any role granted an admin.*
+// permission in the root config.json: a JWT secret alone turns nothing on.
 func (e *Engine) adminAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := asRespWriter(w)
-		if e.opts.AdminToken == "" && !e.jwt.Enabled() {
-			writeError(rw, http.StatusNotFound, "the admin API is off: set VBWD_ADMIN_TOKEN (or VBWD_JWT_SECRET) to turn it on", nil)
+		ix := e.index.Load()
+		jwtAdmins := e.jwt.Enabled() && ix.adminGrants.any()
+		if e.opts.AdminToken == "" && !jwtAdmins {
+			writeError(rw, http.StatusNotFound, adminOffMessage, nil)
 			return
 		}
 		header := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(header, "Bearer ")
-		if ok && e.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.AdminToken)) == 1 {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if ok && e.jwt.Enabled() {
+		var caller *adminCaller
+		switch {
+		case ok && e.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.AdminToken)) == 1:
+			caller = &adminCaller{token: true}
+		case ok && jwtAdmins:
 			if u, err := e.jwt.Verify(token); err == nil {
-				if hasAnyRole(u.Roles, adminRoles) {
-					user := &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}
-					next.ServeHTTP(w, r.WithContext(hostapi.WithRequest(r.Context(), &hostapi.Request{ID: rw.requestID, User: user})))
-					return
-				}
-				writeError(rw, http.StatusForbidden, "Permission denied", map[string]any{"required": AdminPermission})
-				return
+				caller = &adminCaller{user: &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}}
 			}
 		}
-		rw.Header().Set("WWW-Authenticate", `Bearer realm="vbwd admin"`)
-		writeError(rw, http.StatusUnauthorized, "admin token or a JWT granting admin.plugins required (Authorization: Bearer ...)", nil)
+		if caller == nil {
+			rw.Header().Set("WWW-Authenticate", `Bearer realm="vbwd admin"`)
+			writeError(rw, http.StatusUnauthorized, "admin token or a JWT whose roles config.json grants admin.* permissions required (Authorization: Bearer ...)", nil)
+			return
+		}
+		ctx := context.WithValue(r.Context(), adminCallerKey{}, caller)
+		if caller.user != nil {
+			ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.requestID, User: caller.user})
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-func hasAnyRole(have, want []string) bool {
-	for _, h := range have {
-		for _, w := range want {
-			if h == w {
-				return true
+const adminOffMessage = "the admin API is off: set VBWD_ADMIN_TOKEN, or VBWD_JWT_SECRET and grant a role " +
+	"admin.* permissions in config.json (\"vbwd\": {\"roles\": {\"vbwd-admin\": [\"admin.*\"]}})"
+
+// adminNeeds makes a middleware refusing (403) a JWT caller whose roles the
+// engine grants do not give perm.
+func (e *Engine) adminNeeds(perm string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, _ := r.Context().Value(adminCallerKey{}).(*adminCaller)
+			if c == nil || (!c.token && !e.index.Load().adminGrants.allowsAdmin(c.user, perm)) {
+				writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
+				return
 			}
-		}
+			next.ServeHTTP(w, r)
+		})
 	}
-	return false
 }
 
 func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +156,13 @@ func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
-	out, err := e.applyAdmin(r.Context(), "reload", chi.URLParam(r, "name"), nil)
+	name := chi.URLParam(r, "name")
+	if _, ok := e.Plugin(name); !ok {
+		// an unknown (or non-UTF-8) name must not become a metric series
+		writeError(asRespWriter(w), http.StatusNotFound, "no plugin "+strconv.Quote(name), nil)
+		return
+	}
+	out, err := e.applyAdmin(r.Context(), "reload", name, nil)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
@@ -228,4 +272,19 @@ func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
 		e.log.Error("admin request failed", "err", err)
 		writeError(rw, http.StatusInternalServerError, err.Error(), nil)
 	}
+}
+
+// adminStatus is GET /admin/status: readiness with the details /readyz
+// leaves out (the database error as the driver gave it).
+func (e *Engine) adminStatus(w http.ResponseWriter, r *http.Request) {
+	ready, why := e.Ready(r.Context())
+	out := map[string]any{"node": e.opts.NodeID, "ready": ready, "reasons": why}
+	if e.opts.DB != nil {
+		db := map[string]any{"ok": true}
+		if err := e.pingDB(r.Context()); err != nil {
+			db = map[string]any{"ok": false, "error": err.Error()}
+		}
+		out["database"] = db
+	}
+	writeJSON(w, http.StatusOK, out)
 }

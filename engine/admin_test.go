@@ -81,8 +81,12 @@ func TestAdmin_Auth(t *testing.T) {
 		t.Errorf("good token: %d %s", r.status, r.body)
 	}
 	secret := "jwt-secret"
-	jt := startEngine(t, adminRoot(t), func(o *Options) { o.JWTSecret = secret })
-	admin, _ := auth.Mint(secret, "ops-1", []string{"admin"}, time.Hour, time.Now())
+	jroot := adminRoot(t)
+	if err := os.WriteFile(filepath.Join(jroot, "config.json"), []byte(`{"vbwd": {"roles": {"ops": ["admin.plugins"]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jt := startEngine(t, jroot, func(o *Options) { o.JWTSecret = secret })
+	admin, _ := auth.Mint(secret, "ops-1", []string{"ops"}, time.Hour, time.Now())
 	user, _ := auth.Mint(secret, "u-1", []string{"subscriber"}, time.Hour, time.Now())
 	expired, _ := auth.Mint(secret, "ops-1", []string{"admin"}, time.Hour, time.Now().Add(-3*time.Hour))
 	for _, c := range []struct {

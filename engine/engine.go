@@ -49,8 +49,9 @@ type Options struct {
 	// AdminToken turns the /admin API on: requests must carry
 	// Authorization: Bearer <AdminToken>. Empty: the admin API is off.
 	AdminToken string
-	// JWTSecret verifies HS256 API tokens (VBWD_JWT_SECRET). A JWT whose
-	// roles include admin or super_admin may use the admin API.
+	// JWTSecret verifies HS256 API tokens (VBWD_JWT_SECRET). A JWT may use
+	// the admin API when config.json grants one of its roles admin.*
+	// permissions (vbwd.roles); no role name is special.
 	JWTSecret string
 	// Enabled, when non-nil, replaces plugins.json: exactly these plugins
 	// are enabled (the test runner enables a plugin and its dependencies).
@@ -197,7 +198,7 @@ func New(opts Options) (*Engine, error) {
 	e.root = newRootHandler(e)
 	e.admin = e.adminRouter()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
-		e.log.Info("admin API is off: set VBWD_ADMIN_TOKEN (or VBWD_JWT_SECRET) to turn it on")
+		e.log.Info(adminOffMessage)
 	}
 	e.index = indexView{e}
 	snap, err := e.buildSnapshot(nil, nil)
@@ -454,6 +455,13 @@ func (e *Engine) newEnv(src *pluginSource, gen int64) *stateEnv {
 	return &stateEnv{modules: mods, logger: logger}
 }
 
+// pingDB checks that the database answers, within 2s.
+func (e *Engine) pingDB(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return e.opts.DB.Ping(ctx)
+}
+
 // Ready reports whether every wanted plugin is enabled or explicitly failed
 // and the database (if any) answers.
 func (e *Engine) Ready(ctx context.Context) (bool, []string) {
@@ -467,10 +475,11 @@ func (e *Engine) Ready(ctx context.Context) (bool, []string) {
 		}
 	}
 	if e.opts.DB != nil {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := e.opts.DB.Ping(ctx); err != nil {
-			why = append(why, "database: "+err.Error())
+		if err := e.pingDB(ctx); err != nil {
+			// no connection details here (/readyz is public): they go to
+			// the log and to GET /admin/status
+			e.log.Warn("readiness: the database does not answer", "err", err)
+			why = append(why, "database: unavailable")
 		}
 	}
 	sort.Strings(why)

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 )
@@ -25,6 +26,9 @@ var (
 	ErrEngineStopped  = errors.New("engine is shut down")
 	ErrAlreadyEnabled = errors.New("plugin is already enabled")
 	ErrRetired        = errors.New("generation was replaced")
+	// ErrDatabaseUnavailable: a handler raised a vbwd.db error of class
+	// "connection" (the database could not be reached): answered 503.
+	ErrDatabaseUnavailable = errors.New("database unavailable")
 )
 
 // PluginError is an error attributed to a plugin and, when known, to the file
@@ -124,12 +128,8 @@ func normalizeLuaError(plugin, op string, err error) error {
 			msg = e.Error()
 		}
 	}
-	switch {
-	case strings.Contains(msg, "context deadline exceeded"):
-		return ErrTimeout
-	case strings.HasSuffix(msg, "context canceled"):
-		return ErrCanceled
-	}
+	// A deadline or cancellation is told by the call's context (withCtxErr),
+	// never by the text of a message a plugin may have written itself.
 	pe := &PluginError{Plugin: plugin, Op: op, Traceback: api.StackTrace}
 	if m := luaErrPos.FindStringSubmatch(msg); m != nil {
 		pe.File = m[1]
@@ -139,6 +139,9 @@ func normalizeLuaError(plugin, op string, err error) error {
 		pe.File, pe.Line = file, line
 	}
 	pe.Err = errors.New(msg)
+	if tbl, ok := api.Object.(*lua.LTable); ok && tbl.RawGetString("class") == lua.LString(vdb.ClassConnection) {
+		pe.Err = fmt.Errorf("%w: %s", ErrDatabaseUnavailable, msg)
+	}
 	return pe
 }
 

@@ -87,8 +87,8 @@ func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
 	return sp, nil
 }
 
-func (e *Engine) exchangeRoutes(r chi.Router) {
-	r.Get("/data-exchange", func(w http.ResponseWriter, r *http.Request) {
+func (e *Engine) exchangeRoutes(export, imp chi.Router) {
+	export.Get("/data-exchange", func(w http.ResponseWriter, r *http.Request) {
 		ix := e.index.Load()
 		out := []ExchangerSpec{}
 		for _, ref := range ix.exchangers {
@@ -97,8 +97,8 @@ func (e *Engine) exchangeRoutes(r chi.Router) {
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 		writeJSON(w, http.StatusOK, map[string]any{"exchangers": out})
 	})
-	r.Get("/data-exchange/{key}/export", e.exportHandler)
-	r.Post("/data-exchange/{key}/import", e.importHandler)
+	export.Get("/data-exchange/{key}/export", e.exportHandler)
+	imp.Post("/data-exchange/{key}/import", e.importHandler)
 }
 
 func (ref regRef) name() string { return ref.gen.regs[ref.idx].Name }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,10 +91,12 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 // authorize reads the caller from "Authorization: Bearer <JWT>" and checks
 // the route's permission: a bad token answers 401, a missing one 401 when
 // the route needs a permission or a signed-in user (auth), a user without
-// the permission 403.
+// the permission 403. Another scheme (Basic, for a proxy in front) and any
+// Bearer while no JWT secret is set are not the engine's: the caller is
+// anonymous.
 func (e *Engine) authorize(w *respWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
 	var user *hostapi.User
-	if h := r.Header.Get("Authorization"); h != "" {
+	if h := r.Header.Get("Authorization"); e.jwt.Enabled() && strings.HasPrefix(h, "Bearer ") {
 		u, err := e.jwt.FromHeader(h)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
@@ -169,8 +172,10 @@ func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte
 func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) error {
 	if n, ok := status.(lua.LNumber); ok {
 		code := int(n)
-		if float64(code) != float64(n) || code < 100 || code > 599 {
-			return fmt.Errorf("handler returned status %v, want an integer in 100..599", n)
+		if float64(code) != float64(n) || code < 200 || code > 599 {
+			// 1xx are interim answers, not a response: net/http would send
+			// 101 bare and turn the others into a 200
+			return fmt.Errorf("handler returned status %v, want an integer in 200..599", n)
 		}
 		resp.status = code
 	} else if status == lua.LNil {
@@ -254,11 +259,22 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 			msg = http.StatusText(se.Status)
 		}
 		writeError(w, se.Status, msg, se.Extra)
-	case errors.Is(err, ErrCanceled) || r.Context().Err() != nil:
+	case r.Context().Err() != nil:
 		w.status = 499 // client closed the request: nothing to answer, not a Lua error
 		g.logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
 	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
 		writeError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
+	case errors.Is(err, ErrDatabaseUnavailable):
+		// an outage, not a bug: clients may retry; details go to the log
+		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.requestID, "err", err.Error()}
+		var pe *PluginError
+		if errors.As(err, &pe) {
+			attrs = append(attrs, "src", pe.Location())
+		}
+		g.logger.Warn("handler failed: the database is unavailable", attrs...)
+		e.metrics.luaErrors.WithLabelValues(g.Plugin, "database").Inc()
+		w.Header().Set("Retry-After", retryAfterOutage)
+		writeError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
 	case errors.Is(err, ErrTimeout):
 		e.metrics.luaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
 		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
@@ -274,6 +290,10 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 		writeError(w, http.StatusInternalServerError, "internal", nil)
 	}
 }
+
+// retryAfterOutage is the Retry-After (seconds) of a 503 for a database
+// outage: about what a supervised embedded PostgreSQL needs to come back.
+const retryAfterOutage = "5"
 
 // writeError answers {"error": msg, "request_id": ..., extra...}.
 func writeError(w *respWriter, status int, msg string, extra map[string]any) {

@@ -3,8 +3,10 @@ package engine
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -31,7 +33,7 @@ func newMetrics(e *Engine) *metrics {
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_plugin_reloads_total",
 		Help: "Plugin reloads by outcome (reloaded, unchanged, failed)."}, []string{"plugin", "outcome"})
 	m.luaErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_lua_errors_total",
-		Help: "Lua handler failures: error (answered 500) or timeout (504)."}, []string{"plugin", "kind"})
+		Help: "Lua handler failures: error (answered 500), timeout (504) or database (503, the database unreachable)."}, []string{"plugin", "kind"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_event_deliveries_total",
 		Help: "Durable event deliveries by outcome."}, []string{"plugin", "event", "outcome"})
 	m.reg.MustRegister(m.requests, m.latency, m.reloads, m.luaErrors, m.events, poolCollector{e},
@@ -57,8 +59,17 @@ type routeSeries struct {
 }
 
 func (m *metrics) route(g *Generation, rt Route) *routeMetrics {
-	return &routeMetrics{m: m, plugin: g.Plugin, route: rt.Method + " " + g.Manifest.URLPrefix + rt.Path,
+	return &routeMetrics{m: m, plugin: label(g.Plugin), route: label(rt.Method + " " + g.Manifest.URLPrefix + rt.Path),
 		gen: strconv.FormatInt(g.Number, 10)}
+}
+
+// label makes s a valid Prometheus label value: the client panics on
+// invalid UTF-8, which a Lua string (a route path, an event name) may hold.
+func label(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func (rm *routeMetrics) observe(status int, d time.Duration) {

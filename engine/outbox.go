@@ -21,12 +21,22 @@ import (
 //
 // vbwd.events_outbox has one row per published event: id (uuid, given to
 // handlers for idempotency), name, source plugin, payload (jsonb), status
-// (pending → delivered, or dead after MaxAttempts), attempts, next_attempt_at
+// (pending → delivered, or dead after MaxAttempts, or parked while a
+// subscriber does not run: waiting_for names them), attempts, next_attempt_at
 // (backoff), locked_until/locked_by (the lease of the worker delivering it),
 // last_error, created_at, delivered_at. vbwd.events_deliveries holds
 // (event_id, plugin) for each handler that succeeded in an attempt that did
 // not deliver the whole event, so a retry runs only the handlers that failed
 // (a plugin registers at most one handler per event name).
+//
+// vbwd.event_subscriptions remembers which plugin subscribes to which event
+// (written from the serving generations' handlers, see subscriptions.go). An
+// event whose known subscriber is not running (disabled, failed to build)
+// is never marked delivered: once the running handlers succeeded it is
+// parked for the missing ones, and goes back to pending when one of them
+// serves again, or when ops discard it for them (GET /admin/events/parked,
+// POST /admin/events/parked/discard). An event nobody subscribes to is
+// delivered at once.
 //
 // Delivery: each engine runs Workers goroutines. A worker claims up to
 // BatchSize due rows in one statement (UPDATE … FROM (SELECT … FOR UPDATE
@@ -120,7 +130,23 @@ create table if not exists vbwd.events_outbox (
   locked_by       text,
   last_error      text,
   created_at      timestamptz not null default now(),
-  delivered_at    timestamptz
+  delivered_at    timestamptz,
+  waiting_for     text[]
+);
+alter table vbwd.events_outbox add column if not exists waiting_for text[];
+do $$ begin
+  if not exists (select 1 from pg_constraint where conname = 'events_outbox_status_parked') then
+    alter table vbwd.events_outbox drop constraint if exists events_outbox_status_check;
+    alter table vbwd.events_outbox add constraint events_outbox_status_parked
+      check (status in ('pending', 'delivered', 'dead', 'parked'));
+  end if;
+end $$;
+create index if not exists events_outbox_parked on vbwd.events_outbox using gin (waiting_for) where status = 'parked';
+create table if not exists vbwd.event_subscriptions (
+  plugin text not null,
+  event  text not null,
+  since  timestamptz not null default now(),
+  primary key (plugin, event)
 );
 create index if not exists events_outbox_due on vbwd.events_outbox (next_attempt_at) where status = 'pending';
 create index if not exists events_outbox_delivered on vbwd.events_outbox (delivered_at) where status = 'delivered';
@@ -144,6 +170,8 @@ const (
 	last_error = null where id = any($1::text[]::uuid[]) and status = 'pending'`
 	failedSQL = `update vbwd.events_outbox set status = $2, next_attempt_at = now() + $3::float8 * interval '1 millisecond',
 	locked_until = null, last_error = $4 where id = $1::text::uuid and status = 'pending'`
+	parkSQL = `update vbwd.events_outbox set status = 'parked', waiting_for = $2::text[], locked_until = null,
+	last_error = $3 where id = $1::text::uuid and status = 'pending'`
 	releaseSQL = `update vbwd.events_outbox set locked_until = null, attempts = attempts - 1
 	where id = any($1::text[]::uuid[]) and status = 'pending'`
 	doneSQL = `insert into vbwd.events_deliveries (event_id, plugin)
@@ -161,6 +189,7 @@ type outbox struct {
 	db   *pgxpool.Pool
 	o    EventOptions
 	wake []chan struct{} // one per worker
+	subs subsCache
 }
 
 // outboxEvent is a claimed row.
@@ -174,6 +203,7 @@ type outboxEvent struct {
 type outcome struct {
 	done      []string // plugins whose handler succeeded
 	failed    []string // "plugin: error" of the failing handlers
+	waiting   []string // subscribers not running: the event is parked for them
 	abandoned bool     // not (fully) attempted: the engine is stopping
 }
 
@@ -260,6 +290,11 @@ func (ob *outbox) work(i int) {
 func (ob *outbox) round() (int, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), outboxDBTimeout)
+	subs, err := ob.subscribers(ctx)
+	if err != nil {
+		cancel()
+		return 0, err
+	}
 	evs, err := ob.claim(ctx)
 	cancel()
 	if err != nil || len(evs) == 0 {
@@ -273,7 +308,7 @@ func (ob *outbox) round() (int, error) {
 			outs[i].abandoned = true
 			continue
 		}
-		outs[i] = ob.deliver(ev, leaseEnd)
+		outs[i] = ob.deliver(ev, leaseEnd, subs[ev.msg.name])
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), outboxDBTimeout)
 	defer cancel()
@@ -297,9 +332,17 @@ func (ob *outbox) claim(ctx context.Context) ([]*outboxEvent, error) {
 	return evs, nil
 }
 
-// deliver runs the handlers of ev that have not handled it yet.
-func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time) outcome {
-	var out outcome
+// deliver runs the handlers of ev that have not handled it yet; the known
+// subscribers (subs) that have none running are what the event waits for.
+func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time, subs []string) (out outcome) {
+	ran := map[string]bool{}
+	defer func() {
+		for _, p := range subs {
+			if !ran[p] && !slices.Contains(ev.done, p) && !slices.Contains(out.waiting, p) {
+				out.waiting = append(out.waiting, p)
+			}
+		}
+	}()
 	for _, ref := range ob.e.index.Load().events[ev.msg.name] {
 		plugin := ref.gen.Plugin
 		if slices.Contains(ev.done, plugin) {
@@ -317,16 +360,19 @@ func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time) outcome {
 		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: ev.msg.id})
 		handled, err := ob.e.runHandler(ctx, ref, &ev.msg)
 		cancel()
+		ran[plugin] = handled || ran[plugin]
 		switch {
 		case !handled:
+			// the plugin went away meanwhile: it is waited for, never skipped
+			out.waiting = append(out.waiting, plugin)
 		case errors.Is(err, ErrRetired):
 			out.abandoned = true
 		case err != nil:
 			out.failed = append(out.failed, plugin+": "+err.Error())
-			ob.e.metrics.events.WithLabelValues(plugin, ev.msg.name, "failed").Inc()
+			ob.e.metrics.events.WithLabelValues(plugin, label(ev.msg.name), "failed").Inc()
 		default:
 			out.done = append(out.done, plugin)
-			ob.e.metrics.events.WithLabelValues(plugin, ev.msg.name, "delivered").Inc()
+			ob.e.metrics.events.WithLabelValues(plugin, label(ev.msg.name), "delivered").Inc()
 		}
 	}
 	return out
@@ -344,7 +390,7 @@ func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome
 			msg := truncateMsg(strings.Join(out.failed, "; "), 4000)
 			if ev.msg.attempt >= ob.o.MaxAttempts {
 				status = "dead"
-				ob.e.metrics.events.WithLabelValues(ev.msg.source, ev.msg.name, "dead").Inc()
+				ob.e.metrics.events.WithLabelValues(ev.msg.source, label(ev.msg.name), "dead").Inc()
 				ob.e.log.Error("events: event dead-lettered", "event", ev.msg.name, "event_id", ev.msg.id,
 					"attempts", ev.msg.attempt, "last_error", msg)
 			} else {
@@ -352,8 +398,14 @@ func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome
 					"attempt", ev.msg.attempt, "in", wait, "err", msg)
 			}
 			b.Queue(failedSQL, ev.msg.id, status, float64(wait.Milliseconds()), msg)
-		case out.abandoned:
+		case out.abandoned || (len(out.waiting) > 0 && ob.anyServing(out.waiting)):
+			// (a waited-for plugin came back while this batch ran: retry now)
 			released = append(released, ev.msg.id)
+		case len(out.waiting) > 0:
+			ob.e.metrics.events.WithLabelValues(ev.msg.source, label(ev.msg.name), "parked").Inc()
+			ob.e.log.Info("events: event parked until its subscribers run", "event", ev.msg.name,
+				"event_id", ev.msg.id, "waiting_for", out.waiting)
+			b.Queue(parkSQL, ev.msg.id, out.waiting, "waiting for "+strings.Join(out.waiting, ", ")+" (not running)")
 		default:
 			delivered = append(delivered, ev.msg.id)
 			continue

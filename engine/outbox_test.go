@@ -116,6 +116,7 @@ func startOutboxEngine(t testing.TB, root, url string, gate outboxGate, ev Event
 	return startEngine(t, root, func(o *Options) {
 		o.DB = openPool(t, url)
 		o.Events = ev
+		o.AdminToken = adminToken
 		o.ExtraModules = []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return gate }}
 	})
 }

@@ -9,7 +9,8 @@ import (
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 )
 
-// SuperAdminRole has every permission.
+// SuperAdminRole has every permission a plugin declares; it holds none of
+// the engine's admin.* permissions unless config.json grants them.
 const SuperAdminRole = "super_admin"
 
 // engineConfigKey is the root config.json entry of the engine itself:
@@ -62,6 +63,49 @@ func (g grants) allows(u *hostapi.User, key string) bool {
 		}
 		for _, p := range g[role] {
 			if matchPermission(p, key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// engineGrants keeps the roles the root config.json sets (vbwd.roles): only
+// they can hold the engine's admin.* permissions, so no plugin declaration
+// makes an application role an engine administrator.
+func engineGrants(all grants, overrides map[string]any) grants {
+	roles, _ := overrides["roles"].(map[string]any)
+	g := grants{}
+	for role := range roles {
+		for _, p := range all[role] {
+			if p == "admin" || strings.HasPrefix(p, "admin.") {
+				g[role] = append(g[role], p)
+			}
+		}
+	}
+	return g
+}
+
+// any reports whether some role holds an admin permission.
+func (g grants) any() bool {
+	for _, ps := range g {
+		if len(ps) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// allowsAdmin reports whether u's roles hold the engine permission key. A
+// granted key holds the keys under it ("admin.plugins" holds
+// "admin.plugins.read"); "prefix.*" works as elsewhere. No role is special.
+func (g grants) allowsAdmin(u *hostapi.User, key string) bool {
+	if u == nil {
+		return false
+	}
+	for _, role := range u.Roles {
+		for _, p := range g[role] {
+			if matchPermission(p, key) || strings.HasPrefix(key, p+".") {
 				return true
 			}
 		}

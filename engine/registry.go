@@ -172,15 +172,19 @@ type registryIndex struct {
 	permissions map[string]PermissionDecl
 	exchangers  map[string]regRef
 	jobs        map[string]regRef
-	grants      grants // role -> permission patterns
+	grants      grants          // role -> permission patterns
+	adminGrants grants          // the engine's own grants: root config.json vbwd.roles only
+	serving     map[string]bool // plugins with a serving generation
 }
 
 func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
 	ix := &registryIndex{events: map[string][]regRef{}, services: map[string]regRef{},
-		permissions: map[string]PermissionDecl{}, exchangers: map[string]regRef{}, jobs: map[string]regRef{}}
+		permissions: map[string]PermissionDecl{}, exchangers: map[string]regRef{}, jobs: map[string]regRef{},
+		serving: map[string]bool{}}
 	sorted := append([]*Generation(nil), gens...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Plugin < sorted[j].Plugin })
 	for _, g := range sorted {
+		ix.serving[g.Plugin] = true
 		for i, r := range g.regs {
 			ref := regRef{gen: g, idx: i}
 			switch r.Kind {
@@ -198,6 +202,9 @@ func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryInde
 		}
 	}
 	var err error
-	ix.grants, err = buildGrants(ix.permissions, roleOverrides)
-	return ix, err
+	if ix.grants, err = buildGrants(ix.permissions, roleOverrides); err != nil {
+		return ix, err
+	}
+	ix.adminGrants = engineGrants(ix.grants, roleOverrides)
+	return ix, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -164,7 +165,10 @@ func reqToString(L *lua.LState) int {
 	return 1
 }
 
-// paramsIndex reads a path parameter; "rest" is chi's wildcard "*".
+// paramsIndex reads a path parameter; "rest" is chi's wildcard "*". Values
+// are percent-decoded exactly once: chi matches on the raw path when the URL
+// holds escapes the decoded path cannot keep (%2F), else on the decoded
+// path, so a value from the raw path is decoded here.
 func paramsIndex(L *lua.LState) int {
 	ud := L.CheckUserData(1)
 	d := ud.Value.(*reqData)
@@ -180,7 +184,13 @@ func paramsIndex(L *lua.LState) int {
 		// an empty "*" before the route's own
 		for i := len(rc.URLParams.Keys) - 1; i >= 0; i-- {
 			if rc.URLParams.Keys[i] == key {
-				L.Push(lua.LString(rc.URLParams.Values[i]))
+				v := rc.URLParams.Values[i]
+				if d.r.URL.RawPath != "" {
+					if u, err := url.PathUnescape(v); err == nil {
+						v = u
+					}
+				}
+				L.Push(lua.LString(v))
 				return 1
 			}
 		}

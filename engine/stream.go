@@ -180,15 +180,33 @@ func writeReconnect(w http.ResponseWriter, rc *http.ResponseController, reason s
 	_ = rc.Flush()
 }
 
+// sseLineBreaks are CRLF, CR and LF: each ends a line in an event stream.
+var sseLineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// checkSSEField refuses an id or event name that would end its line (and
+// so inject fields or events); id may not hold NUL either (the spec ignores
+// such an id).
+func checkSSEField(name, v string) error {
+	if strings.ContainsAny(v, "\r\n") || (name == "id" && strings.ContainsRune(v, 0)) {
+		return fmt.Errorf("stream event %s %q holds a line break (or NUL): not allowed", name, v)
+	}
+	return nil
+}
+
 func writeSSE(w http.ResponseWriter, ev StreamEvent) {
 	var b strings.Builder
+	// fields are checked where events are made; one arriving unchecked
+	// (another engine's NOTIFY) is dropped rather than written
+	if checkSSEField("id", ev.ID) != nil || checkSSEField("event", ev.Event) != nil {
+		return
+	}
 	if ev.ID != "" {
 		b.WriteString("id: " + ev.ID + "\n")
 	}
 	if ev.Event != "" {
 		b.WriteString("event: " + ev.Event + "\n")
 	}
-	for _, line := range strings.Split(ev.Data, "\n") {
+	for _, line := range strings.Split(sseLineBreaks.Replace(ev.Data), "\n") {
 		b.WriteString("data: " + line + "\n")
 	}
 	b.WriteString("\n")
@@ -237,13 +255,22 @@ func streamEventFrom(channel string, event, id, data lua.LValue) (StreamEvent, e
 		return ev, fmt.Errorf("stream event data: %w", err)
 	}
 	ev.Data = d
-	return ev, nil
+	if err := checkSSEField("id", ev.ID); err != nil {
+		return ev, err
+	}
+	return ev, checkSSEField("event", ev.Event)
 }
 
 // streamPublisher adapts the engine to vbwd.stream.
 type streamPublisher struct{ e *Engine }
 
 func (p streamPublisher) Publish(ctx context.Context, channel, event, id, data string) error {
+	if err := checkSSEField("id", id); err != nil {
+		return err
+	}
+	if err := checkSSEField("event", event); err != nil {
+		return err
+	}
 	return p.e.Publish(ctx, StreamEvent{Channel: channel, Event: event, ID: id, Data: data})
 }
 

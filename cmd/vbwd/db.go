@@ -14,7 +14,8 @@ import (
 // openDatabase connects to DATABASE_URL, or, when it is unset, to the
 // embedded default: a local PostgreSQL cluster under <root>/.data/postgres.
 // The returned stop function closes the pool and stops a cluster this
-// process started.
+// process started. While ctx lives, that cluster is supervised: when its
+// postmaster dies it is launched again with the same options and port.
 func openDatabase(ctx context.Context, root string, log *slog.Logger) (*pgxpool.Pool, func(), error) {
 	// Never make a .data/ cluster somewhere that is not an engine root.
 	if st, err := os.Stat(filepath.Join(root, "plugins")); err != nil || !st.IsDir() {
@@ -35,6 +36,7 @@ func openDatabase(ctx context.Context, root string, log *slog.Logger) (*pgxpool.
 		}
 		url = cluster.URL()
 		log.Info("embedded PostgreSQL ready", "url", url, "dir", cluster.DataDir())
+		cluster.Supervise(ctx) // restarted (same port, same options) if it dies; the pool reconnects
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err == nil {

@@ -258,7 +258,8 @@ func TestServe_DemoTokens(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "demo-alice  (subscriber): ey") || !strings.Contains(out.String(), "demo-admin  (admin): ey") {
+	if !strings.Contains(out.String(), "demo-alice  (subscriber): ey") || !strings.Contains(out.String(), "demo-admin  (admin): ey") ||
+		!strings.Contains(out.String(), "demo-ops    (vbwd-admin): ey") {
 		t.Errorf("demo tokens:\n%s", out.String())
 	}
 }

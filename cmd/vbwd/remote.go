@@ -21,7 +21,7 @@ type remoteFlags struct {
 
 func (f *remoteFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.addr, "addr", envOr("VBWD_ADDR", "127.0.0.1:8080"), "address of the running engine")
-	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $VBWD_ADMIN_TOKEN)")
+	cmd.Flags().StringVar(&f.token, "token", "", "admin token, or a JWT whose role config.json grants admin.* (default $VBWD_ADMIN_TOKEN)")
 }
 
 // newRemoteCmds are `vbwd plugin reload|enable|disable <name>`: they ask a
@@ -78,7 +78,8 @@ func (f *remoteFlags) request(ctx context.Context, method, path string, body io.
 		token = os.Getenv("VBWD_ADMIN_TOKEN")
 	}
 	if token == "" {
-		return fmt.Errorf("no admin token: set VBWD_ADMIN_TOKEN (as for the engine) or pass --token")
+		return fmt.Errorf("no admin token: set VBWD_ADMIN_TOKEN (as for the engine) or pass --token " +
+			"(the admin token, or a JWT from vbwd token --roles <a role config.json grants admin.*>)")
 	}
 	base := f.addr
 	if !strings.Contains(base, "://") {

@@ -83,3 +83,36 @@ return P
 		t.Errorf("the new plugin answers %d", resp.StatusCode)
 	}
 }
+
+// The CLI follows the engine's rule: a JWT works when config.json grants
+// its role admin.* permissions (vbwd token --roles vbwd-admin), and the
+// application's admin role gets 403.
+func TestRemote_JWTOfAGrantedRole(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	t.Setenv("VBWD_ADMIN_TOKEN", "")
+	t.Setenv("VBWD_JWT_SECRET", "remote-secret")
+	root := copyHello(t, map[string]string{"config.json": `{"vbwd": {"roles": {"vbwd-admin": ["admin.*"]}}}`})
+	base, stop := serveUntil(t, root)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	addr := strings.TrimPrefix(base, "http://")
+	ctx := context.Background()
+	token := func(roles string) string {
+		out, err := runCLI(t, ctx, "token", "--sub", "ops", "--roles", roles)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	if out, err := runCLI(t, ctx, "plugin", "reload", "hello", "--addr", addr, "--token", token("vbwd-admin")); err != nil ||
+		!strings.Contains(out, `"status": "unchanged"`) {
+		t.Errorf("reload with a vbwd-admin JWT: %v %s", err, out)
+	}
+	if _, err := runCLI(t, ctx, "plugin", "reload", "hello", "--addr", addr, "--token", token("admin")); err == nil ||
+		!strings.Contains(err.Error(), "403") {
+		t.Errorf("reload with the application's admin role: %v", err)
+	}
+}

@@ -120,7 +120,10 @@ func printDemoTokens(w io.Writer, addr, secret string) {
 		return
 	}
 	fmt.Fprintln(w, "demo API tokens (valid 24h, signed with VBWD_JWT_SECRET):")
-	for _, u := range []struct{ id, roles string }{{"demo-admin", "admin"}, {"demo-alice", "subscriber"}, {"demo-bob", "subscriber"}} {
+	// demo-admin is the shops' business admin; demo-ops is the engine's
+	// (the root config.json grants vbwd-admin the admin.* permissions).
+	for _, u := range []struct{ id, roles string }{{"demo-admin", "admin"}, {"demo-ops", "vbwd-admin"},
+		{"demo-alice", "subscriber"}, {"demo-bob", "subscriber"}} {
 		roles := strings.Split(u.roles, ",")
 		tok, err := auth.Mint(secret, u.id, roles, 24*time.Hour, time.Now())
 		if err != nil {
@@ -130,4 +133,5 @@ func printDemoTokens(w io.Writer, addr, secret string) {
 		fmt.Fprintf(w, "  %-11s (%s): %s\n", u.id, u.roles, tok)
 	}
 	fmt.Fprintf(w, "try: curl -H \"Authorization: Bearer <token>\" http://%s/api/v1/subscription/me\n", addr)
+	fmt.Fprintf(w, "engine admin (demo-ops, or VBWD_ADMIN_TOKEN): curl -H \"Authorization: Bearer <token>\" http://%s/admin/plugins\n", addr)
 }

@@ -16,7 +16,14 @@ func newTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token --sub ID [--roles a,b] [--ttl 24h]",
 		Short: "Mint an HS256 API token signed with VBWD_JWT_SECRET (for development and tests)",
-		Args:  cobra.NoArgs,
+		Long: `Mint an HS256 API token signed with VBWD_JWT_SECRET (for development and tests).
+
+Application roles (admin, subscriber, ...) get what the plugins grant them. The
+engine's admin API (/admin, vbwd plugin ...) admits a token only when the root
+config.json grants one of its roles admin.* permissions, e.g.
+  "vbwd": {"roles": {"vbwd-admin": ["admin.*"]}}
+then: vbwd token --sub ops --roles vbwd-admin`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			secret := os.Getenv("VBWD_JWT_SECRET")
 			if secret == "" {

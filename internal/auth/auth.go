@@ -51,7 +51,8 @@ func (v *Verifier) FromHeader(h string) (*User, error) {
 	return v.Verify(tok)
 }
 
-// Verify checks a token's signature (HS256 only), expiry and not-before,
+// Verify checks a token's signature (HS256 only), expiry, not-before and
+// issued-at (not in the future),
 // and returns its user: sub is the id, roles a list of strings.
 func (v *Verifier) Verify(token string) (*User, error) {
 	if !v.Enabled() {
@@ -60,7 +61,8 @@ func (v *Verifier) Verify(token string) (*User, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		return v.secret, nil
-	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithLeeway(v.leeway), jwt.WithExpirationRequired())
+	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithLeeway(v.leeway), jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt()) // a token issued in the future (beyond the leeway) is forged or skewed
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}

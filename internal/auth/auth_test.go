@@ -17,6 +17,7 @@ func TestVerify(t *testing.T) {
 	good, _ := Mint(secret, "u1", []string{"admin", "subscriber"}, time.Hour, now)
 	expired, _ := Mint(secret, "u1", nil, time.Hour, now.Add(-2*time.Hour))
 	wrongKey, _ := Mint("other", "u1", nil, time.Hour, now)
+	future, _ := Mint(secret, "u1", nil, 2*time.Hour, now.Add(time.Hour))
 	noSub, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"exp": now.Add(time.Hour).Unix()}).SignedString([]byte(secret))
 	noExp, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "u1"}).SignedString([]byte(secret))
 	hs512, _ := jwt.NewWithClaims(jwt.SigningMethodHS512, jwt.MapClaims{"sub": "u1", "exp": now.Add(time.Hour).Unix()}).SignedString([]byte(secret))
@@ -28,7 +29,7 @@ func TestVerify(t *testing.T) {
 	}{
 		{"good", good, true}, {"expired", expired, false}, {"wrong signature", wrongKey, false},
 		{"no sub", noSub, false}, {"no exp", noExp, false}, {"HS512", hs512, false},
-		{"alg none", algNone, false}, {"garbage", "a.b.c", false}, {"tampered", good[:len(good)-2] + "xx", false},
+		{"alg none", algNone, false}, {"issued in an hour", future, false}, {"garbage", "a.b.c", false}, {"tampered", good[:len(good)-2] + "xx", false},
 	}
 	for _, tt := range tests {
 		u, err := v.Verify(tt.token)

@@ -56,12 +56,29 @@ type Cluster struct {
 	db      string
 	log     *slog.Logger
 
-	cmd     *exec.Cmd     // the postmaster; nil when it was found running
-	exited  chan struct{} // closed once cmd has exited
-	waitErr error         // cmd.Wait's result, written before exited closes
+	s *starter // how it was launched; nil when it was found running
+
+	restartMu sync.Mutex // one Restart at a time
+	mu        sync.Mutex
+	proc      *process // the postmaster; nil when it was found running
+	stopping  bool     // Stop was called: an exit is not a death to repair
 
 	stopOnce sync.Once
 	stopErr  error
+}
+
+// process is one launch of the postmaster.
+type process struct {
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed once cmd has exited
+	waitErr error         // cmd.Wait's result, written before exited closes
+}
+
+// current is the postmaster this cluster runs now (nil when reused).
+func (c *Cluster) current() *process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.proc
 }
 
 // starter holds the resolved Options of one Start.
@@ -193,16 +210,18 @@ func (s *starter) run(ctx context.Context) (*Cluster, error) {
 			}
 		}
 		began := time.Now()
-		c, err := s.launch(port)
+		c := &Cluster{dataDir: s.dataDir, port: port, db: s.database, log: s.log, s: s}
+		p, err := s.launch(port)
 		if err != nil {
 			return nil, err
 		}
-		if err = c.waitReady(ctx); err == nil {
+		c.proc = p
+		if err = c.waitReady(ctx, p); err == nil {
 			s.log.Info("pgdev: started PostgreSQL", "data_dir", s.dataDir, "port", port,
-				"pid", c.cmd.Process.Pid, "log", s.dataDir+".log", "took", time.Since(began).Round(time.Millisecond))
+				"pid", p.cmd.Process.Pid, "log", s.dataDir+".log", "took", time.Since(began).Round(time.Millisecond))
 			return c, nil
 		}
-		c.kill()
+		p.kill()
 		if s.port != 0 || attempt == startRetries || !errors.Is(err, errPortInUse) {
 			return nil, err
 		}
@@ -211,7 +230,7 @@ func (s *starter) run(ctx context.Context) (*Cluster, error) {
 
 // launch starts the postmaster in its own process group, its output going
 // to <datadir>.log (the previous one kept as <datadir>.log.1).
-func (s *starter) launch(port int) (*Cluster, error) {
+func (s *starter) launch(port int) (*process, error) {
 	logPath := s.dataDir + ".log"
 	_ = os.Rename(logPath, logPath+".1")
 	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
@@ -225,17 +244,17 @@ func (s *starter) launch(port int) (*Cluster, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	c := &Cluster{dataDir: s.dataDir, port: port, db: s.database, log: s.log, cmd: cmd, exited: make(chan struct{})}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
 	go func() {
-		c.waitErr = cmd.Wait()
-		close(c.exited)
+		p.waitErr = cmd.Wait()
+		close(p.exited)
 	}()
-	return c, nil
+	return p, nil
 }
 
 // waitReady polls until the postmaster accepts connections; it fails early
 // when the postmaster exits, quoting the end of its log.
-func (c *Cluster) waitReady(ctx context.Context) error {
+func (c *Cluster) waitReady(ctx context.Context, p *process) error {
 	deadline := time.NewTimer(startTimeout)
 	defer deadline.Stop()
 	for {
@@ -243,12 +262,12 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-c.exited:
+		case <-p.exited:
 			tail := c.logTail()
 			if strings.Contains(tail, "could not bind") || strings.Contains(tail, "already in use") {
 				return fmt.Errorf("%w: port %d: %s", errPortInUse, c.port, tail)
 			}
-			return fmt.Errorf("postgres exited during startup (%v), end of %s.log:\n%s", c.waitErr, c.dataDir, tail)
+			return fmt.Errorf("postgres exited during startup (%v), end of %s.log:\n%s", p.waitErr, c.dataDir, tail)
 		case <-deadline.C:
 			return fmt.Errorf("%w (%s), end of %s.log:\n%s", ErrNotReady, startTimeout, c.dataDir, c.logTail())
 		case <-ctx.Done():
@@ -266,6 +285,9 @@ func (c *Cluster) logTail() string {
 // URL is the connection URL of the Database given to Start.
 func (c *Cluster) URL() string { return c.URLFor(c.db) }
 
+// Port is the loopback TCP port the server listens on.
+func (c *Cluster) Port() int { return c.port }
+
 // URLFor is the connection URL of database db on this server.
 func (c *Cluster) URLFor(db string) string { return urlFor(c.port, db) }
 
@@ -282,38 +304,44 @@ func (c *Cluster) DataDir() string { return c.dataDir }
 // and then SIGKILL. It is a no-op when this process did not start the server,
 // and calling it again returns the first call's result.
 func (c *Cluster) Stop(ctx context.Context) error {
-	if c == nil || c.cmd == nil {
+	if c == nil || c.current() == nil {
 		return nil
 	}
-	c.stopOnce.Do(func() { c.stopErr = c.stop(ctx) })
+	c.stopOnce.Do(func() {
+		c.mu.Lock()
+		c.stopping = true // the supervisor, if any, stops restarting
+		p := c.proc
+		c.mu.Unlock()
+		c.stopErr = c.stop(ctx, p)
+	})
 	return c.stopErr
 }
 
-func (c *Cluster) stop(ctx context.Context) error {
-	pid := c.cmd.Process.Pid
-	_ = c.cmd.Process.Signal(syscall.SIGINT)
+func (c *Cluster) stop(ctx context.Context, p *process) error {
+	pid := p.cmd.Process.Pid
+	_ = p.cmd.Process.Signal(syscall.SIGINT)
 	t := time.NewTimer(stopTimeout)
 	defer t.Stop()
 	select {
-	case <-c.exited:
+	case <-p.exited:
 		c.log.Info("pgdev: stopped PostgreSQL", "data_dir", c.dataDir, "pid", pid)
 		return nil
 	case <-t.C:
 	case <-ctx.Done():
 	}
-	c.kill()
+	p.kill()
 	return fmt.Errorf("postgres (pid %d) did not finish a fast shutdown in time and was killed", pid)
 }
 
 // kill makes an immediate shutdown (SIGQUIT), then SIGKILL, and waits.
-func (c *Cluster) kill() {
-	_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+func (p *process) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 	t := time.NewTimer(killTimeout)
 	defer t.Stop()
 	select {
-	case <-c.exited:
+	case <-p.exited:
 	case <-t.C:
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 }

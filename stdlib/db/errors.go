@@ -3,7 +3,10 @@ package db
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,6 +38,29 @@ type dbError struct {
 	message, code                                string
 	constraint, detail, hint, schema, table, col string
 	plugin                                       string
+	class                                        string // "connection" when the database could not be reached
+}
+
+// ClassConnection is the class of an error table whose query could not
+// reach the database (refused, reset, the server shutting down): the
+// engine answers a handler raising it with 503 and Retry-After.
+const ClassConnection = "connection"
+
+// isConnectionError tells, by the error's type and SQLSTATE, whether err
+// means the database is unreachable rather than the query wrong.
+func isConnectionError(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 08: connection exception; 57P01..03: admin/crash shutdown, cannot
+		// connect now; 53300: too many connections
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" ||
+			pgErr.Code == "57P03" || pgErr.Code == "53300"
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || pgconn.SafeToRetry(err)
 }
 
 // describe turns err from a call made under ctx, derived from the request
@@ -56,6 +82,13 @@ func describe(err error, parent, ctx context.Context, timeout time.Duration) dbE
 		}
 		if errors.Is(cause, errTimeout) {
 			e.message += " (" + timeout.String() + ")"
+		}
+		return e
+	}
+	if isConnectionError(err) {
+		e := dbError{message: err.Error(), class: ClassConnection}
+		if isPg {
+			e.code = pgErr.Code
 		}
 		return e
 	}
@@ -142,7 +175,7 @@ func (e dbError) toLua(L *lua.LState, meta *lua.LTable) *lua.LTable {
 	for _, f := range [...]struct{ k, v string }{
 		{"message", e.message}, {"code", e.code}, {"constraint", e.constraint},
 		{"detail", e.detail}, {"hint", e.hint}, {"schema", e.schema},
-		{"table", e.table}, {"column", e.col}, {"plugin", e.plugin},
+		{"table", e.table}, {"column", e.col}, {"plugin", e.plugin}, {"class", e.class},
 	} {
 		if f.v != "" {
 			t.RawSetString(f.k, lua.LString(f.v))

@@ -146,7 +146,9 @@ t.test("plan CRUD needs subscription.plans.manage", function()
 end)
 
 t.test("the subscription.plans exchanger upserts by slug and reports per-row errors", function()
-  local SUPER = { id = "root", roles = { "super_admin" } }
+  -- /admin needs a role the root config.json grants admin.* (super_admin is not one); an import also
+  -- needs the exchanger's own subscription.plans.import, which super_admin holds
+  local SUPER = { id = "root", roles = { "vbwd-admin", "super_admin" } }
   local url = "/admin/data-exchange/subscription.plans/import?format=csv"
   local csv = "slug,name,price_minor,currency,interval,active\n"
     .. "basic,Basic plus,599,EUR,month,true\n"
