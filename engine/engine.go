@@ -65,6 +65,15 @@ type Options struct {
 	ExtraModules []hostapi.Factory
 	// Events configures the delivery of durable events (outbox.go).
 	Events EventOptions
+	// MemoryBudget is what one Lua call may allocate when the plugin's
+	// manifest sets no memory_limit_mb (memory.go). Default 64 MiB.
+	MemoryBudget int64
+	// MemoryCeiling is the process's memory ceiling: the Go soft limit is
+	// set below it and a watchdog cancels the largest calls above it.
+	// 0: GOMEMLIMIT when set, else none.
+	MemoryCeiling int64
+	// MaxResponseBytes bounds a response body. Default 64 MiB.
+	MaxResponseBytes int64
 }
 
 func (o *Options) setDefaults() {
@@ -79,6 +88,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if o.PoolMax <= 0 {
 		o.PoolMax = max(4, 2*runtime.GOMAXPROCS(0))
@@ -251,6 +266,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.started = true
 	go e.sweepShared(30 * time.Second)
+	e.startWatchdog()
 	e.enableWanted(ctx)
 	if err := e.swapRouter(); err != nil {
 		return err

@@ -115,7 +115,13 @@ func (g *Generation) construct(ctx context.Context) (*State, *recorder, error) {
 	L := newSandbox(g.src, g.env.modules, g.env.logger)
 	s := &State{L: L, gen: g}
 	ok := false
+	ctx, done := armCall(ctx, L, g.Plugin, g.memoryBudget())
+	L.SetContext(ctx)
 	defer func() {
+		L.RemoveContext()
+		if err := done(nil); err != nil {
+			ok = false // over its memory budget: never pooled
+		}
 		if !ok {
 			L.Close()
 		}
@@ -148,8 +154,10 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 		return nil
 	}
 	L := s.L
-	L.SetContext(ctx)
-	defer L.RemoveContext()
+	if L.Context() == nil { // under Pool.Run or construct, the call's context is set already
+		L.SetContext(ctx)
+		defer L.RemoveContext()
+	}
 	L.Push(fn)
 	L.Push(arg)
 	if err := L.PCall(1, 0, nil); err != nil {
@@ -163,6 +171,14 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 		return &PluginError{Plugin: s.gen.Plugin, File: path.Join(s.gen.src.relDir, "init.lua"), Op: name, Err: err}
 	}
 	return nil
+}
+
+// memoryBudget is what one call of the plugin may allocate.
+func (g *Generation) memoryBudget() int64 {
+	if g.Manifest != nil && g.Manifest.MemoryLimit > 0 {
+		return g.Manifest.MemoryLimit
+	}
+	return g.opts.MemoryBudget
 }
 
 // luaConfig converts a generation's config for Lua.

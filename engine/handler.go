@@ -191,14 +191,19 @@ func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) e
 	} else if headers != lua.LNil {
 		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
 	}
-	return encodeBody(body, resp)
+	return encodeBody(s.L, body, resp, s.gen.opts.MaxResponseBytes)
 }
 
-func encodeBody(body lua.LValue, resp *response) error {
+// encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
+// interruptible by the call's context.
+func encodeBody(L *lua.LState, body lua.LValue, resp *response, max int64) error {
 	switch b := body.(type) {
 	case *lua.LNilType:
 		return nil
 	case lua.LString:
+		if int64(len(b)) > max {
+			return responseTooLarge(int64(len(b)), max)
+		}
 		resp.body = append(resp.body, b...)
 		if resp.contentType == "" {
 			resp.contentType = "text/plain; charset=utf-8"
@@ -206,7 +211,11 @@ func encodeBody(body lua.LValue, resp *response) error {
 		return nil
 	}
 	var err error
-	resp.body, err = luaconv.AppendJSON(resp.body, body)
+	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: L.Interrupted})
+	var tl *luaconv.TooLargeError
+	if errors.As(err, &tl) {
+		return responseTooLarge(int64(len(resp.body)), max)
+	}
 	if err != nil {
 		return fmt.Errorf("encoding the response body: %w", err)
 	}

@@ -54,8 +54,9 @@ func (p *Pool) warm(states ...*State) {
 
 // Run borrows a state, runs fn on it under ctx (L.SetContext), and returns
 // the state to the pool. A borrow that cannot be served before ctx is done
-// returns ErrPoolExhausted. A state whose call was interrupted by ctx is
-// discarded rather than reused.
+// returns ErrPoolExhausted. The call's memory budget starts afresh at each
+// borrow (armCall). A state whose call was interrupted by ctx or ended by a
+// memory limit is discarded rather than reused.
 func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 	if err := p.acquire(ctx); err != nil {
 		return err
@@ -66,11 +67,14 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 		return err
 	}
 	p.inUse.Add(1)
-	s.L.SetContext(ctx)
+	cctx, done := armCall(ctx, s.L, s.gen.Plugin, s.gen.memoryBudget())
+	s.L.SetContext(cctx)
 	err = fn(s)
 	s.L.RemoveContext()
+	discard := cctx.Err() != nil || s.broken // interrupted, or over a memory limit
+	err = done(err)
 	p.inUse.Add(-1)
-	p.put(s, ctx.Err() != nil || s.broken)
+	p.put(s, discard)
 	<-p.sem
 	return err
 }

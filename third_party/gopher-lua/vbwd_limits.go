@@ -112,7 +112,7 @@ func (ls *LState) chargeString(what string, n int) {
 		return
 	}
 	if m.MaxString > 0 && (n > m.MaxString || n < 0) {
-		ls.RaiseError("%s: result of %d bytes exceeds the limit of %d bytes", what, n, m.MaxString)
+		ls.RaiseError("%s: result of %d bytes exceeds the sandbox limit of %d bytes", what, n, m.MaxString)
 	}
 	if !m.Charge(int64(n)) {
 		ls.RaiseError("%s", m.BudgetMessage())
@@ -123,7 +123,7 @@ func (ls *LState) chargeString(what string, n int) {
 // before it is finished (and charged).
 func (ls *LState) checkStringLen(what string, n int) {
 	if m := ls.G.Limits; m != nil && m.MaxString > 0 && n > m.MaxString {
-		ls.RaiseError("%s: result exceeds the limit of %d bytes", what, m.MaxString)
+		ls.RaiseError("%s: result exceeds the sandbox limit of %d bytes", what, m.MaxString)
 	}
 }
 

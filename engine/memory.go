@@ -1,0 +1,236 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"runtime/debug"
+	rtmetrics "runtime/metrics"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// Memory limits of Lua calls. gopher-lua has no allocation hook, so the
+// in-tree copy (third_party/gopher-lua, PATCHES.md) counts what a state
+// allocates — strings built by builtins and "..", table growth, closures,
+// coroutines — in a lua.Limits shared by the state and its coroutines. The
+// count is allocation volume since the call began, not live bytes.
+const (
+	// DefaultMemoryBudget is what one call may allocate unless the plugin's
+	// manifest says memory_limit_mb.
+	DefaultMemoryBudget = 64 << 20
+	// DefaultMaxResponseBytes bounds a response body.
+	DefaultMaxResponseBytes = 64 << 20
+	// maxPatternSteps bounds one pattern-matching call (string.find, match,
+	// gmatch step, gsub): about 2 to 5 s of CPU. The call's deadline usually
+	// ends a runaway match first; this bound holds where there is none.
+	maxPatternSteps = 1 << 28
+	// watchdogInterval is how often the process ceiling is sampled.
+	watchdogInterval = 20 * time.Millisecond
+)
+
+var (
+	// ErrMemoryBudget: a call allocated more than its plugin's budget.
+	ErrMemoryBudget = errors.New("memory budget exceeded")
+	// ErrMemoryCeiling: the process was above its memory ceiling and the
+	// watchdog cancelled the call.
+	ErrMemoryCeiling = errors.New("process memory ceiling reached")
+	// ErrResponseTooLarge: a handler returned a body over MaxResponseBytes.
+	ErrResponseTooLarge = errors.New("response body too large")
+)
+
+func responseTooLarge(n, max int64) error {
+	return fmt.Errorf("%w: the handler returned at least %d bytes, the limit is %d bytes", ErrResponseTooLarge, n, max)
+}
+
+// newLimits is the accounting of a new sandboxed state.
+func newLimits() *lua.Limits {
+	return &lua.Limits{MaxString: maxBuiltString, MaxPatternSteps: maxPatternSteps}
+}
+
+// causeError is a context cancellation cause: its message is what the Lua
+// call ends with, its kind what errors.Is finds.
+type causeError struct {
+	msg  string
+	kind error
+}
+
+func (e *causeError) Error() string        { return e.msg }
+func (e *causeError) Is(target error) bool { return target == e.kind }
+
+// memoryError marks a call's error as caused by a memory limit while
+// keeping the Lua error (and its file:line) it wraps.
+type memoryError struct {
+	err  error
+	kind error
+}
+
+func (e *memoryError) Error() string   { return e.err.Error() }
+func (e *memoryError) Unwrap() []error { return []error{e.err, e.kind} }
+
+// armCall bounds the next call on L: what it allocates to budget bytes (0:
+// DefaultMemoryBudget), and registers it with the watchdog. The returned
+// context is the one to run the call under (L.SetContext): it is cancelled,
+// with a cause naming the limit, when the budget is exceeded or the watchdog
+// picks the call. done unregisters the call and returns the call's error,
+// marked as a memory error when a limit ended it.
+func armCall(ctx context.Context, L *lua.LState, plugin string, budget int64) (context.Context, func(error) error) {
+	if budget <= 0 {
+		budget = DefaultMemoryBudget
+	}
+	lim := L.G.Limits
+	cctx, cancel := context.WithCancelCause(ctx)
+	lim.Arm(budget, func() { cancel(&causeError{msg: lim.BudgetMessage(), kind: ErrMemoryBudget}) })
+	calls.add(lim, plugin, cancel)
+	return cctx, func(err error) error {
+		calls.remove(lim)
+		lim.Disarm()
+		cause := context.Cause(cctx)
+		cancel(nil)
+		var kind error
+		switch {
+		case lim.Exceeded():
+			kind = ErrMemoryBudget
+		case errors.Is(cause, ErrMemoryCeiling):
+			kind = ErrMemoryCeiling
+		default:
+			return err
+		}
+		if err == nil {
+			err = cause
+		}
+		return &memoryError{err: err, kind: kind}
+	}
+}
+
+// calls is every Lua call running in the process, for the watchdog: the
+// memory ceiling is the process's, whichever engine runs the call.
+var calls = activeCalls{m: map[*lua.Limits]*activeCall{}}
+
+type activeCalls struct {
+	mu sync.Mutex
+	m  map[*lua.Limits]*activeCall
+}
+
+type activeCall struct {
+	plugin string
+	cancel context.CancelCauseFunc
+	shed   atomic.Bool // cancelled by the watchdog, still unwinding
+}
+
+func (c *activeCalls) add(lim *lua.Limits, plugin string, cancel context.CancelCauseFunc) {
+	c.mu.Lock()
+	c.m[lim] = &activeCall{plugin: plugin, cancel: cancel}
+	c.mu.Unlock()
+}
+
+func (c *activeCalls) remove(lim *lua.Limits) {
+	c.mu.Lock()
+	delete(c.m, lim)
+	c.mu.Unlock()
+}
+
+// victim is a running call the watchdog may cancel.
+type victim struct {
+	*activeCall
+	used int64
+}
+
+// largest returns the running calls not already cancelled, the largest
+// allocators first.
+func (c *activeCalls) largest() []victim {
+	c.mu.Lock()
+	vs := make([]victim, 0, len(c.m))
+	for lim, call := range c.m {
+		if !call.shed.Load() {
+			vs = append(vs, victim{activeCall: call, used: lim.Used()})
+		}
+	}
+	c.mu.Unlock()
+	sort.Slice(vs, func(i, j int) bool { return vs[i].used > vs[j].used })
+	return vs
+}
+
+// memoryCeiling is the configured process ceiling: Options.MemoryCeiling,
+// else GOMEMLIMIT when set; 0 when there is none.
+func memoryCeiling(opt int64) int64 {
+	if opt > 0 {
+		return opt
+	}
+	if os.Getenv("GOMEMLIMIT") != "" {
+		if l := debug.SetMemoryLimit(-1); l > 0 && l < math.MaxInt64 {
+			return l
+		}
+	}
+	return 0
+}
+
+// processMemory reads what the Go runtime holds from the OS (mapped and
+// not released): close to the process's resident size, without stopping
+// the world.
+type processMemory struct{ samples []rtmetrics.Sample }
+
+func newProcessMemory() *processMemory {
+	return &processMemory{samples: []rtmetrics.Sample{
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+	}}
+}
+
+func (p *processMemory) read() int64 {
+	rtmetrics.Read(p.samples)
+	return int64(p.samples[0].Value.Uint64()) - int64(p.samples[1].Value.Uint64())
+}
+
+// startWatchdog sets the Go soft memory limit to the ceiling and, until
+// quit is closed, samples the process's memory; above the ceiling it
+// cancels running calls, the largest allocators first, until their counts
+// cover the excess.
+func (e *Engine) startWatchdog() {
+	ceiling := memoryCeiling(e.opts.MemoryCeiling)
+	if ceiling <= 0 {
+		return
+	}
+	prev := debug.SetMemoryLimit(ceiling * 9 / 10) // GC works harder before the watchdog has to act
+	e.log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", ceiling*9/10)
+	go func() {
+		defer debug.SetMemoryLimit(prev)
+		pm := newProcessMemory()
+		t := time.NewTicker(watchdogInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-e.quit:
+				return
+			case <-t.C:
+			}
+			if used := pm.read(); used > ceiling {
+				e.shedCalls(used, ceiling)
+			}
+		}
+	}()
+}
+
+// shedCalls cancels the largest running calls until their counts cover
+// what the process is over its ceiling (at least one call).
+func (e *Engine) shedCalls(used, ceiling int64) {
+	over := used - ceiling
+	for _, v := range calls.largest() {
+		msg := fmt.Sprintf("process memory ceiling of %d MiB reached (%d MiB in use): call cancelled as one of the largest allocators (%d MiB)",
+			ceiling>>20, used>>20, v.used>>20)
+		v.shed.Store(true)
+		v.cancel(&causeError{msg: msg, kind: ErrMemoryCeiling})
+		e.log.Error("memory ceiling reached: call cancelled", "plugin", v.plugin, "call_allocated", v.used,
+			"process_bytes", used, "ceiling", ceiling)
+		over -= v.used
+		if over <= 0 {
+			return
+		}
+	}
+}
