@@ -202,7 +202,7 @@ func encodeBody(L *lua.LState, body lua.LValue, resp *response, max int64) error
 		return nil
 	case lua.LString:
 		if int64(len(b)) > max {
-			return responseTooLarge(int64(len(b)), max)
+			return responseTooLarge(max)
 		}
 		resp.body = append(resp.body, b...)
 		if resp.contentType == "" {
@@ -214,7 +214,7 @@ func encodeBody(L *lua.LState, body lua.LValue, resp *response, max int64) error
 	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: L.Interrupted})
 	var tl *luaconv.TooLargeError
 	if errors.As(err, &tl) {
-		return responseTooLarge(int64(len(resp.body)), max)
+		return responseTooLarge(max)
 	}
 	if err != nil {
 		return fmt.Errorf("encoding the response body: %w", err)

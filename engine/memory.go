@@ -45,8 +45,8 @@ var (
 	ErrResponseTooLarge = errors.New("response body too large")
 )
 
-func responseTooLarge(n, max int64) error {
-	return fmt.Errorf("%w: the handler returned at least %d bytes, the limit is %d bytes", ErrResponseTooLarge, n, max)
+func responseTooLarge(max int64) error {
+	return fmt.Errorf("%w: the handler's response body exceeds the limit of %d bytes (MaxResponseBytes)", ErrResponseTooLarge, max)
 }
 
 // newLimits is the accounting of a new sandboxed state.

@@ -58,6 +58,21 @@ func AppendJSONLimited(dst []byte, v lua.LValue, lim Limits) ([]byte, error) {
 	return out, err
 }
 
+// before refuses a string of n bytes that would take the output past
+// MaxBytes, and checks the context before a long one.
+func (s *scratch) before(dst []byte, n int) error {
+	if s == nil {
+		return nil
+	}
+	if s.lim.MaxBytes > 0 && len(dst)-s.start+n > s.lim.MaxBytes {
+		return &TooLargeError{Max: s.lim.MaxBytes}
+	}
+	if n >= 1<<16 && s.lim.Check != nil {
+		return s.lim.Check()
+	}
+	return nil
+}
+
 // limit enforces AppendJSONLimited's bounds after a value was appended.
 func (s *scratch) limit(dst []byte) error {
 	if s == nil {
@@ -78,6 +93,9 @@ func appendValue(dst []byte, v lua.LValue, s *scratch) ([]byte, error) {
 	case nil:
 		return append(dst, "null"...), nil
 	case lua.LString:
+		if err := s.before(dst, len(x)); err != nil {
+			return dst, err
+		}
 		return appendString(dst, string(x)), nil
 	case lua.LNumber:
 		out, ok := appendNumber(dst, float64(x))

@@ -154,11 +154,12 @@ func strGsub(L *LState) int {
 	limit := L.OptInt(4, -1)
 
 	cp := compiledPattern(L, pat)
+	lim := patternLimits(L) // one step budget for the whole call
 	src := unsafeFastStringToReadOnlyBytes(str)
 	var buf strings.Builder
 	n, last := 0, 0
 	for sp := 0; sp <= len(src) && n != limit; {
-		md := findCompiled(L, cp, src, sp)
+		md := findCompiled(L, cp, src, sp, lim)
 		if md == nil {
 			break
 		}
@@ -292,7 +293,7 @@ func strGmatchIter(L *LState) int {
 	if md.pos < 0 || md.pos > len(str) {
 		return 0
 	}
-	match := findCompiled(L, md.pat, unsafeFastStringToReadOnlyBytes(str), md.pos)
+	match := findCompiled(L, md.pat, unsafeFastStringToReadOnlyBytes(str), md.pos, patternLimits(L))
 	if match == nil {
 		md.pos = -1
 		return 0

@@ -67,19 +67,16 @@ func patternLimits(L *LState) *pm.Limits {
 
 // findCompiled returns the first match at or after offset, or nil; a step
 // budget exceeded or a context done raises.
-func findCompiled(L *LState, cp *pm.Pattern, src []byte, offset int) *pm.MatchData {
-	mds, err := cp.Find(src, offset, 1, patternLimits(L))
+func findCompiled(L *LState, cp *pm.Pattern, src []byte, offset int, lim *pm.Limits) *pm.MatchData {
+	md, err := cp.Match(src, offset, lim)
 	if err != nil {
 		L.RaiseError("%s", err.Error())
 	}
-	if len(mds) == 0 {
-		return nil
-	}
-	return mds[0]
+	return md
 }
 
 func findOne(L *LState, pattern, str string, offset int) *pm.MatchData {
-	return findCompiled(L, compiledPattern(L, pattern), unsafeFastStringToReadOnlyBytes(str), offset)
+	return findCompiled(L, compiledPattern(L, pattern), unsafeFastStringToReadOnlyBytes(str), offset, patternLimits(L))
 }
 
 // formatBound is an upper bound of the length of string.format's result,

@@ -675,6 +675,34 @@ func (pat *Pattern) Find(src []byte, offset, limit int, lim *Limits) (matches []
 	return
 }
 
+// vbwd: Match returns the first match at or after offset, or nil: Find with
+// limit 1, without the slice.
+func (pat *Pattern) Match(src []byte, offset int, lim *Limits) (md *MatchData, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			switch perr := v.(type) {
+			case *Error:
+				err = perr
+			case *Interrupted:
+				err = perr.Err
+			default:
+				panic(v)
+			}
+		}
+	}()
+	m := newMatchState()
+	for sp := offset; sp <= len(src); sp++ {
+		if ok, _, ms := recursiveVM(src, pat.insts, 0, sp, 0, lim, m); ok {
+			return ms, nil
+		}
+		m.captures = m.captures[:0]
+		if pat.MustHead {
+			break
+		}
+	}
+	return nil, nil
+}
+
 // vbwd: Limits bounds one matching call. A nil *Limits bounds nothing.
 type Limits struct {
 	// Check, when set, is called every checkEvery steps; a non-nil error
