@@ -79,7 +79,7 @@ func TestPatternCache(t *testing.T) {
 	if n := len(patternCache.m); n > patternCacheSize {
 		t.Errorf("cache holds %d patterns, bound %d", n, patternCacheSize)
 	}
-	if err := L.DoString(`string.find("x", "[a")`); err == nil || !strings.Contains(err.Error(), "missing ']'") {
+	if err := L.DoString(`string.find("x", "[a")`); err == nil || !strings.Contains(err.Error(), "unexpected EOS") {
 		t.Errorf("bad pattern: %v", err)
 	}
 }
