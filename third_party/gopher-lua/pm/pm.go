@@ -718,7 +718,7 @@ type Interrupted struct{ Err error }
 
 func (e *Interrupted) Error() string { return e.Err.Error() }
 
-const checkEvery = 1 << 12
+const checkEvery = 1 << 10
 
 // vbwd: step counts one VM step and, every checkEvery steps, enforces the
 // step budget and asks Check.
