@@ -188,17 +188,19 @@ func (p *processMemory) read() int64 {
 	return int64(p.samples[0].Value.Uint64()) - int64(p.samples[1].Value.Uint64())
 }
 
-// startWatchdog sets the Go soft memory limit to the ceiling and, until
-// quit is closed, samples the process's memory; above the ceiling it
-// cancels running calls, the largest allocators first, until their counts
-// cover the excess.
+// startWatchdog sets the Go soft memory limit below the ceiling and, until
+// quit is closed, samples the process's memory; above 90% of the ceiling
+// (the margin covers what a call allocates between two samples) it cancels
+// running calls, the largest allocators first, until their counts cover the
+// excess.
 func (e *Engine) startWatchdog() {
 	ceiling := memoryCeiling(e.opts.MemoryCeiling)
 	if ceiling <= 0 {
 		return
 	}
-	prev := debug.SetMemoryLimit(ceiling * 9 / 10) // GC works harder before the watchdog has to act
-	e.log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", ceiling*9/10)
+	soft, trigger := ceiling*8/10, ceiling*9/10
+	prev := debug.SetMemoryLimit(soft) // the GC works harder before the watchdog has to act
+	e.log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", soft, "watchdog_above", trigger)
 	go func() {
 		defer debug.SetMemoryLimit(prev)
 		pm := newProcessMemory()
@@ -210,8 +212,8 @@ func (e *Engine) startWatchdog() {
 				return
 			case <-t.C:
 			}
-			if used := pm.read(); used > ceiling {
-				e.shedCalls(used, ceiling)
+			if used := pm.read(); used > trigger {
+				e.shedCalls(used, trigger, ceiling)
 			}
 		}
 	}()
@@ -219,8 +221,8 @@ func (e *Engine) startWatchdog() {
 
 // shedCalls cancels the largest running calls until their counts cover
 // what the process is over its ceiling (at least one call).
-func (e *Engine) shedCalls(used, ceiling int64) {
-	over := used - ceiling
+func (e *Engine) shedCalls(used, trigger, ceiling int64) {
+	over := used - trigger
 	for _, v := range calls.largest() {
 		msg := fmt.Sprintf("process memory ceiling of %d MiB reached (%d MiB in use): call cancelled as one of the largest allocators (%d MiB)",
 			ceiling>>20, used>>20, v.used>>20)

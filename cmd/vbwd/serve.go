@@ -27,6 +27,9 @@ type serveFlags struct {
 	populate       bool
 	watch          bool
 	demoTokens     bool
+	memCeilingMB   int64
+	memBudgetMB    int64
+	maxResponse    int64
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -49,6 +52,9 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.noDB, "no-db", false, "run without a database (plugins that need one fail)")
 	fl.BoolVar(&f.demoTokens, "demo-tokens", false, "print API tokens for demo users (needs VBWD_JWT_SECRET; for development)")
 	fl.BoolVar(&f.watch, "watch", false, "reload any plugin when its files change (without it: only plugins with \"debug_mode\": true)")
+	fl.Int64Var(&f.memCeilingMB, "memory-ceiling-mb", envInt("VBWD_MEMORY_CEILING_MB"), "process memory ceiling in MiB: GC soft limit below it, the largest Lua calls cancelled above it (0: GOMEMLIMIT, else none)")
+	fl.Int64Var(&f.memBudgetMB, "memory-budget-mb", 64, "what one Lua call may allocate, in MiB, unless the plugin's manifest sets memory_limit_mb")
+	fl.Int64Var(&f.maxResponse, "max-response", 64<<20, "response body limit in bytes")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	return cmd
 }
@@ -63,7 +69,8 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
-		JWTSecret: os.Getenv("VBWD_JWT_SECRET")}
+		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), MemoryCeiling: f.memCeilingMB << 20, MemoryBudget: f.memBudgetMB << 20,
+		MaxResponseBytes: f.maxResponse}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
 	}
