@@ -94,6 +94,9 @@ func (m *Module) pretty(L *lua.LState) int {
 	if err := stdjson.Indent(&out, compact, "", "  "); err != nil {
 		return fail(L, err)
 	}
+	if l := L.G.Limits; l != nil && l.MaxString > 0 && out.Len() > l.MaxString {
+		return fail(L, &luaconv.TooLargeError{Max: l.MaxString})
+	}
 	L.Push(lua.LString(out.String()))
 	return 1
 }
