@@ -191,12 +191,18 @@ func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) e
 	} else if headers != lua.LNil {
 		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
 	}
-	return encodeBody(s.L, body, resp, s.gen.opts.MaxResponseBytes)
+	var check func() error
+	if s.guard != nil {
+		check = s.guard.check
+	} else {
+		check = s.L.Interrupted
+	}
+	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, check)
 }
 
 // encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
-// interruptible by the call's context.
-func encodeBody(L *lua.LState, body lua.LValue, resp *response, max int64) error {
+// interruptible by the call's context (check).
+func encodeBody(body lua.LValue, resp *response, max int64, check func() error) error {
 	switch b := body.(type) {
 	case *lua.LNilType:
 		return nil
@@ -211,12 +217,11 @@ func encodeBody(L *lua.LState, body lua.LValue, resp *response, max int64) error
 		return nil
 	}
 	var err error
-	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: L.Interrupted})
-	var tl *luaconv.TooLargeError
-	if errors.As(err, &tl) {
-		return responseTooLarge(max)
-	}
+	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: check})
 	if err != nil {
+		if _, ok := err.(*luaconv.TooLargeError); ok {
+			return responseTooLarge(max)
+		}
 		return fmt.Errorf("encoding the response body: %w", err)
 	}
 	if resp.contentType == "" {

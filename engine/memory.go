@@ -74,72 +74,99 @@ type memoryError struct {
 func (e *memoryError) Error() string   { return e.err.Error() }
 func (e *memoryError) Unwrap() []error { return []error{e.err, e.kind} }
 
-// armCall bounds the next call on L: what it allocates to budget bytes (0:
-// DefaultMemoryBudget), and registers it with the watchdog. The returned
-// context is the one to run the call under (L.SetContext): it is cancelled,
-// with a cause naming the limit, when the budget is exceeded or the watchdog
-// picks the call. done unregisters the call and returns the call's error,
-// marked as a memory error when a limit ended it.
-func armCall(ctx context.Context, L *lua.LState, plugin string, budget int64) (context.Context, func(error) error) {
+// callGuard bounds the calls of one state: what a call allocates, against
+// its budget, and its registration with the watchdog. A pooled state keeps
+// its guard from call to call, so arming one costs no allocation beyond the
+// call's context.
+type callGuard struct {
+	lim    *lua.Limits
+	plugin string
+	trip   func()       // the budget's onTrip, made once
+	check  func() error // L.Interrupted, made once (JSON encoding)
+
+	cancel context.CancelCauseFunc // the current call's; read by the watchdog under calls.mu
+	shed   atomic.Bool             // cancelled by the watchdog, still unwinding
+}
+
+func newCallGuard(L *lua.LState, plugin string) *callGuard {
+	g := &callGuard{lim: L.G.Limits, plugin: plugin, check: L.Interrupted}
+	g.trip = func() { g.cancel(&causeError{msg: g.lim.BudgetMessage(), kind: ErrMemoryBudget}) }
+	return g
+}
+
+// arm bounds the next call: what it allocates to budget bytes (0:
+// DefaultMemoryBudget). The returned context is the one to run the call
+// under (L.SetContext): it is cancelled, with a cause naming the limit, when
+// the budget is exceeded or the watchdog picks the call.
+func (g *callGuard) arm(ctx context.Context, budget int64) context.Context {
 	if budget <= 0 {
 		budget = DefaultMemoryBudget
 	}
-	lim := L.G.Limits
 	cctx, cancel := context.WithCancelCause(ctx)
-	lim.Arm(budget, func() { cancel(&causeError{msg: lim.BudgetMessage(), kind: ErrMemoryBudget}) })
-	calls.add(lim, plugin, cancel)
-	return cctx, func(err error) error {
-		calls.remove(lim)
-		lim.Disarm()
-		cause := context.Cause(cctx)
-		cancel(nil)
-		var kind error
-		switch {
-		case lim.Exceeded():
-			kind = ErrMemoryBudget
-		case errors.Is(cause, ErrMemoryCeiling):
-			kind = ErrMemoryCeiling
-		default:
-			return err
-		}
-		if err == nil {
-			err = cause
-		}
-		return &memoryError{err: err, kind: kind}
+	g.cancel = cancel
+	g.shed.Store(false)
+	g.lim.Arm(budget, g.trip)
+	calls.add(g)
+	return cctx
+}
+
+// done ends the call armed with cctx and returns its error, marked as a
+// memory error (ErrMemoryBudget, ErrMemoryCeiling) when a limit ended it.
+func (g *callGuard) done(cctx context.Context, err error) error {
+	calls.remove(g)
+	g.lim.Disarm()
+	cause := context.Cause(cctx)
+	g.cancel(nil)
+	var kind error
+	switch {
+	case g.lim.Exceeded():
+		kind = ErrMemoryBudget
+	case errors.Is(cause, ErrMemoryCeiling):
+		kind = ErrMemoryCeiling
+	default:
+		return err
 	}
+	if err == nil {
+		err = cause
+	}
+	return &memoryError{err: err, kind: kind}
+}
+
+// armCall arms a fresh guard for a one-off call (building a state, reading
+// a manifest); done returns the call's error as callGuard.done does.
+func armCall(ctx context.Context, L *lua.LState, plugin string, budget int64) (context.Context, func(error) error) {
+	g := newCallGuard(L, plugin)
+	cctx := g.arm(ctx, budget)
+	return cctx, func(err error) error { return g.done(cctx, err) }
 }
 
 // calls is every Lua call running in the process, for the watchdog: the
 // memory ceiling is the process's, whichever engine runs the call.
-var calls = activeCalls{m: map[*lua.Limits]*activeCall{}}
+var calls = activeCalls{m: map[*callGuard]struct{}{}}
 
 type activeCalls struct {
 	mu sync.Mutex
-	m  map[*lua.Limits]*activeCall
+	m  map[*callGuard]struct{}
 }
 
-type activeCall struct {
-	plugin string
-	cancel context.CancelCauseFunc
-	shed   atomic.Bool // cancelled by the watchdog, still unwinding
-}
-
-func (c *activeCalls) add(lim *lua.Limits, plugin string, cancel context.CancelCauseFunc) {
+func (c *activeCalls) add(g *callGuard) {
 	c.mu.Lock()
-	c.m[lim] = &activeCall{plugin: plugin, cancel: cancel}
+	c.m[g] = struct{}{}
 	c.mu.Unlock()
 }
 
-func (c *activeCalls) remove(lim *lua.Limits) {
+func (c *activeCalls) remove(g *callGuard) {
 	c.mu.Lock()
-	delete(c.m, lim)
+	delete(c.m, g)
 	c.mu.Unlock()
 }
 
 // victim is a running call the watchdog may cancel.
 type victim struct {
-	*activeCall
-	used int64
+	g      *callGuard
+	plugin string
+	cancel context.CancelCauseFunc
+	used   int64
 }
 
 // largest returns the running calls not already cancelled, the largest
@@ -147,9 +174,9 @@ type victim struct {
 func (c *activeCalls) largest() []victim {
 	c.mu.Lock()
 	vs := make([]victim, 0, len(c.m))
-	for lim, call := range c.m {
-		if !call.shed.Load() {
-			vs = append(vs, victim{activeCall: call, used: lim.Used()})
+	for g := range c.m {
+		if !g.shed.Load() {
+			vs = append(vs, victim{g: g, plugin: g.plugin, cancel: g.cancel, used: g.lim.Used()})
 		}
 	}
 	c.mu.Unlock()
@@ -226,7 +253,7 @@ func (e *Engine) shedCalls(used, trigger, ceiling int64) {
 	for _, v := range calls.largest() {
 		msg := fmt.Sprintf("process memory ceiling of %d MiB reached (%d MiB in use): call cancelled as one of the largest allocators (%d MiB)",
 			ceiling>>20, used>>20, v.used>>20)
-		v.shed.Store(true)
+		v.g.shed.Store(true)
 		v.cancel(&causeError{msg: msg, kind: ErrMemoryCeiling})
 		e.log.Error("memory ceiling reached: call cancelled", "plugin", v.plugin, "call_allocated", v.used,
 			"process_bytes", used, "ceiling", ceiling)

@@ -67,12 +67,15 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 		return err
 	}
 	p.inUse.Add(1)
-	cctx, done := armCall(ctx, s.L, s.gen.Plugin, s.gen.memoryBudget())
+	if s.guard == nil {
+		s.guard = newCallGuard(s.L, s.gen.Plugin)
+	}
+	cctx := s.guard.arm(ctx, s.gen.memoryBudget())
 	s.L.SetContext(cctx)
 	err = fn(s)
 	s.L.RemoveContext()
 	discard := cctx.Err() != nil || s.broken // interrupted, or over a memory limit
-	err = done(err)
+	err = s.guard.done(cctx, err)
 	p.inUse.Add(-1)
 	p.put(s, discard)
 	<-p.sem
