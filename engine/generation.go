@@ -109,7 +109,7 @@ func (g *Generation) buildState(ctx context.Context) (*State, error) {
 
 // construct builds a state: sandbox, init.lua, initialize(config),
 // routes(r), on_enable(ctx), all in the build phase.
-func (g *Generation) construct(ctx context.Context) (*State, *recorder, error) {
+func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder, err error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), g.opts.RequestTimeout)
 	defer cancel()
 	L := newSandbox(g.src, g.env.modules, g.env.logger)
@@ -119,8 +119,8 @@ func (g *Generation) construct(ctx context.Context) (*State, *recorder, error) {
 	L.SetContext(ctx)
 	defer func() {
 		L.RemoveContext()
-		if err := done(nil); err != nil {
-			ok = false // over its memory budget: never pooled
+		if merr := done(err); merr != nil && ok { // over its memory budget yet no error: never pooled
+			built, rec, ok, err = nil, nil, false, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.relDir, "init.lua"), Op: "build", Err: merr}
 		}
 		if !ok {
 			L.Close()
