@@ -251,6 +251,9 @@ func withCtxErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrMemoryBudget) || errors.Is(cause, ErrMemoryCeiling) {
+		return err // a memory limit cancelled the call: the Lua error names it and its line
+	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:
 		return ErrTimeout

@@ -190,19 +190,27 @@ end`
 		"plugins/small/init.lua": pluginSrc("small", ", memory_limit_mb = 8", alloc),
 		"plugins/big/init.lua":   pluginSrc("big", ", memory_limit_mb = 128", alloc),
 		"plugins/bad/init.lua":   pluginSrc("bad", ", memory_limit_mb = 0.5", alloc),
+		"plugins/fat/init.lua": pluginSrc("fat", ", memory_limit_mb = 8", `
+function P.initialize()
+  P.cache = {}
+  for i = 1, 20 do P.cache[i] = string.rep("c", 1024 * 1024 - i) end
+end`),
 	})
-	te := startEngine(t, root, nil)
+	te := startEngine(t, root, func(o *Options) { o.RequestTimeout = 20 * time.Second })
 	if r := te.do(t, "GET", "/api/small/alloc/6", ""); r.status != 200 {
 		t.Errorf("small, 6 MiB: %d %s", r.status, r.body)
 	}
 	if r := te.do(t, "GET", "/api/small/alloc/12", ""); r.status != 500 || !strings.Contains(te.logs.String(), "memory budget of 8 MiB exceeded") {
 		t.Errorf("small, 12 MiB: %d %s", r.status, r.body)
 	}
-	if r := te.do(t, "GET", "/api/big/alloc/100", ""); r.status != 200 {
-		t.Errorf("big, 100 MiB: %d %s", r.status, r.body)
+	if r := te.do(t, "GET", "/api/big/alloc/80", ""); r.status != 200 {
+		t.Errorf("big, 80 MiB: %d %s", r.status, r.body)
 	}
 	if st := te.status(t, "bad"); st.State != StateFailed || !strings.Contains(st.Error, "memory_limit_mb must be a whole number") {
 		t.Errorf("bad: %s %q", st.State, st.Error)
+	}
+	if st := te.status(t, "fat"); st.State != StateFailed || !strings.Contains(st.Error, "memory budget of 8 MiB exceeded") {
+		t.Errorf("fat (20 MiB at initialize, budget 8 MiB): %s %q", st.State, st.Error)
 	}
 }
 
