@@ -127,7 +127,7 @@ func TestMemoryBombs(t *testing.T) {
 		"plugins/bomb/init.lua":  pluginSrc("bomb", "", bombPlugin),
 		"plugins/other/init.lua": pluginSrc("other", "", `function P.routes(r) r:get("/ping", function() return 200, { pong = true } end) end`),
 	})
-	te := startEngine(t, root, func(o *Options) { o.MemoryCeiling = ceiling; o.RequestTimeout = 20 * time.Second })
+	te := startEngine(t, root, func(o *Options) { o.MemoryCeiling = ceiling; o.RequestTimeout = time.Minute })
 	stop := peakRSS(t)
 	for _, c := range []struct{ route, want string }{
 		{"keep", "memory budget of 64 MiB exceeded"},
@@ -230,7 +230,7 @@ func TestMemoryCeilingWatchdog(t *testing.T) {
 end`),
 		"plugins/other/init.lua": pluginSrc("other", "", `function P.routes(r) r:get("/ping", function() return 200, { pong = true } end) end`),
 	})
-	te := startEngine(t, root, func(o *Options) { o.MemoryCeiling = ceiling; o.RequestTimeout = 10 * time.Second })
+	te := startEngine(t, root, func(o *Options) { o.MemoryCeiling = ceiling; o.RequestTimeout = time.Minute })
 	stop := peakRSS(t)
 	var wg sync.WaitGroup
 	wg.Add(1)

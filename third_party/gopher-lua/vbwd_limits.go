@@ -81,10 +81,10 @@ func (m *Limits) Charge(n int64) bool {
 
 // Approximate sizes charged for what the VM allocates besides strings.
 const (
-	tableBytes     = 96 // an LTable
-	arraySlotBytes = 16 // one LValue (an interface)
-	hashSlotBytes  = 64 // one key/value pair with its key list and index entries
-	closureBytes   = 96 // an LFunction, plus 8 per upvalue
+	tableBytes     = 96  // an LTable
+	arraySlotBytes = 16  // one LValue (an interface)
+	hashSlotBytes  = 128 // one key/value pair, its entry in the key list and in the key index, map overhead
+	closureBytes   = 96  // an LFunction, plus 8 per upvalue
 )
 
 func newTableBytes(acap, hcap int) int64 {
