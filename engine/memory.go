@@ -32,7 +32,7 @@ const (
 	// ends a runaway match first; this bound holds where there is none.
 	maxPatternSteps = 1 << 28
 	// watchdogInterval is how often the process ceiling is sampled.
-	watchdogInterval = 20 * time.Millisecond
+	watchdogInterval = 10 * time.Millisecond
 )
 
 var (
