@@ -77,6 +77,15 @@ type Options struct {
 	// may not create roles (default VBWD_UNSAFE_SHARED_DB_ROLE=1); otherwise
 	// plugin SQL is refused then.
 	UnsafeSharedDBRole bool
+	// MemoryBudget is what one Lua call may allocate when the plugin's
+	// manifest sets no memory_limit_mb (memory.go). Default 64 MiB.
+	MemoryBudget int64
+	// MemoryCeiling is the process's memory ceiling: the Go soft limit is
+	// set below it and a watchdog cancels the largest calls above it.
+	// 0: GOMEMLIMIT when set, else none.
+	MemoryCeiling int64
+	// MaxResponseBytes bounds a response body. Default 64 MiB.
+	MaxResponseBytes int64
 }
 
 func (o *Options) setDefaults() {
@@ -91,6 +100,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if o.PoolMax <= 0 {
 		o.PoolMax = max(4, 2*runtime.GOMAXPROCS(0))
@@ -296,6 +311,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}()
 	e.retiring.Add(1)
 	go e.sweepShared(30 * time.Second)
+	e.startWatchdog()
 	if _, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg}); err != nil {
 		return err
 	}

@@ -125,13 +125,19 @@ func (g *Generation) buildState(ctx context.Context) (*State, error) {
 
 // construct builds a state: sandbox, init.lua, initialize(config),
 // routes(r), on_enable(ctx), all in the build phase.
-func (g *Generation) construct(ctx context.Context) (*State, *recorder, error) {
+func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder, err error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), g.opts.RequestTimeout)
 	defer cancel()
 	L := newSandbox(g.src, g.env.modules, g.env.logger)
 	s := &State{L: L, gen: g}
 	ok := false
+	ctx, done := armCall(ctx, L, g.Plugin, g.memoryBudget())
+	L.SetContext(ctx)
 	defer func() {
+		L.RemoveContext()
+		if merr := done(err); merr != nil && ok { // over its memory budget yet no error: never pooled
+			built, rec, ok, err = nil, nil, false, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.relDir, "init.lua"), Op: "build", Err: merr}
+		}
 		if !ok {
 			L.Close()
 		}
@@ -164,8 +170,10 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 		return nil
 	}
 	L := s.L
-	L.SetContext(ctx)
-	defer L.RemoveContext()
+	if L.Context() == nil { // under Pool.Run or construct, the call's context is set already
+		L.SetContext(ctx)
+		defer L.RemoveContext()
+	}
 	L.Push(fn)
 	L.Push(arg)
 	if err := L.PCall(1, 0, nil); err != nil {
@@ -179,6 +187,14 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 		return &PluginError{Plugin: s.gen.Plugin, File: path.Join(s.gen.src.relDir, "init.lua"), Op: name, Err: err}
 	}
 	return nil
+}
+
+// memoryBudget is what one call of the plugin may allocate.
+func (g *Generation) memoryBudget() int64 {
+	if g.Manifest != nil && g.Manifest.MemoryLimit > 0 {
+		return g.Manifest.MemoryLimit
+	}
+	return g.opts.MemoryBudget
 }
 
 // luaConfig converts a generation's config for Lua.

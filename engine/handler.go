@@ -203,14 +203,25 @@ func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) e
 	} else if headers != lua.LNil {
 		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
 	}
-	return encodeBody(body, resp)
+	var check func() error
+	if s.guard != nil {
+		check = s.guard.check
+	} else {
+		check = s.L.Interrupted
+	}
+	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, check)
 }
 
-func encodeBody(body lua.LValue, resp *response) error {
+// encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
+// interruptible by the call's context (check).
+func encodeBody(body lua.LValue, resp *response, max int64, check func() error) error {
 	switch b := body.(type) {
 	case *lua.LNilType:
 		return nil
 	case lua.LString:
+		if int64(len(b)) > max {
+			return responseTooLarge(max)
+		}
 		resp.body = append(resp.body, b...)
 		if resp.contentType == "" {
 			resp.contentType = "text/plain; charset=utf-8"
@@ -218,8 +229,11 @@ func encodeBody(body lua.LValue, resp *response) error {
 		return nil
 	}
 	var err error
-	resp.body, err = luaconv.AppendJSON(resp.body, body)
+	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: check})
 	if err != nil {
+		if _, ok := err.(*luaconv.TooLargeError); ok {
+			return responseTooLarge(max)
+		}
 		return fmt.Errorf("encoding the response body: %w", err)
 	}
 	if resp.contentType == "" {

@@ -24,6 +24,9 @@ type Manifest struct {
 	// Extensions are PostgreSQL extensions the plugin's migrations need;
 	// the engine creates them (trusted ones only, dbupgrade.go).
 	Extensions []string
+	// MemoryLimit is what one call may allocate (memory_limit_mb, in
+	// bytes); 0: the engine's default.
+	MemoryLimit int64
 
 	semver       *semver.Version
 	hasOnDisable bool
@@ -60,7 +63,13 @@ var (
 func readManifest(ctx context.Context, src *pluginSource, env *stateEnv) (*Manifest, error) {
 	L := newSandbox(src, env.modules, env.logger)
 	defer L.Close()
+	ctx, done := armCall(ctx, L, src.name, 0) // the manifest sets the budget: the default until it is read
+	L.SetContext(ctx)
 	tbl, err := runEntry(ctx, L, src)
+	L.RemoveContext()
+	if err = done(err); err != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,8 +78,10 @@ func readManifest(ctx context.Context, src *pluginSource, env *stateEnv) (*Manif
 
 // runEntry calls the compiled init.lua in L and returns the plugin table.
 func runEntry(ctx context.Context, L *lua.LState, src *pluginSource) (*lua.LTable, error) {
-	L.SetContext(ctx)
-	defer L.RemoveContext()
+	if L.Context() == nil { // set by the caller when it armed a memory budget
+		L.SetContext(ctx)
+		defer L.RemoveContext()
+	}
 	L.Push(L.NewFunctionFromProto(src.entry))
 	if err := L.PCall(0, 1, nil); err != nil {
 		return nil, withCtxErr(ctx, normalizeLuaError(src.name, "load", err))
@@ -138,12 +149,27 @@ func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
 			return nil, fail("%s must be a function, got %s", fn, v.Type())
 		}
 	}
+	if m.MemoryLimit, err = memoryLimitMB(t.RawGetString("memory_limit_mb")); err != nil {
+		return nil, fail("%v", err)
+	}
 	m.HasRoutes = t.RawGetString("routes") != lua.LNil
 	m.hasOnDisable = t.RawGetString("on_disable") != lua.LNil
 	if err := checkPrefix(m.URLPrefix, m.HasRoutes); err != nil {
 		return nil, fail("%v", err)
 	}
 	return m, nil
+}
+
+// memoryLimitMB reads memory_limit_mb: a whole number of MiB, 1 to 4096.
+func memoryLimitMB(v lua.LValue) (int64, error) {
+	if v == lua.LNil {
+		return 0, nil
+	}
+	n, ok := v.(lua.LNumber)
+	if !ok || n != lua.LNumber(int64(n)) || n < 1 || n > 4096 {
+		return 0, fmt.Errorf("memory_limit_mb must be a whole number of MiB from 1 to 4096, got %s", v.String())
+	}
+	return int64(n) << 20, nil
 }
 
 func parseDependencies(v lua.LValue) ([]Dependency, error) {
@@ -250,6 +276,9 @@ func prefixesOverlap(a, b string) bool {
 func withCtxErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, ErrMemoryBudget) || errors.Is(cause, ErrMemoryCeiling) {
+		return err // a memory limit cancelled the call: the Lua error names it and its line
 	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:

@@ -56,7 +56,8 @@ func (p *Pool) warm(states ...*State) {
 // Run borrows a state, runs fn on it under ctx (L.SetContext), and returns
 // the state to the pool. A borrow that cannot be served before ctx is done
 // returns ErrPoolExhausted. A state whose call was interrupted by ctx is
-// discarded rather than reused.
+// discarded rather than reused, as is one ended by a memory limit. The
+// call's memory budget starts afresh at each borrow (callGuard.arm).
 //
 // A call that re-enters the pool — a sync emit, a DI call or an exchanger
 // landing on the plugin whose state the current call holds — runs on that
@@ -75,12 +76,18 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 		return err
 	}
 	p.inUse.Add(1)
-	hc := &heldCtx{Context: ctx, s: s}
+	if s.guard == nil {
+		s.guard = newCallGuard(s.L, s.gen.Plugin)
+	}
+	cctx := s.guard.arm(ctx, s.gen.memoryBudget())
+	hc := &heldCtx{Context: cctx, s: s}
 	s.L.SetContext(hc)
 	err = fn(s)
 	s.L.RemoveContext()
+	discard := hc.Err() != nil || s.broken // interrupted, or over a memory limit
+	err = s.guard.done(cctx, err)
 	p.inUse.Add(-1)
-	p.put(s, hc.Err() != nil || s.broken)
+	p.put(s, discard)
 	<-p.sem
 	return err
 }

@@ -9,14 +9,16 @@ import (
 	lua "github.com/yuin/gopher-lua"
 )
 
-// Sandbox limits. gopher-lua has no memory limit, so the builtins that can
-// allocate huge strings in one call are capped, and the stacks are bounded.
+// Sandbox limits. The stacks are bounded; every builtin that builds a string
+// (.., string.rep, format, gsub, upper, lower, reverse, char, table.concat,
+// json.encode) is capped in the patched gopher-lua (lua.Limits.MaxString),
+// and what a call allocates is counted against its budget (memory.go).
 const (
 	callStackSize    = 200        // Lua call frames: deep recursion fails cleanly
 	registrySize     = 1024 * 2   // initial data stack slots
 	registryMaxSize  = 1024 * 256 // data stack may grow to this many slots
 	registryGrowStep = 1024
-	maxBuiltString   = 16 << 20 // string.rep / table.concat result cap (bytes)
+	maxBuiltString   = 16 << 20 // the longest string one builtin may build (bytes)
 )
 
 // removedGlobals are deleted from every sandboxed state: they load code from
@@ -37,6 +39,7 @@ func newSandbox(src *pluginSource, mods map[string]hostapi.Module, logger *slog.
 		RegistryMaxSize:  registryMaxSize,
 		RegistryGrowStep: registryGrowStep,
 	})
+	L.G.Limits = newLimits()
 	for _, lib := range []struct {
 		name string
 		fn   lua.LGFunction
@@ -61,48 +64,12 @@ func newSandbox(src *pluginSource, mods map[string]hostapi.Module, logger *slog.
 	return L
 }
 
-// capBuiltins removes string.dump and wraps string.rep and table.concat so
-// one call cannot build a string larger than maxBuiltString.
+// capBuiltins removes string.dump. The string builders are capped in the
+// patched gopher-lua itself (lua.Limits.MaxString): wrappers here missed
+// table.concat over numbers, format and gsub.
 func capBuiltins(L *lua.LState) {
 	str := L.GetGlobal("string").(*lua.LTable)
 	str.RawSetString("dump", lua.LNil)
-	rep := str.RawGetString("rep").(*lua.LFunction)
-	str.RawSetString("rep", L.NewFunction(func(L *lua.LState) int {
-		s := L.CheckString(1)
-		n := L.OptInt(2, 0)
-		if n > 0 && (len(s)*n > maxBuiltString || len(s)*n < 0) {
-			L.RaiseError("string.rep: result of %d bytes exceeds the sandbox limit of %d bytes", len(s)*n, maxBuiltString)
-		}
-		return callThrough(L, rep)
-	}))
-	tbl := L.GetGlobal("table").(*lua.LTable)
-	concat := tbl.RawGetString("concat").(*lua.LFunction)
-	tbl.RawSetString("concat", L.NewFunction(func(L *lua.LState) int {
-		t := L.CheckTable(1)
-		sep := len(L.OptString(2, ""))
-		total := 0
-		n := t.Len()
-		for i := 1; i <= n; i++ {
-			if s, ok := t.RawGetInt(i).(lua.LString); ok {
-				total += len(s) + sep
-			}
-			if total > maxBuiltString {
-				L.RaiseError("table.concat: result exceeds the sandbox limit of %d bytes", maxBuiltString)
-			}
-		}
-		return callThrough(L, concat)
-	}))
-}
-
-// callThrough calls fn with the current arguments and returns its results.
-func callThrough(L *lua.LState, fn *lua.LFunction) int {
-	top := L.GetTop()
-	L.Push(fn)
-	for i := 1; i <= top; i++ {
-		L.Push(L.Get(i))
-	}
-	L.Call(top, lua.MultRet)
-	return L.GetTop() - top
 }
 
 func printTo(logger *slog.Logger) lua.LGFunction {

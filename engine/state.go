@@ -13,6 +13,7 @@ type State struct {
 	handlers []*lua.LFunction
 	values   []lua.LValue // per registration of the generation: what this state registered
 	broken   bool         // set when the state must not be reused
+	guard    *callGuard   // memory budget and watchdog registration of its calls (memory.go)
 
 	// Metatables and methods of the req and req.params userdata.
 	reqMeta    *lua.LTable

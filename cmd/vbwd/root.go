@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,12 @@ func (g *globals) logger(buffered bool) (log *slog.Logger, sink io.Writer, close
 		return slog.New(slog.NewJSONHandler(sink, opts)), sink, closer, nil
 	}
 	return nil, nil, nil, fmt.Errorf("--log-format %q: want text or json", g.logFormat)
+}
+
+// envInt is the integer in environment variable key, 0 when unset or bad.
+func envInt(key string) int64 {
+	n, _ := strconv.ParseInt(os.Getenv(key), 10, 64)
+	return n
 }
 
 func envOr(key, def string) string {

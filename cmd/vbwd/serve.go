@@ -29,6 +29,9 @@ type serveFlags struct {
 	demoTokens     bool
 	server         engine.ServeOptions
 	unsafeSharedDB bool
+	memCeilingMB   int64
+	memBudgetMB    int64
+	maxResponse    int64
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -55,6 +58,9 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.DurationVar(&f.server.ReadTimeout, "read-timeout", 60*time.Second, "deadline for reading a whole request, body included (event streams lift it)")
 	fl.DurationVar(&f.server.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
 	fl.DurationVar(&f.server.DrainTimeout, "drain-timeout", 30*time.Second, "how long a retiring generation's in-flight calls may run before they are cancelled")
+	fl.Int64Var(&f.memCeilingMB, "memory-ceiling-mb", envInt("VBWD_MEMORY_CEILING_MB"), "process memory ceiling in MiB: GC soft limit below it, the largest Lua calls cancelled above it (0: GOMEMLIMIT, else none)")
+	fl.Int64Var(&f.memBudgetMB, "memory-budget-mb", 64, "what one Lua call may allocate, in MiB, unless the plugin's manifest sets memory_limit_mb")
+	fl.Int64Var(&f.maxResponse, "max-response", 64<<20, "response body limit in bytes")
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	fl.BoolVar(&f.unsafeSharedDB, "unsafe-shared-db-role", false, "UNSAFE: when the database user may not create roles, run plugin SQL as that user "+
 		"(with all its rights) instead of refusing it; also VBWD_UNSAFE_SHARED_DB_ROLE=1")
@@ -71,7 +77,8 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
-		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout, UnsafeSharedDBRole: f.unsafeSharedDB}
+		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout, UnsafeSharedDBRole: f.unsafeSharedDB,
+		MemoryCeiling: f.memCeilingMB << 20, MemoryBudget: f.memBudgetMB << 20, MaxResponseBytes: f.maxResponse}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
 	}

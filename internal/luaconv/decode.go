@@ -1,6 +1,7 @@
 package luaconv
 
 import (
+	"errors"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -44,6 +45,7 @@ type decoder struct {
 	data  []byte
 	pos   int
 	depth int
+	n     int // values decoded, to check the call's context every checkEvery
 	// Elements and members of the arrays and objects being parsed, stacked
 	// level after level, so each table is created at its exact size.
 	stack []member
@@ -79,6 +81,11 @@ func (d *decoder) value() (lua.LValue, error) {
 	if d.pos >= len(d.data) {
 		return lua.LNil, d.unexpected("a value")
 	}
+	if d.n++; d.n%checkEvery == 0 { // a huge document is interruptible
+		if err := d.L.Interrupted(); err != nil {
+			return lua.LNil, err
+		}
+	}
 	switch c := d.data[d.pos]; {
 	case c == '{':
 		return d.object()
@@ -86,6 +93,9 @@ func (d *decoder) value() (lua.LValue, error) {
 		return d.array()
 	case c == '"':
 		s, err := d.str()
+		if err == nil && !d.L.G.Limits.Charge(int64(len(s))) { // decoded strings count against the call's budget
+			err = errors.New(d.L.G.Limits.BudgetMessage())
+		}
 		return lua.LString(s), err
 	case c == '-' || c >= '0' && c <= '9':
 		return d.number()

@@ -26,12 +26,76 @@ func AppendJSON(dst []byte, v lua.LValue) ([]byte, error) {
 	return appendTable(dst, t, s)
 }
 
+// Limits bounds AppendJSONLimited.
+type Limits struct {
+	// MaxBytes bounds the encoded output (0: no bound).
+	MaxBytes int
+	// Check, when set, is called every few thousand values; its error ends
+	// the encoding (e.g. the Lua call's context is done).
+	Check func() error
+}
+
+// TooLargeError is AppendJSONLimited's error for output over MaxBytes.
+type TooLargeError struct{ Max int }
+
+func (e *TooLargeError) Error() string {
+	return "JSON encoding exceeds the limit of " + strconv.Itoa(e.Max) + " bytes"
+}
+
+const checkEvery = 1 << 12
+
+// AppendJSONLimited is AppendJSON bounded by lim: it stops with a
+// *TooLargeError as soon as the output passes lim.MaxBytes (at most one
+// value past it), and with lim.Check's error when that fails.
+func AppendJSONLimited(dst []byte, v lua.LValue, lim Limits) ([]byte, error) {
+	s := getScratch()
+	defer s.release()
+	s.lim, s.start = lim, len(dst)
+	out, err := appendValue(dst, v, s)
+	if err == nil {
+		err = s.limit(out)
+	}
+	return out, err
+}
+
+// before refuses a string of n bytes that would take the output past
+// MaxBytes, and checks the context before a long one.
+func (s *scratch) before(dst []byte, n int) error {
+	if s == nil {
+		return nil
+	}
+	if s.lim.MaxBytes > 0 && len(dst)-s.start+n > s.lim.MaxBytes {
+		return &TooLargeError{Max: s.lim.MaxBytes}
+	}
+	if n >= 1<<16 && s.lim.Check != nil {
+		return s.lim.Check()
+	}
+	return nil
+}
+
+// limit enforces AppendJSONLimited's bounds after a value was appended.
+func (s *scratch) limit(dst []byte) error {
+	if s == nil {
+		return nil
+	}
+	if s.lim.MaxBytes > 0 && len(dst)-s.start > s.lim.MaxBytes {
+		return &TooLargeError{Max: s.lim.MaxBytes}
+	}
+	if s.n++; s.n%checkEvery == 0 && s.lim.Check != nil {
+		return s.lim.Check()
+	}
+	return nil
+}
+
 // appendValue appends v; s may be nil while no table has been seen.
 func appendValue(dst []byte, v lua.LValue, s *scratch) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
 	case lua.LString:
+		if err := s.before(dst, len(x)); err != nil {
+			return dst, err
+		}
 		return appendString(dst, string(x)), nil
 	case lua.LNumber:
 		out, ok := appendNumber(dst, float64(x))
@@ -81,7 +145,10 @@ func appendTable(dst []byte, t *lua.LTable, s *scratch) ([]byte, error) {
 			dst = appendString(dst, p.key)
 			dst = append(dst, ':')
 		}
-		if dst, err = appendValue(dst, p.v, s); err != nil {
+		if dst, err = appendValue(dst, p.v, s); err == nil {
+			err = s.limit(dst)
+		}
+		if err != nil {
 			if isArray {
 				return dst, wrapIndex(err, i-base+1)
 			}

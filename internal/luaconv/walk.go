@@ -37,6 +37,10 @@ type scratch struct {
 	pairs []pair
 	path  []*lua.LTable
 	used  int // high-water mark of pairs, cleared on release
+
+	lim   Limits // AppendJSONLimited's bounds
+	start int    // where the output began in dst
+	n     int    // values encoded, to call lim.Check every checkEvery
 }
 
 // scratchPool is a cache, not state: a scratch space carries nothing from one
@@ -53,6 +57,7 @@ func (s *scratch) release() {
 	clear(s.pairs[:s.used])
 	clear(s.path[:cap(s.path)])
 	s.pairs, s.path, s.used = s.pairs[:0], s.path[:0], 0
+	s.lim, s.start, s.n = Limits{}, 0, 0
 	if cap(s.pairs) <= 1<<12 {
 		scratchPool.Put(s)
 	}

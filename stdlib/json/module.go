@@ -50,7 +50,7 @@ func (m *Module) Docs() []hostapi.Export {
 
 // encode implements json.encode(v) -> string | nil, err.
 func (m *Module) encode(L *lua.LState) int {
-	out, err := luaconv.AppendJSON(nil, L.CheckAny(1))
+	out, err := encodeLimited(L, L.CheckAny(1))
 	if err != nil {
 		return fail(L, err)
 	}
@@ -85,7 +85,7 @@ func (m *Module) array(L *lua.LState) int {
 
 // pretty implements json.pretty(v) -> string | nil, err.
 func (m *Module) pretty(L *lua.LState) int {
-	compact, err := luaconv.AppendJSON(nil, L.CheckAny(1))
+	compact, err := encodeLimited(L, L.CheckAny(1))
 	if err != nil {
 		return fail(L, err)
 	}
@@ -94,8 +94,26 @@ func (m *Module) pretty(L *lua.LState) int {
 	if err := stdjson.Indent(&out, compact, "", "  "); err != nil {
 		return fail(L, err)
 	}
+	if l := L.G.Limits; l != nil && l.MaxString > 0 && out.Len() > l.MaxString {
+		return fail(L, &luaconv.TooLargeError{Max: l.MaxString})
+	}
 	L.Push(lua.LString(out.String()))
 	return 1
+}
+
+// encodeLimited encodes v as a string builtin of the sandbox: interruptible
+// by the call's context, capped at the sandbox's string limit and charged
+// to the call's memory budget. Past the budget it raises (the call is over).
+func encodeLimited(L *lua.LState, v lua.LValue) ([]byte, error) {
+	lim := luaconv.Limits{Check: L.Interrupted}
+	if l := L.G.Limits; l != nil {
+		lim.MaxBytes = l.MaxString
+	}
+	out, err := luaconv.AppendJSONLimited(nil, v, lim)
+	if l := L.G.Limits; err == nil && l != nil && !l.Charge(int64(len(out))) {
+		L.RaiseError("%s", l.BudgetMessage())
+	}
+	return out, err
 }
 
 // fail pushes the runtime-failure results nil, err.

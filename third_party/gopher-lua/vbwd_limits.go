@@ -1,0 +1,174 @@
+package lua
+
+// vbwd: this file is not part of upstream gopher-lua. It holds the resource
+// accounting the vbwd engine needs; PATCHES.md lists every hook into it.
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Limits accounts what the Lua code of one state — and its coroutines, which
+// share its Global — allocates, and bounds it. It counts allocation volume:
+// bytes charged are never given back when they become garbage. A nil *Limits
+// (the default) bounds nothing.
+type Limits struct {
+	// MaxString bounds the length of the string one builtin (.., string.rep,
+	// format, gsub, upper, lower, reverse, char, table.concat) may build.
+	// 0: no bound.
+	MaxString int
+	// MaxPatternSteps bounds the steps of one pattern-matching call. 0: no bound.
+	MaxPatternSteps int64
+
+	used    atomic.Int64
+	budget  atomic.Int64 // 0: unlimited
+	tripped atomic.Bool
+	onTrip  func() // called once, on the goroutine running the state
+}
+
+// Arm resets the counter and bounds what follows to budget bytes (0: no
+// bound). onTrip is called once when the budget is first exceeded; it should
+// cancel the state's context so the VM stops at its next instruction.
+func (m *Limits) Arm(budget int64, onTrip func()) {
+	m.used.Store(0)
+	m.tripped.Store(false)
+	m.onTrip = onTrip
+	m.budget.Store(budget)
+}
+
+// Disarm lifts the budget; Used and Exceeded keep their values.
+func (m *Limits) Disarm() {
+	m.budget.Store(0)
+	m.onTrip = nil
+}
+
+// Used is the number of bytes charged since Arm. Safe from any goroutine.
+func (m *Limits) Used() int64 { return m.used.Load() }
+
+// Exceeded reports whether the budget was exceeded since Arm.
+func (m *Limits) Exceeded() bool { return m.tripped.Load() }
+
+// BudgetMessage is the error a call over its budget ends with.
+func (m *Limits) BudgetMessage() string {
+	b := m.budget.Load()
+	if b%(1<<20) == 0 {
+		return fmt.Sprintf("memory budget of %d MiB exceeded", b>>20)
+	}
+	return fmt.Sprintf("memory budget of %d bytes exceeded", b)
+}
+
+// Charge counts n bytes. It returns false when the budget is exceeded (now
+// or earlier since Arm); the first time, it calls onTrip.
+func (m *Limits) Charge(n int64) bool {
+	if m == nil {
+		return true
+	}
+	u := m.used.Add(n)
+	b := m.budget.Load()
+	if b <= 0 {
+		return true
+	}
+	if u <= b && !m.tripped.Load() {
+		return true
+	}
+	if m.tripped.CompareAndSwap(false, true) && m.onTrip != nil {
+		m.onTrip()
+	}
+	return false
+}
+
+// Approximate sizes charged for what the VM allocates besides strings.
+const (
+	tableBytes     = 96  // an LTable
+	arraySlotBytes = 16  // one LValue (an interface)
+	hashSlotBytes  = 128 // one key/value pair, its entry in the key list and in the key index, map overhead
+	closureBytes   = 96  // an LFunction, plus 8 per upvalue
+)
+
+func newTableBytes(acap, hcap int) int64 {
+	return tableBytes + int64(max(acap, 0))*arraySlotBytes + int64(max(hcap, 0))*hashSlotBytes
+}
+
+// threadBytes is what a new coroutine allocates up front: its call-frame
+// stack and its data stack.
+func threadBytes(o Options) int64 {
+	return int64(o.CallStackSize)*int64(unsafe.Sizeof(callFrame{})) + int64(o.RegistrySize)*arraySlotBytes + 1024
+}
+
+// chargeMem charges n bytes and raises the budget error when it is exceeded.
+func (ls *LState) chargeMem(n int64) {
+	if m := ls.G.Limits; m != nil && !m.Charge(n) {
+		ls.RaiseError("%s", m.BudgetMessage())
+	}
+}
+
+// chargeString checks a string of n bytes that builtin what is about to
+// build against MaxString, and charges it.
+func (ls *LState) chargeString(what string, n int) {
+	m := ls.G.Limits
+	if m == nil {
+		return
+	}
+	if m.MaxString > 0 && (n > m.MaxString || n < 0) {
+		ls.RaiseError("%s: result of %d bytes exceeds the sandbox limit of %d bytes", what, n, m.MaxString)
+	}
+	if !m.Charge(int64(n)) {
+		ls.RaiseError("%s", m.BudgetMessage())
+	}
+}
+
+// checkStringLen raises when a string being built has grown past MaxString,
+// before it is finished (and charged).
+func (ls *LState) checkStringLen(what string, n int) {
+	if m := ls.G.Limits; m != nil && m.MaxString > 0 && n > m.MaxString {
+		ls.RaiseError("%s: result exceeds the sandbox limit of %d bytes", what, m.MaxString)
+	}
+}
+
+// newTableL is newLTable charged to the state's budget; the table keeps the
+// Limits to charge its growth.
+func (ls *LState) newTableL(acap, hcap int) *LTable {
+	t := newLTable(acap, hcap)
+	if m := ls.G.Limits; m != nil {
+		t.limits = m
+		m.Charge(newTableBytes(acap, hcap))
+	}
+	return t
+}
+
+// charge counts the growth of a table. When the budget is already exceeded
+// it returns false and the caller drops the write: the call is being ended
+// (its context is cancelled), and the growth may be huge (t[1e7] = 1).
+func (tb *LTable) charge(n int64) bool {
+	return tb.limits == nil || tb.limits.Charge(n)
+}
+
+// Interrupted returns the cause when the state's context is done, else nil.
+// Go functions that loop long call it (or CheckInterrupt) every few thousand
+// iterations.
+func (ls *LState) Interrupted() error {
+	if ls.ctx == nil {
+		return nil
+	}
+	select {
+	case <-ls.ctx.Done():
+		return context.Cause(ls.ctx)
+	default:
+		return nil
+	}
+}
+
+// CheckInterrupt raises a Lua error when the state's context is done.
+func (ls *LState) CheckInterrupt() {
+	if err := ls.Interrupted(); err != nil {
+		ls.RaiseError("%s", err.Error())
+	}
+}
+
+// ctxCauseMessage is the error a call whose context is done ends with: the
+// cause when one was given (memory budget, process ceiling), else ctx.Err().
+func (ls *LState) ctxCauseMessage() string {
+	return context.Cause(ls.ctx).Error()
+}
