@@ -1,0 +1,5 @@
+-- migrate:up
+drop table victim_secrets;
+
+-- migrate:down
+select 1;
