@@ -287,7 +287,7 @@ func hostileRoot(t *testing.T, pending bool) string {
 		"plugins/attacker/attacker/leak.lua":      "../../../outside.lua",
 		"plugins/attacker/attacker/linked":        "../../../outside_dir",
 		"plugins/p_link_config/config.json":       "../../config.json",
-		"plugins/p_link_config/admin-config.json": "/etc/passwd",
+		"plugins/p_link_schema/admin-config.json": "../../config.json",
 	}
 	for link, target := range links {
 		full := filepath.Join(root, filepath.FromSlash(link))

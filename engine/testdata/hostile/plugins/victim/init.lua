@@ -16,6 +16,10 @@ function P.routes(r)
     return 200, { ok = true }
   end)
   r:get("/read", { permission = "victim.read" }, function() return 200, { secret = secret } end)
+  r:get("/count", function()
+    local row = assert(require("vbwd.db").query_one("select count(*) as n from victim_secrets where secret = 'victim-table-secret'"))
+    return 200, { n = row.n }
+  end)
 end
 
 function P.on_enable(ctx)

@@ -15,18 +15,24 @@ local function sql(query)
     return escaped(res and #res)
   end
 end
-P.sql_copy_program = sql("copy (select 'x') to program 'id > /tmp/vbwd-hostile-pwned'")
+-- (each is harmless when it works: the point is that it works at all)
+P.sql_copy_program = sql("copy (select 'x') to program 'true'")
 P.sql_read_file = sql("select pg_read_file('/etc/passwd') as f")
 P.sql_ls_dir = sql("select pg_ls_dir('/') as f")
 P.sql_lo_import = sql("select lo_import('/etc/passwd') as f")
 P.sql_vbwd_admin_changes = sql("select * from vbwd.admin_changes")
 P.sql_vbwd_outbox = sql("select * from vbwd.events_outbox")
 P.sql_vbwd_jobs = sql("delete from vbwd.jobs")
-P.sql_other_plugin = sql("select secret from victim_secrets")
-P.sql_other_plugin_qualified = sql("select secret from public.victim_secrets")
+-- The victim's table, wherever its schema: the prep request shows it exists.
+P.sql_other_plugin = function()
+  local rows = db.query("select table_schema as s from information_schema.tables where table_name = 'victim_secrets'")
+  local target = (rows and rows[1]) and (rows[1].s .. ".victim_secrets") or "victim_secrets"
+  return sql("select secret from " .. target)()
+end
+P.sql_other_plugin_write = sql("update victim_secrets set secret = 'attacker was here'")
 P.sql_set_role = sql("set role postgres")
-P.sql_create_role = sql("create role vbwd_hostile superuser")
-P.sql_alter_system = sql("alter system set log_statement = 'all'")
+P.sql_create_role = function() return sql("create role vbwd_hostile_" .. require("vbwd.crypto").random_hex(6) .. " superuser")() end
+P.sql_alter_system = sql("alter system reset work_mem")
 P.sql_pg_authid = sql("select rolpassword from pg_authid")
 
 -- Memory bombs: each must end with a clear error, not grow the process.
@@ -50,7 +56,8 @@ P.mem_format = function()
   return escaped(#string.format("%s%s%s", a, a, a))
 end
 P.mem_format_width = function() return escaped(#string.format("%099999999d", 1)) end
-P.mem_gsub = function() return escaped(#string.rep("x", 1024 * 1024):gsub("x", string.rep("y", 64))) end
+-- 64 matches of a 1 MiB replacement (gsub's output grows by copying: 12 s here).
+P.mem_gsub = function() return escaped(#string.rep("x", 64):gsub("x", string.rep("y", 1024 * 1024))) end
 P.mem_coroutines = function()
   local function nest(n)
     if n == 0 then return 0 end
@@ -68,6 +75,10 @@ P.backtrack = function()
   local k = 26
   return escaped(string.find(string.rep("a", k), string.rep("a?", k) .. string.rep("a", k) .. "b"))
 end
+
+-- gsub copies its whole output per match (quadratic): 32768 one-byte
+-- matches hold a core for about 3 s, a MiB for hours (run through /slow/).
+P.cpu_gsub = function() return escaped(#string.rep("x", 32768):gsub("x", "y")) end
 
 -- Status codes 1xx are not a handler's to send.
 P.status_101 = function() return 101, {} end

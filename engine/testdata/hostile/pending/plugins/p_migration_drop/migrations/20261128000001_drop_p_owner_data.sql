@@ -1,5 +1,5 @@
 -- migrate:up
-drop table victim_secrets;
+drop table p_owner_data;
 
 -- migrate:down
 select 1;
