@@ -4,7 +4,7 @@ BIN     := bin/vbwd
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-lua bench lint fmt vet postgres clean
+.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: postgres build
 	VBWD_JWT_SECRET=$${VBWD_JWT_SECRET:-vbwd-dev-jwt-secret} VBWD_ADMIN_TOKEN=$${VBWD_ADMIN_TOKEN:-vbwd-dev-admin-token} \
 	  ./$(BIN) serve --root . --populate --demo-tokens
 
-test: postgres test-go test-lua
+test: postgres test-go test-lua fuzz-short
 
 test-go:
 	$(GO) vet ./...
@@ -29,6 +29,20 @@ test-go:
 test-lua: build
 	./$(BIN) test --root .
 	./$(BIN) test --root docs/examples
+
+# Every fuzz target for FUZZTIME, one after another (their seeds and
+# testdata/fuzz corpora already run as tests in test-go; this looks further).
+# A failure prints the input and writes it under the package's testdata/fuzz.
+FUZZTIME ?= 3s
+FUZZ_TARGETS := engine:FuzzManifest engine:FuzzRootJSON engine:FuzzConfig engine:FuzzRoutePattern \
+	internal/luaconv:FuzzDecodeJSON internal/luaconv:FuzzAppendString \
+	internal/luaconv:FuzzGoRoundTrip internal/luaconv:FuzzLuaToJSON
+
+fuzz-short:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=./$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($(FUZZTIME))"; \
+	  out=$$($(GO) test -run "^$$name\$$" -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 2 $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+	done
 
 bench: postgres build
 	@scripts/ensure-tool.sh wrk wrk

@@ -1,0 +1,1 @@
+return { name = "M_Upper", version = "1.0.0" }

@@ -1,0 +1,1 @@
+return require("attacker.circ_b")

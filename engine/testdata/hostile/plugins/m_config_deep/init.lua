@@ -1,0 +1,1 @@
+return { name = "m_config_deep", version = "1.0.0" }

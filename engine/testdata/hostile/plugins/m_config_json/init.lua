@@ -1,0 +1,1 @@
+return { name = "m_config_json", version = "1.0.0" }

@@ -1,0 +1,1 @@
+return { name = "m_dep_type", version = "1.0.0", dependencies = "victim" }

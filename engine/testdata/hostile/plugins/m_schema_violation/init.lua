@@ -1,0 +1,1 @@
+return { name = "m_schema_violation", version = "1.0.0" }

@@ -1,0 +1,1 @@
+return { name = "m_version_bad", version = "1.0" }

@@ -1,0 +1,1 @@
+return { name = "m_version_type", version = 1 }

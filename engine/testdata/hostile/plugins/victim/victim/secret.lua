@@ -1,0 +1,1 @@
+return "victim-module-secret"
