@@ -200,7 +200,7 @@ end`
 		"plugins/small/init.lua": pluginSrc("small", ", memory_limit_mb = 8", alloc),
 		"plugins/big/init.lua":   pluginSrc("big", ", memory_limit_mb = 128", alloc),
 		"plugins/bad/init.lua":   pluginSrc("bad", ", memory_limit_mb = 0.5", alloc),
-		"plugins/dflt/init.lua": pluginSrc("dflt", "", alloc),
+		"plugins/dflt/init.lua":  pluginSrc("dflt", "", alloc),
 		"plugins/fat/init.lua": pluginSrc("fat", ", memory_limit_mb = 8", `
 function P.initialize()
   P.cache = {}
