@@ -29,7 +29,7 @@ func TestOutbox_EventWaitsForADisabledSubscriber(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, te, id, "delivered")
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", id); n != 1 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", id); n != 1 {
 		t.Errorf("the parked event was handled %d times after the subscriber came back", n)
 	}
 }
@@ -75,7 +75,7 @@ func TestOutbox_DiscardParkedEvents(t *testing.T) {
 	}
 	after, _ := publishVia(t, te, `{"payload": 9}`)
 	waitStatus(t, te, after, "delivered")
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = any($1::uuid[])", ids); n != 0 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = any($1::uuid[])", ids); n != 0 {
 		t.Errorf("%d discarded events reached the plugin", n)
 	}
 }
@@ -111,14 +111,14 @@ end`),
 	}
 	id, _ := publishVia(t, te, `{"payload": 1}`)
 	waitStatus(t, te, id, "parked")
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", id); n != 1 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", id); n != 1 {
 		t.Errorf("the running subscriber handled the event %d times before parking", n)
 	}
 	if err := te.SetEnabled(ctx, "audit", true, false); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, te, id, "delivered")
-	if n := countRows(t, te, "select count(*) from sink_seen where event_id = $1", id); n != 1 {
+	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", id); n != 1 {
 		t.Errorf("sink handled the event %d times: it was re-run after the parking", n)
 	}
 	if n := countRows(t, te, "select count(*) from audit_seen where event_id = $1", id); n != 1 {
