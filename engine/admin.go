@@ -86,7 +86,9 @@ func (e *Engine) adminAuth(next http.Handler) http.Handler {
 		switch {
 		case ok && e.opts.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(e.opts.AdminToken)) == 1:
 			caller = &adminCaller{token: true}
-		case ok && jwtAdmins:
+		case ok && e.jwt.Enabled():
+			// a valid JWT is a known caller even when no role holds an
+			// admin.* grant: its requests are then refused with 403
 			if u, err := e.jwt.Verify(token); err == nil {
 				caller = &adminCaller{user: &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}}
 			}
