@@ -22,7 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-
 // migrationsTable is a plugin's dbmate versions table, in its schema:
 // <plugin>.vbwd_migrations (vbwd_migrations.<plugin> before plugins had
 // roles; moved on first start, and still used with --unsafe-shared-db-role).
