@@ -285,8 +285,10 @@ func catalogRace(err error) bool {
 	if !errors.As(err, &pe) {
 		return false
 	}
-	// duplicate_object, unique_violation, "tuple concurrently updated" (XX000)
-	return pe.Code == "42710" || pe.Code == "23505" || (pe.Code == "XX000" && strings.Contains(pe.Message, "concurrently"))
+	// duplicate_object, unique_violation, "tuple concurrently updated" (XX000),
+	// duplicate_schema and duplicate_table (create ... if not exists racing)
+	return pe.Code == "42710" || pe.Code == "23505" || pe.Code == "42P06" || pe.Code == "42P07" ||
+		(pe.Code == "XX000" && strings.Contains(pe.Message, "concurrently"))
 }
 
 // ensureRole creates role or puts its attributes and memberships back to

@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -194,5 +197,42 @@ func TestPluginSQL_CannotForgeStreamEvents(t *testing.T) {
 		if ev == "event: message\ndata: {\"text\":\"real\"}" {
 			return
 		}
+	}
+}
+
+// advisoryMigrationLock is the advisory lock key engines took while
+// migrating before vbwd.migration_lock.
+const advisoryMigrationLock int64 = 0x76627764_6d696772 // "vbwdmigr"
+
+// A plugin's SQL cannot hold up the engine's migrations (and so every
+// enable, reload and start of an engine on the database) by taking the
+// engine's advisory lock: the engine locks a table plugin roles cannot.
+func TestPluginSQL_CannotHoldTheMigrationLock(t *testing.T) {
+	_, url := newDB(t)
+	root := leastPrivilegeRoot(t)
+	a := startEngine(t, root, func(o *Options) { o.DB = openPool(t, url) })
+	for _, sql := range []string{fmt.Sprintf("select pg_advisory_lock(%d)", advisoryMigrationLock),
+		"lock table vbwd.migration_lock in exclusive mode"} {
+		if ok, msg := a.sql(t, sql); !ok {
+			t.Logf("%s: refused: %s", sql, msg)
+		}
+	}
+	started := make(chan error, 1)
+	b, err := New(Options{Root: root, DB: openPool(t, url), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { started <- b.Start(context.Background()) }()
+	select {
+	case err := <-started:
+		defer b.Shutdown(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := b.Plugin("probe"); st.State != StateEnabled {
+			t.Errorf("probe on the second engine is %s: %s", st.State, st.Error)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a second engine could not start within 30s: a plugin holds the migration lock")
 	}
 }

@@ -59,8 +59,8 @@ func (r *dbRoles) ensureExtensions(ctx context.Context, plugin string, exts []st
 const legacyRelsSQL = `select c.relname, c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
 where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')
   and (c.relname = $1 or left(c.relname, length($1) + 1) = $1 || '_')
-  and not c.relispartition
-  and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))
+  and not (c.relkind = 'S' and exists (select 1 from pg_depend d
+    where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i')))
 order by c.relkind <> 'S' desc, c.relname`
 
 // legacyTypesSQL lists standalone types (enums, domains, ranges, composite
@@ -74,8 +74,8 @@ order by t.typname`
 // strayRelsSQL lists relations in the plugin's schema not owned by its role.
 const strayRelsSQL = `select c.relname, c.relkind::text from pg_class c
 where c.relnamespace = $1::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S') and c.relowner <> $2::regrole
-  and not c.relispartition
-  and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i'))`
+  and not (c.relkind = 'S' and exists (select 1 from pg_depend d
+    where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype in ('a', 'i')))`
 
 // relVerb is the ALTER command of a relkind.
 func relVerb(kind string) string {

@@ -49,6 +49,8 @@ func TestPluginSQL_UpgradeMovesLegacyTables(t *testing.T) {
 		insert into shop_items (name, state) values ('kept', 'open');
 		create sequence shop_tickets;
 		create view shop_names as select name from shop_items;
+		create table shop_log (at date) partition by range (at);
+		create table shop_log_2026 partition of shop_log for values from ('2026-01-01') to ('2027-01-01');
 		create table shop_extra_things (x int);
 		create table unrelated (x int);`)
 	if err != nil {
@@ -88,6 +90,7 @@ end`),
 	for rel, want := range map[string]string{
 		"shop_items": "shop:vbwd_plugin_shop", "shop_items_id_seq": "shop:vbwd_plugin_shop", "shop_items_name": "shop:vbwd_plugin_shop",
 		"shop_tickets": "shop:vbwd_plugin_shop", "shop_names": "shop:vbwd_plugin_shop", "vbwd_migrations": "shop:vbwd_plugin_shop",
+		"shop_log": "shop:vbwd_plugin_shop", "shop_log_2026": "shop:vbwd_plugin_shop",
 		"shop_extra_things": "shop_extra:vbwd_plugin_shop_extra", "unrelated": "public:postgres",
 	} {
 		if got := where(rel); got != want {

@@ -22,11 +22,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// migrationLock is the PostgreSQL advisory lock key held while any engine
-// migrates (dbmate has no lock of its own): two engines starting together
-// never apply the same file twice.
-const migrationLock int64 = 0x76627764_6d696772 // "vbwdmigr"
-
 // migrationsTable is a plugin's dbmate versions table, in its schema:
 // <plugin>.vbwd_migrations (vbwd_migrations.<plugin> before plugins had
 // roles; moved on first start, and still used with --unsafe-shared-db-role).
@@ -164,7 +159,16 @@ func (m *Migrator) runMode(ctx context.Context, plugin string) (dbMode, error) {
 	return mode, nil
 }
 
-// locked runs fn while holding the migration advisory lock.
+// lockTableSQL makes the table whose lock serialises migrations and setup
+// across engines. Not an advisory lock: any role may take those, so a
+// plugin could hold the engine's forever; plugin roles cannot reach vbwd.
+const lockTableSQL = `create schema if not exists vbwd;
+create table if not exists vbwd.migration_lock ();
+revoke all on vbwd.migration_lock from public`
+
+// locked runs fn while holding the migration lock: an EXCLUSIVE lock on
+// vbwd.migration_lock, in a transaction of a connection of its own that
+// stays open while fn runs on others.
 func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -173,14 +177,21 @@ func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "select pg_advisory_lock($1)", migrationLock); err != nil {
-		return fmt.Errorf("migrations: taking the advisory lock: %w", err)
+	if err := retryCatalog(ctx, func() error { _, err := conn.Exec(ctx, lockTableSQL); return err }); err != nil {
+		return fmt.Errorf("migrations: creating vbwd.migration_lock: %w", err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err == nil {
+		_, err = tx.Exec(ctx, "lock table vbwd.migration_lock in exclusive mode")
+	}
+	if err != nil {
+		return fmt.Errorf("migrations: taking the migration lock: %w", err)
 	}
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := conn.Exec(uctx, "select pg_advisory_unlock($1)", migrationLock); err != nil {
-			conn.Conn().Close(uctx) // closing the session releases the lock
+		if err := tx.Rollback(uctx); err != nil {
+			conn.Conn().Close(uctx) // ending the session releases the lock
 		}
 	}()
 	return fn()

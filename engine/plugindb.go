@@ -23,6 +23,13 @@ func (e *Engine) preparePluginDB(ctx context.Context, name string, m *Manifest) 
 	if err := e.migr.Prepare(ctx, name, exts, names); err != nil {
 		return &PluginError{Plugin: name, Op: "database", Err: err}
 	}
+	// open the plugin's pool now, with one connection: its first request,
+	// job or event handler should not pay for the login
+	if pool, err := e.migr.PluginPool(name); err == nil && pool != e.opts.DB {
+		if err := pool.Ping(ctx); err != nil {
+			return &PluginError{Plugin: name, Op: "database", Err: err}
+		}
+	}
 	return nil
 }
 
