@@ -242,7 +242,7 @@ func (g *Generation) retire(bound time.Duration) error {
 	defer cancel()
 	var hookErr error
 	if g.Manifest.hasOnDisable {
-		runErr := g.pool.Run(ctx, func(s *State) error {
+		runErr := g.pool.runFinal(ctx, func(s *State) error {
 			return s.callHook(ctx, "on_disable", s.hookCtx(nil))
 		})
 		if runErr != nil {

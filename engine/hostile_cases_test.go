@@ -132,7 +132,7 @@ func hostileCases() []hostileCase {
 		want: `request body is empty`})
 	// Status codes and headers.
 	for _, p := range []string{"status_600", "status_99", "status_negative", "status_fraction", "status_nan", "status_huge"} {
-		cs = append(cs, luaErr(p, `handler returned status .*, want an integer in 100\.\.599`))
+		cs = append(cs, luaErr(p, `handler returned status .*, want an integer in 200\.\.599`))
 	}
 	cs = append(cs,
 		luaErr("headers_not_table", `handler returned headers as a string, want a table`),

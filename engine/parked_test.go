@@ -121,7 +121,7 @@ end`),
 	if n := countRows(t, te, "select count(*) from sink.sink_seen where event_id = $1", id); n != 1 {
 		t.Errorf("sink handled the event %d times: it was re-run after the parking", n)
 	}
-	if n := countRows(t, te, "select count(*) from audit_seen where event_id = $1", id); n != 1 {
+	if n := countRows(t, te, "select count(*) from audit.audit_seen where event_id = $1", id); n != 1 {
 		t.Errorf("audit handled the event %d times", n)
 	}
 }

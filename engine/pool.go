@@ -64,6 +64,17 @@ func (p *Pool) warm(states ...*State) {
 // held state instead of borrowing a second one, which with a small pool
 // would wait for itself until the deadline.
 func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
+	return p.run(ctx, fn, false)
+}
+
+// runFinal is Run for on_disable, which runs after a drain that gave up
+// (gen.cancelled): its call is bounded by ctx alone, not cancelled with
+// the calls it outlived.
+func (p *Pool) runFinal(ctx context.Context, fn func(*State) error) error {
+	return p.run(ctx, fn, true)
+}
+
+func (p *Pool) run(ctx context.Context, fn func(*State) error, final bool) error {
 	if s, ok := ctx.Value(heldStateKey{p}).(*State); ok {
 		return runHeld(ctx, s, fn)
 	}
@@ -80,7 +91,7 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 		s.guard = newCallGuard(s.L, s.gen.Plugin)
 	}
 	cctx := s.guard.arm(ctx, s.gen.memoryBudget())
-	hc := &heldCtx{Context: cctx, s: s}
+	hc := &heldCtx{Context: cctx, s: s, final: final}
 	s.L.SetContext(hc)
 	err = fn(s)
 	s.L.RemoveContext()
@@ -117,7 +128,8 @@ type heldStateKey struct{ pool *Pool }
 // WithCancel plus AfterFunc per call cost about 2 µs.)
 type heldCtx struct {
 	context.Context
-	s *State
+	s     *State
+	final bool // on_disable: not cancelled by the drain timeout
 }
 
 var errDrainCancelled = errors.New("cancelled: the plugin generation was retired while this call ran past the drain timeout")
@@ -125,14 +137,14 @@ var errDrainCancelled = errors.New("cancelled: the plugin generation was retired
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (c *heldCtx) Done() <-chan struct{} {
-	if c.s.gen.cancelled.Load() {
+	if !c.final && c.s.gen.cancelled.Load() {
 		return closedChan
 	}
 	return c.Context.Done()
 }
 
 func (c *heldCtx) Err() error {
-	if c.s.gen.cancelled.Load() {
+	if !c.final && c.s.gen.cancelled.Load() {
 		return errDrainCancelled
 	}
 	return c.Context.Err()

@@ -52,7 +52,6 @@ function P.on_enable(ctx)
 end`),
 		"plugins/p/migrations/20260101000001_runs.sql": "-- migrate:up\ncreate table p_runs (at timestamptz);\n-- migrate:down\ndrop table p_runs;\n",
 	})
-	start := time.Now() // a runs the job while b starts: count from a's start
 	a := startEngine(t, root, func(o *Options) { o.DB = openPool(t, url); o.NodeID = "a" })
 	startEngine(t, root, func(o *Options) { o.DB = openPool(t, url); o.NodeID = "b" })
 	eventually(t, "six runs", func() bool { return countRows(t, a, "select count(*) from p.p_runs") >= 6 })
