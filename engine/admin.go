@@ -213,7 +213,7 @@ func (e *Engine) adminGetConfig(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"plugin": name, "override": override, "config": merged}
 	var schema any
 	file := filepath.Join(e.opts.Root, "plugins", name, "admin-config.json")
-	if readJSONFile(file, "admin-config.json", &schema) == nil {
+	if readPluginJSONFile(file, "admin-config.json", &schema) == nil {
 		out["schema"] = schema
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -42,10 +42,26 @@ func readJSONFile(file, rel string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return jsonFileError(rel, data, err)
 	}
-	if dec.More() {
+	// dec.More is false before a stray '}' or ']': look at the rest itself
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
 		return fmt.Errorf("%s: unexpected data after the JSON value", rel)
 	}
 	return nil
+}
+
+// readPluginJSONFile is readJSONFile for a file of a plugin's directory,
+// which must be a regular file: a symlink could make the plugin read the
+// root config.json (every plugin's settings) or any file of the machine,
+// as the Lua sources' loader refuses too.
+func readPluginJSONFile(file, rel string, v any) error {
+	fi, err := os.Lstat(file)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file (a plugin's files may not be symlinks or devices)", rel)
+	}
+	return readJSONFile(file, rel, v)
 }
 
 func jsonFileError(rel string, data []byte, err error) error {
@@ -120,7 +136,7 @@ func readRootConfig(root string) (map[string]map[string]any, error) {
 func pluginConfig(src *pluginSource, override map[string]any) (map[string]any, error) {
 	defaultsRel := path.Join(src.relDir, "config.json")
 	defaults := map[string]any{}
-	err := readJSONFile(filepath.Join(src.dir, "config.json"), defaultsRel, &defaults)
+	err := readPluginJSONFile(filepath.Join(src.dir, "config.json"), defaultsRel, &defaults)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, &PluginError{Plugin: src.name, File: defaultsRel, Op: "config", Err: stripPrefix(err, defaultsRel)}
 	}
@@ -181,7 +197,7 @@ func validateConfig(src *pluginSource, cfg map[string]any) error {
 	schemaRel := path.Join(src.relDir, "admin-config.json")
 	schemaFile := filepath.Join(src.dir, "admin-config.json")
 	var doc any
-	err := readJSONFile(schemaFile, schemaRel, &doc)
+	err := readPluginJSONFile(schemaFile, schemaRel, &doc)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

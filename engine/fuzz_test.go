@@ -119,7 +119,7 @@ func FuzzRootJSON(f *testing.F) {
 		f.Add([]byte(s[0]), []byte(s[1]))
 	}
 	root := f.TempDir()
-	strict := os.Getenv("VBWD_HOSTILE_PENDING") == "1"
+	strict := os.Getenv("VBWD_HOSTILE_PENDING") != "0"
 	f.Fuzz(func(t *testing.T, pluginsJSON, configJSON []byte) {
 		// readJSONFile accepts a value followed by a stray ] or } (json.Decoder.More
 		// is false there): a known engine bug, a failure here only in strict mode.
@@ -292,7 +292,7 @@ func FuzzRoutePattern(f *testing.F) {
 		"/{id:[}", "/../victim", "/{", "x", "/a b", "/{x}}", "/{*}", "/%2e%2e/"} {
 		f.Add(p, uint8(0))
 	}
-	strict := os.Getenv("VBWD_HOSTILE_PENDING") == "1"
+	strict := os.Getenv("VBWD_HOSTILE_PENDING") != "0"
 	f.Fuzz(func(t *testing.T, path string, m uint8) {
 		method := routeMethods[int(m)%len(routeMethods)]
 		L := lua.NewState(lua.Options{SkipOpenLibs: true})

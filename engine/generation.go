@@ -154,9 +154,11 @@ func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder
 	if err := s.callHook(ctx, "routes", rc.routerTable(L)); err != nil {
 		return nil, nil, err
 	}
+	rc.routesDone = true
 	if err := s.callHook(ctx, "on_enable", s.hookCtx(rc)); err != nil {
 		return nil, nil, err
 	}
+	rc.enableDone = true
 	s.handlers, s.values = rc.handlers, rc.values
 	s.initRequestMeta()
 	ok = true

@@ -253,6 +253,11 @@ func checkPrefix(p string, hasRoutes bool) error {
 		if !prefixSegment.MatchString(seg) {
 			return fmt.Errorf("url_prefix %q: segment %q may hold only letters, digits and . _ ~ -", p, seg)
 		}
+		if seg == "." || seg == ".." {
+			// request paths are cleaned before routing: such a prefix
+			// could never be reached, or would reach another's
+			return fmt.Errorf("url_prefix %q: a segment may not be %q", p, seg)
+		}
 	}
 	for _, r := range reservedPrefix {
 		if prefixesOverlap(p, r) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -66,6 +68,9 @@ type recorder struct {
 	routes   []Route
 	handlers []*lua.LFunction
 	seen     map[string]bool
+	// routesDone and enableDone are set when routes(r) and on_enable(ctx)
+	// returned: an r or ctx a plugin kept refuses registrations after.
+	routesDone, enableDone bool
 }
 
 func (rc *recorder) add(reg Registration) error {
@@ -78,6 +83,20 @@ func (rc *recorder) add(reg Registration) error {
 	}
 	rc.seen[key] = true
 	rc.regs = append(rc.regs, reg)
+	return nil
+}
+
+// checkChiPattern mounts the path on a throwaway chi router, which panics
+// on patterns it cannot route ({a}/{a}, /*/x, {id:[}): the author gets the
+// error at the r:get call, with its line, rather than when the
+// generation's router is compiled (compileRoutes guards that too).
+func checkChiPattern(method, p string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("route path %q: %v", p, r)
+		}
+	}()
+	chi.NewRouter().Method(method, "/x"+p, http.NotFoundHandler())
 	return nil
 }
 
@@ -99,6 +118,9 @@ func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
 		if L.Get(1) == self {
 			base = 2
 		}
+		if rc.routesDone {
+			L.RaiseError("r:%s: routes can only be registered while routes(r) runs", strings.ToLower(method))
+		}
 		p := L.CheckString(base)
 		var opts *lua.LTable
 		fnArg := base + 1
@@ -108,6 +130,9 @@ func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
 		fn := L.CheckFunction(fnArg)
 		rt := Route{Method: method, Path: p, Where: strings.TrimSuffix(L.Where(1), ":")}
 		if err := checkRoutePath(p); err != nil {
+			L.ArgError(base, err.Error())
+		}
+		if err := checkChiPattern(method, p); err != nil {
 			L.ArgError(base, err.Error())
 		}
 		if opts != nil {

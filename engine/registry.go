@@ -49,7 +49,7 @@ func (s *State) hookCtx(rc *recorder) *lua.LTable {
 	t.RawSetString("config", luaConfig(L, s.gen.Config))
 	reg := func(kind string, fn func(L *lua.LState) (Registration, lua.LValue)) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
-			if rc == nil {
+			if rc == nil || rc.enableDone {
 				L.RaiseError("ctx:%s: registrations are only allowed in on_enable", kindVerb(kind))
 			}
 			if L.Get(1) != t {
