@@ -94,11 +94,12 @@ func (e *Engine) enable(ctx context.Context, name string) (*reconcileResult, err
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyEnabled, name)
 	}
 	e.refresh(ctx, p)
-	p.wanted = true
 	if p.err != nil {
 		return nil, p.err
 	}
-	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	res, err := e.withWanted([]string{name}, true, func() (*reconcileResult, error) {
+		return e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	})
 	if err != nil {
 		return res, err
 	}

@@ -61,7 +61,7 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 			next[n] = g
 		}
 	}
-	e.dropOrphans(next)
+	orphans := dropOrphans(next)
 	built := map[string]*Generation{}
 	cands := map[string]candidate{}
 	order := e.startOrder(next, res)
@@ -93,6 +93,9 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 			e.discard(g)
 		}
 		return res, err
+	}
+	for n, err := range orphans {
+		e.attemptFailed(e.plugins[n], err, res)
 	}
 	e.commit(snap, cur, built, cands, res)
 	return res, nil
@@ -165,21 +168,23 @@ func overlapping(serving map[string]*Generation, name, prefix string) *Generatio
 }
 
 // dropOrphans removes from next the plugins whose dependencies left it,
-// until none is left (their records fail with the chain).
-func (e *Engine) dropOrphans(next map[string]*Generation) {
+// until none is left, and says why (recorded on commit).
+func dropOrphans(next map[string]*Generation) map[string]error {
+	why := map[string]error{}
 	for changed := true; changed; {
 		changed = false
 		for n, g := range next {
 			for _, d := range g.Manifest.Dependencies {
 				if next[d.Name] == nil {
 					delete(next, n)
-					e.plugins[n].fail(&DependencyError{Chain: []string{n, d.Name}, Reason: d.Name + " is not enabled"})
+					why[n] = &DependencyError{Chain: []string{n, d.Name}, Reason: d.Name + " is not enabled"}
 					changed = true
 					break
 				}
 			}
 		}
 	}
+	return why
 }
 
 // start builds the first serving generation of a wanted plugin into next.
