@@ -481,9 +481,13 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	// heartbeat can re-insert this node's row after the delete below.
 	e.clusterWG.Wait()
 	if e.opts.DB != nil && e.started {
+		// applyMu: an admin change being applied reports this node when it
+		// is done; it finds the engine closing, and does not, after this.
+		e.applyMu.Lock()
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		_, _ = e.opts.DB.Exec(dctx, "delete from vbwd.nodes where node = $1", e.opts.NodeID)
 		cancel()
+		e.applyMu.Unlock()
 	}
 	e.mu.Lock()
 	// New requests now find no plugin route (503 while shutting down).
