@@ -82,7 +82,7 @@ func (e *Engine) enable(ctx context.Context, name string) (*reconcileResult, err
 	if e.stopped {
 		return nil, ErrEngineStopped
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (e *Engine) disable(ctx context.Context, name string, cascade bool) (*recon
 	if len(deps) > 0 && !cascade {
 		return nil, &DependentsError{Plugin: name, Dependents: deps}
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return nil, err
 	}

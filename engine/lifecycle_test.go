@@ -88,7 +88,7 @@ func TestDisable_RefusedChangeKeepsServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := te.admin(t, "POST", "/admin/plugins/a/disable", "")
-	if r.status < 400 || !strings.Contains(r.body, "config.json") {
+	if r.status != 422 || !strings.Contains(r.body, "config.json does not parse; nothing changed") {
 		t.Errorf("disable with a broken config.json: %d %s", r.status, r.body)
 	}
 	if st := te.status(t, "a"); st.State != StateEnabled {
