@@ -268,6 +268,8 @@ func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
 			"plugin": pe.Plugin, "file": pe.File, "line": pe.Line, "message": pe.Err.Error()})
 	case errors.As(err, &dep):
 		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"chain": dep.Chain, "message": dep.Reason})
+	case errors.As(err, new(*RootConfigError)):
+		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"file": "config.json"})
 	case errors.Is(err, os.ErrNotExist):
 		writeError(rw, http.StatusNotFound, err.Error(), nil)
 	default:

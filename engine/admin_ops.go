@@ -128,7 +128,7 @@ func (e *Engine) Config(name string) (override, merged map[string]any, err error
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,7 +182,7 @@ func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, er
 	if err != nil {
 		return res, nil, err
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return res, nil, err
 	}

@@ -287,8 +287,8 @@ func writeAppliedChange(root string, id int64) error {
 
 // reportNodes records what this node runs, one row per plugin.
 func (e *Engine) reportNodes(ctx context.Context) {
-	if e.opts.DB == nil {
-		return
+	if e.opts.DB == nil || e.closing.Load() {
+		return // shutting down: the node's rows are deleted, not refreshed
 	}
 	batch := &pgx.Batch{}
 	for _, st := range e.Plugins() {

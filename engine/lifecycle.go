@@ -85,7 +85,7 @@ func (e *Engine) enable(ctx context.Context, name string) (*reconcileResult, err
 	if e.stopped {
 		return nil, ErrEngineStopped
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +97,12 @@ func (e *Engine) enable(ctx context.Context, name string) (*reconcileResult, err
 		return nil, fmt.Errorf("%w: %s", ErrAlreadyEnabled, name)
 	}
 	e.refresh(ctx, p)
-	p.wanted = true
 	if p.err != nil {
 		return nil, p.err
 	}
-	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	res, err := e.withWanted([]string{name}, true, func() (*reconcileResult, error) {
+		return e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
+	})
 	if err != nil {
 		return res, err
 	}
@@ -170,7 +171,7 @@ func (e *Engine) disable(ctx context.Context, name string, cascade bool) (*recon
 	if len(deps) > 0 && !cascade {
 		return nil, &DependentsError{Plugin: name, Dependents: deps}
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return nil, err
 	}

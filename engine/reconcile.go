@@ -25,6 +25,26 @@ import (
 // The root config.json is read once per reconcile (by the caller); a parse
 // error refuses the change before anything is built.
 
+// RootConfigError refuses a lifecycle change because the root config.json,
+// read once per reconcile, does not parse (being edited, say): nothing
+// changed, the running snapshot keeps serving.
+type RootConfigError struct{ Err error }
+
+func (e *RootConfigError) Error() string {
+	return "the root config.json does not parse; nothing changed: " + e.Err.Error()
+}
+
+func (e *RootConfigError) Unwrap() error { return e.Err }
+
+// rootConfig reads the root config.json for one reconcile.
+func (e *Engine) rootConfig() (rootConfig, error) {
+	cfg, err := readRootConfig(e.opts.Root)
+	if err != nil {
+		return nil, &RootConfigError{Err: err}
+	}
+	return cfg, nil
+}
+
 // reconcileReq is what one reconcile is asked for beyond "what is wanted".
 type reconcileReq struct {
 	rootCfg rootConfig
@@ -61,7 +81,7 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 			next[n] = g
 		}
 	}
-	e.dropOrphans(next)
+	orphans := dropOrphans(next)
 	built := map[string]*Generation{}
 	cands := map[string]candidate{}
 	order := e.startOrder(next, res)
@@ -93,6 +113,9 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 			e.discard(g)
 		}
 		return res, err
+	}
+	for n, err := range orphans {
+		e.attemptFailed(e.plugins[n], err, res)
 	}
 	e.commit(snap, cur, built, cands, res)
 	return res, nil
@@ -165,21 +188,23 @@ func overlapping(serving map[string]*Generation, name, prefix string) *Generatio
 }
 
 // dropOrphans removes from next the plugins whose dependencies left it,
-// until none is left (their records fail with the chain).
-func (e *Engine) dropOrphans(next map[string]*Generation) {
+// until none is left, and says why (recorded on commit).
+func dropOrphans(next map[string]*Generation) map[string]error {
+	why := map[string]error{}
 	for changed := true; changed; {
 		changed = false
 		for n, g := range next {
 			for _, d := range g.Manifest.Dependencies {
 				if next[d.Name] == nil {
 					delete(next, n)
-					e.plugins[n].fail(&DependencyError{Chain: []string{n, d.Name}, Reason: d.Name + " is not enabled"})
+					why[n] = &DependencyError{Chain: []string{n, d.Name}, Reason: d.Name + " is not enabled"}
 					changed = true
 					break
 				}
 			}
 		}
 	}
+	return why
 }
 
 // start builds the first serving generation of a wanted plugin into next.

@@ -44,7 +44,7 @@ func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (R
 	if e.stopped {
 		return ReloadResult{}, nil, ErrEngineStopped
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := e.rootConfig()
 	if err != nil {
 		return ReloadResult{Plugin: name}, nil, err
 	}
