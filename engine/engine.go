@@ -453,7 +453,13 @@ func (e *Engine) newEnv(src *pluginSource, gen int64) *stateEnv {
 func (e *Engine) pingDB(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return e.opts.DB.Ping(ctx)
+	err := e.opts.DB.Ping(ctx)
+	if err != nil && ctx.Err() == nil {
+		// one pooled connection the server dropped (a restart) fails once
+		// and is discarded: ask again on another before reporting an outage
+		err = e.opts.DB.Ping(ctx)
+	}
+	return err
 }
 
 // Ready reports whether every wanted plugin is enabled or explicitly failed

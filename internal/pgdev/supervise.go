@@ -98,8 +98,10 @@ func (c *Cluster) Restart(ctx context.Context) error {
 	}
 	select {
 	case <-p.exited:
-	default:
-		return nil // running
+	case <-time.After(2 * time.Second):
+		// a postmaster killed a moment ago may not be reaped yet: only one
+		// still running after this long is left alone
+		return nil
 	}
 	killGroup(p.cmd.Process.Pid)
 	began := time.Now()
