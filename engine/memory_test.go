@@ -137,7 +137,11 @@ func TestMemoryBombs(t *testing.T) {
 		"plugins/bomb/init.lua":  pluginSrc("bomb", ", memory_limit_mb = 16", bombPlugin),
 		"plugins/other/init.lua": pluginSrc("other", "", `function P.routes(r) r:get("/ping", function() return 200, { pong = true } end) end`),
 	})
-	te := startEngine(t, root, func(o *Options) { o.MemoryCeiling = ceiling; o.RequestTimeout = time.Minute; o.MaxResponseBytes = 8 << 20 })
+	te := startEngine(t, root, func(o *Options) {
+		o.MemoryCeiling = ceiling
+		o.RequestTimeout = time.Minute
+		o.MaxResponseBytes = 8 << 20
+	})
 	stop := peakRSS(t)
 	for _, c := range []struct{ route, want string }{
 		{"keep", "memory budget of 16 MiB exceeded"},
@@ -200,7 +204,7 @@ end`
 		"plugins/small/init.lua": pluginSrc("small", ", memory_limit_mb = 8", alloc),
 		"plugins/big/init.lua":   pluginSrc("big", ", memory_limit_mb = 128", alloc),
 		"plugins/bad/init.lua":   pluginSrc("bad", ", memory_limit_mb = 0.5", alloc),
-		"plugins/dflt/init.lua": pluginSrc("dflt", "", alloc),
+		"plugins/dflt/init.lua":  pluginSrc("dflt", "", alloc),
 		"plugins/fat/init.lua": pluginSrc("fat", ", memory_limit_mb = 8", `
 function P.initialize()
   P.cache = {}
