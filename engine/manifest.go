@@ -56,11 +56,12 @@ var (
 )
 
 // readManifest runs init.lua in a throwaway sandboxed state and reads the
-// returned plugin table.
-func readManifest(ctx context.Context, src *pluginSource, env *stateEnv) (*Manifest, error) {
+// returned plugin table. The manifest's memory_limit_mb is not known yet:
+// init.lua runs under budget, the engine's default.
+func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget int64) (*Manifest, error) {
 	L := newSandbox(src, env.modules, env.logger)
 	defer L.Close()
-	ctx, done := armCall(ctx, L, src.name, 0) // the manifest sets the budget: the default until it is read
+	ctx, done := armCall(ctx, L, src.name, budget)
 	L.SetContext(ctx)
 	tbl, err := runEntry(ctx, L, src)
 	L.RemoveContext()
