@@ -61,7 +61,7 @@ var (
 func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget int64) (*Manifest, error) {
 	L := newSandbox(src, env.modules, env.logger)
 	defer L.Close()
-	ctx, done := armCall(ctx, L, src.name, budget)
+	done := armCall(L, src.name, budget)
 	L.SetContext(ctx)
 	tbl, err := runEntry(ctx, L, src)
 	L.RemoveContext()
@@ -251,9 +251,6 @@ func prefixesOverlap(a, b string) bool {
 func withCtxErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
-	}
-	if cause := context.Cause(ctx); errors.Is(cause, ErrMemoryBudget) || errors.Is(cause, ErrMemoryCeiling) {
-		return err // a memory limit cancelled the call: the Lua error names it and its line
 	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:

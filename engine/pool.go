@@ -55,7 +55,7 @@ func (p *Pool) warm(states ...*State) {
 // Run borrows a state, runs fn on it under ctx (L.SetContext), and returns
 // the state to the pool. A borrow that cannot be served before ctx is done
 // returns ErrPoolExhausted. The call's memory budget starts afresh at each
-// borrow (armCall). A state whose call was interrupted by ctx or ended by a
+// borrow (callGuard.arm). A state whose call was interrupted by ctx or ended by a
 // memory limit is discarded rather than reused.
 func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 	if err := p.acquire(ctx); err != nil {
@@ -70,12 +70,12 @@ func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
 	if s.guard == nil {
 		s.guard = newCallGuard(s.L, s.gen.Plugin)
 	}
-	cctx := s.guard.arm(ctx, s.gen.memoryBudget())
-	s.L.SetContext(cctx)
+	s.guard.arm(s.gen.memoryBudget())
+	s.L.SetContext(ctx)
 	err = fn(s)
 	s.L.RemoveContext()
-	discard := cctx.Err() != nil || s.broken // interrupted, or over a memory limit
-	err = s.guard.done(cctx, err)
+	discard := ctx.Err() != nil || s.broken || s.guard.stopped() // interrupted, or over a memory limit
+	err = s.guard.done(err)
 	p.inUse.Add(-1)
 	p.put(s, discard)
 	<-p.sem

@@ -57,6 +57,10 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 			L.RaiseError("%s", L.ctxCauseMessage()) // vbwd: the cause (memory budget, ceiling), not just "context canceled"
 			return
 		default:
+			if m := L.G.Limits; m != nil && m.stopped.Load() != nil { // vbwd: stopped by its budget or the watchdog
+				L.RaiseError("%s", m.Stopped().Error())
+				return
+			}
 			if jumpTable[int(inst>>26)](L, inst, baseframe) == 1 {
 				return
 			}
