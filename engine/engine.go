@@ -430,7 +430,7 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 func (e *Engine) readManifest(ctx context.Context, src *pluginSource) (*Manifest, error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
 	defer cancel()
-	return readManifest(ctx, src, e.newEnv(src, 0))
+	return readManifest(ctx, src, e.newEnv(src, 0), e.opts.MemoryBudget)
 }
 
 func (p *plugin) fail(err error) {

@@ -131,7 +131,7 @@ func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder
 	L := newSandbox(g.src, g.env.modules, g.env.logger)
 	s := &State{L: L, gen: g}
 	ok := false
-	ctx, done := armCall(ctx, L, g.Plugin, g.memoryBudget())
+	done := armCall(L, g.Plugin, g.memoryBudget())
 	L.SetContext(ctx)
 	defer func() {
 		L.RemoveContext()

@@ -59,11 +59,12 @@ var (
 )
 
 // readManifest runs init.lua in a throwaway sandboxed state and reads the
-// returned plugin table.
-func readManifest(ctx context.Context, src *pluginSource, env *stateEnv) (*Manifest, error) {
+// returned plugin table. The manifest's memory_limit_mb is not known yet:
+// init.lua runs under budget, the engine's default.
+func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget int64) (*Manifest, error) {
 	L := newSandbox(src, env.modules, env.logger)
 	defer L.Close()
-	ctx, done := armCall(ctx, L, src.name, 0) // the manifest sets the budget: the default until it is read
+	done := armCall(L, src.name, budget)
 	L.SetContext(ctx)
 	tbl, err := runEntry(ctx, L, src)
 	L.RemoveContext()
@@ -281,9 +282,6 @@ func prefixesOverlap(a, b string) bool {
 func withCtxErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
-	}
-	if cause := context.Cause(ctx); errors.Is(cause, ErrMemoryBudget) || errors.Is(cause, ErrMemoryCeiling) {
-		return err // a memory limit cancelled the call: the Lua error names it and its line
 	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -54,7 +53,7 @@ func newLimits() *lua.Limits {
 	return &lua.Limits{MaxString: maxBuiltString, MaxPatternSteps: maxPatternSteps}
 }
 
-// causeError is a context cancellation cause: its message is what the Lua
+// causeError is why the watchdog stopped a call: its message is what the Lua
 // call ends with, its kind what errors.Is finds.
 type causeError struct {
 	msg  string
@@ -75,50 +74,50 @@ func (e *memoryError) Error() string   { return e.err.Error() }
 func (e *memoryError) Unwrap() []error { return []error{e.err, e.kind} }
 
 // callGuard bounds the calls of one state: what a call allocates, against
-// its budget, and its registration with the watchdog. A pooled state keeps
-// its guard from call to call, so arming one costs no allocation beyond the
-// call's context.
+// its budget, and its registration with the watchdog. A limit stops the call
+// through lua.Limits.Stop, which the VM checks at every instruction (and the
+// natives with L.Interrupted): no per-call context is needed, so arming a
+// call allocates nothing.
 type callGuard struct {
 	lim    *lua.Limits
 	plugin string
-	trip   func()       // the budget's onTrip, made once
 	check  func() error // L.Interrupted, made once (JSON encoding)
-
-	cancel context.CancelCauseFunc // the current call's; read by the watchdog under calls.mu
-	shed   atomic.Bool             // cancelled by the watchdog, still unwinding
+	listed bool         // registered in calls for this call
+	seq    uint64       // calls armed; written under calls.mu when listed
+	shed   bool         // stopped by the watchdog, still unwinding; under calls.mu
 }
 
 func newCallGuard(L *lua.LState, plugin string) *callGuard {
-	g := &callGuard{lim: L.G.Limits, plugin: plugin, check: L.Interrupted}
-	g.trip = func() { g.cancel(&causeError{msg: g.lim.BudgetMessage(), kind: ErrMemoryBudget}) }
-	return g
+	return &callGuard{lim: L.G.Limits, plugin: plugin, check: L.Interrupted}
 }
 
 // arm bounds the next call: what it allocates to budget bytes (0:
-// DefaultMemoryBudget). The returned context is the one to run the call
-// under (L.SetContext): it is cancelled, with a cause naming the limit, when
-// the budget is exceeded or the watchdog picks the call.
-func (g *callGuard) arm(ctx context.Context, budget int64) context.Context {
+// DefaultMemoryBudget).
+func (g *callGuard) arm(budget int64) {
 	if budget <= 0 {
 		budget = DefaultMemoryBudget
 	}
-	cctx, cancel := context.WithCancelCause(ctx)
-	g.cancel = cancel
-	g.shed.Store(false)
-	g.lim.Arm(budget, g.trip)
-	calls.add(g)
-	return cctx
+	g.lim.Arm(budget, nil)
+	if g.listed = watchdogs.Load() > 0; g.listed { // without a watchdog nobody reads the list
+		calls.add(g)
+	}
 }
 
-// done ends the call armed with cctx and returns its error, marked as a
-// memory error (ErrMemoryBudget, ErrMemoryCeiling) when a limit ended it.
-func (g *callGuard) done(cctx context.Context, err error) error {
-	calls.remove(g)
+// stopped reports whether a limit stopped the call.
+func (g *callGuard) stopped() bool { return g.lim.Stopped() != nil }
+
+// done ends the call and returns its error, marked as a memory error
+// (ErrMemoryBudget, ErrMemoryCeiling) when a limit ended it.
+func (g *callGuard) done(err error) error {
+	if g.listed {
+		calls.remove(g)
+	}
 	g.lim.Disarm()
-	cause := context.Cause(cctx)
-	g.cancel(nil)
+	cause := g.lim.Stopped()
 	var kind error
 	switch {
+	case cause == nil:
+		return err
 	case g.lim.Exceeded():
 		kind = ErrMemoryBudget
 	case errors.Is(cause, ErrMemoryCeiling):
@@ -134,15 +133,18 @@ func (g *callGuard) done(cctx context.Context, err error) error {
 
 // armCall arms a fresh guard for a one-off call (building a state, reading
 // a manifest); done returns the call's error as callGuard.done does.
-func armCall(ctx context.Context, L *lua.LState, plugin string, budget int64) (context.Context, func(error) error) {
+func armCall(L *lua.LState, plugin string, budget int64) (done func(error) error) {
 	g := newCallGuard(L, plugin)
-	cctx := g.arm(ctx, budget)
-	return cctx, func(err error) error { return g.done(cctx, err) }
+	g.arm(budget)
+	return g.done
 }
 
 // calls is every Lua call running in the process, for the watchdog: the
 // memory ceiling is the process's, whichever engine runs the call.
 var calls = activeCalls{m: map[*callGuard]struct{}{}}
+
+// watchdogs counts the running watchdogs: calls are listed only when one is.
+var watchdogs atomic.Int32
 
 type activeCalls struct {
 	mu sync.Mutex
@@ -151,8 +153,23 @@ type activeCalls struct {
 
 func (c *activeCalls) add(g *callGuard) {
 	c.mu.Lock()
+	g.seq++
+	g.shed = false
 	c.m[g] = struct{}{}
 	c.mu.Unlock()
+}
+
+// stop stops v's call unless it has ended since largest saw it; it reports
+// whether it did.
+func (c *activeCalls) stop(v victim, err error) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[v.g]; !ok || v.g.seq != v.seq {
+		return false
+	}
+	v.g.shed = true
+	v.g.lim.Stop(err)
+	return true
 }
 
 func (c *activeCalls) remove(g *callGuard) {
@@ -161,12 +178,11 @@ func (c *activeCalls) remove(g *callGuard) {
 	c.mu.Unlock()
 }
 
-// victim is a running call the watchdog may cancel.
+// victim is a running call the watchdog may stop.
 type victim struct {
-	g      *callGuard
-	plugin string
-	cancel context.CancelCauseFunc
-	used   int64
+	g    *callGuard
+	seq  uint64
+	used int64
 }
 
 // largest returns the running calls not already cancelled, the largest
@@ -175,8 +191,8 @@ func (c *activeCalls) largest() []victim {
 	c.mu.Lock()
 	vs := make([]victim, 0, len(c.m))
 	for g := range c.m {
-		if !g.shed.Load() {
-			vs = append(vs, victim{g: g, plugin: g.plugin, cancel: g.cancel, used: g.lim.Used()})
+		if !g.shed {
+			vs = append(vs, victim{g: g, seq: g.seq, used: g.lim.Used()})
 		}
 	}
 	c.mu.Unlock()
@@ -228,7 +244,9 @@ func (e *Engine) startWatchdog() {
 	soft, trigger := ceiling*8/10, ceiling*9/10
 	prev := debug.SetMemoryLimit(soft) // the GC works harder before the watchdog has to act
 	e.log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", soft, "watchdog_above", trigger)
+	watchdogs.Add(1)
 	go func() {
+		defer watchdogs.Add(-1)
 		defer debug.SetMemoryLimit(prev)
 		pm := newProcessMemory()
 		t := time.NewTicker(watchdogInterval)
@@ -253,9 +271,10 @@ func (e *Engine) shedCalls(used, trigger, ceiling int64) {
 	for _, v := range calls.largest() {
 		msg := fmt.Sprintf("process memory ceiling of %d MiB reached (%d MiB in use): call cancelled as one of the largest allocators (%d MiB)",
 			ceiling>>20, used>>20, v.used>>20)
-		v.g.shed.Store(true)
-		v.cancel(&causeError{msg: msg, kind: ErrMemoryCeiling})
-		e.log.Error("memory ceiling reached: call cancelled", "plugin", v.plugin, "call_allocated", v.used,
+		if !calls.stop(v, &causeError{msg: msg, kind: ErrMemoryCeiling}) {
+			continue
+		}
+		e.log.Error("memory ceiling reached: call cancelled", "plugin", v.g.plugin, "call_allocated", v.used,
 			"process_bytes", used, "ceiling", ceiling)
 		over -= v.used
 		if over <= 0 {

@@ -137,7 +137,11 @@ func TestMemoryBombs(t *testing.T) {
 		"plugins/bomb/init.lua":  pluginSrc("bomb", ", memory_limit_mb = 16", bombPlugin),
 		"plugins/other/init.lua": pluginSrc("other", "", `function P.routes(r) r:get("/ping", function() return 200, { pong = true } end) end`),
 	})
-	te := startEngine(t, root, func(o *Options) { o.MemoryCeiling = ceiling; o.RequestTimeout = time.Minute })
+	te := startEngine(t, root, func(o *Options) {
+		o.MemoryCeiling = ceiling
+		o.RequestTimeout = time.Minute
+		o.MaxResponseBytes = 8 << 20
+	})
 	stop := peakRSS(t)
 	for _, c := range []struct{ route, want string }{
 		{"keep", "memory budget of 16 MiB exceeded"},

@@ -90,13 +90,13 @@ func (p *Pool) run(ctx context.Context, fn func(*State) error, final bool) error
 	if s.guard == nil {
 		s.guard = newCallGuard(s.L, s.gen.Plugin)
 	}
-	cctx := s.guard.arm(ctx, s.gen.memoryBudget())
-	hc := &heldCtx{Context: cctx, s: s, final: final}
+	s.guard.arm(s.gen.memoryBudget())
+	hc := &heldCtx{Context: ctx, s: s, final: final}
 	s.L.SetContext(hc)
 	err = fn(s)
 	s.L.RemoveContext()
-	discard := hc.Err() != nil || s.broken // interrupted, or over a memory limit
-	err = s.guard.done(cctx, err)
+	discard := hc.Err() != nil || s.broken || s.guard.stopped() // interrupted, or over a memory limit
+	err = s.guard.done(err)
 	p.inUse.Add(-1)
 	p.put(s, discard)
 	<-p.sem

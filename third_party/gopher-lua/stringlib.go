@@ -260,6 +260,9 @@ func capturedString(L *LState, m *pm.MatchData, str string, idx int) string {
 }
 
 func gsubStr(L *LState, str string, repl string, match *pm.MatchData) string {
+	if strings.IndexByte(repl, '%') < 0 { // vbwd: nothing to substitute
+		return repl
+	}
 	sc := newFlagScanner('%', "", "", repl)
 	for c, eos := sc.Next(); !eos; c, eos = sc.Next() {
 		if !sc.ChangeFlag {

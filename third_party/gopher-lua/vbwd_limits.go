@@ -22,37 +22,59 @@ type Limits struct {
 	// MaxPatternSteps bounds the steps of one pattern-matching call. 0: no bound.
 	MaxPatternSteps int64
 
+	// Only used and stopped are touched by other goroutines (a watchdog);
+	// the rest belongs to the goroutine running the state.
 	used    atomic.Int64
-	budget  atomic.Int64 // 0: unlimited
-	tripped atomic.Bool
+	stopped atomic.Pointer[error] // why the call must end; checked by the VM at every instruction
+	budget  int64                 // 0: unlimited
+	tripped bool
 	onTrip  func() // called once, on the goroutine running the state
 }
 
 // Arm resets the counter and bounds what follows to budget bytes (0: no
-// bound). onTrip is called once when the budget is first exceeded; it should
-// cancel the state's context so the VM stops at its next instruction.
+// bound). When the budget is first exceeded the call is stopped (Stop) and
+// onTrip, if any, is called.
 func (m *Limits) Arm(budget int64, onTrip func()) {
 	m.used.Store(0)
-	m.tripped.Store(false)
+	m.stopped.Store(nil)
+	m.tripped = false
 	m.onTrip = onTrip
-	m.budget.Store(budget)
+	m.budget = budget
 }
 
 // Disarm lifts the budget; Used and Exceeded keep their values.
 func (m *Limits) Disarm() {
-	m.budget.Store(0)
+	m.budget = 0
 	m.onTrip = nil
 }
 
-// Used is the number of bytes charged since Arm. Safe from any goroutine.
+// Stop ends the state's current call with err: the VM raises it at the next
+// instruction (a Lua error pcall cannot keep going: it is raised again at
+// each instruction), and Interrupted returns it. The first cause given since
+// Arm is kept. Safe from any goroutine.
+func (m *Limits) Stop(err error) {
+	m.stopped.CompareAndSwap(nil, &err)
+}
+
+// Stopped returns the cause given to Stop since Arm, or nil.
+func (m *Limits) Stopped() error {
+	if p := m.stopped.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Used is the number of bytes charged since Arm. Safe from any goroutine;
+// every other method but Stop and Stopped belongs to the goroutine running
+// the state.
 func (m *Limits) Used() int64 { return m.used.Load() }
 
 // Exceeded reports whether the budget was exceeded since Arm.
-func (m *Limits) Exceeded() bool { return m.tripped.Load() }
+func (m *Limits) Exceeded() bool { return m.tripped }
 
 // BudgetMessage is the error a call over its budget ends with.
 func (m *Limits) BudgetMessage() string {
-	b := m.budget.Load()
+	b := m.budget
 	if b%(1<<20) == 0 {
 		return fmt.Sprintf("memory budget of %d MiB exceeded", b>>20)
 	}
@@ -66,17 +88,32 @@ func (m *Limits) Charge(n int64) bool {
 		return true
 	}
 	u := m.used.Add(n)
-	b := m.budget.Load()
+	b := m.budget
 	if b <= 0 {
 		return true
 	}
-	if u <= b && !m.tripped.Load() {
+	if u <= b && !m.tripped {
 		return true
 	}
-	if m.tripped.CompareAndSwap(false, true) && m.onTrip != nil {
-		m.onTrip()
+	if !m.tripped {
+		m.tripped = true
+		m.Stop(budgetError{m.BudgetMessage()})
+		if m.onTrip != nil {
+			m.onTrip()
+		}
 	}
 	return false
+}
+
+// budgetError is the cause a call over its budget is stopped with.
+type budgetError struct{ msg string }
+
+func (e budgetError) Error() string { return e.msg }
+
+// IsBudgetError reports whether err is the cause Charge stops a call with.
+func IsBudgetError(err error) bool {
+	_, ok := err.(budgetError)
+	return ok
 }
 
 // Approximate sizes charged for what the VM allocates besides strings.
@@ -149,6 +186,11 @@ func (tb *LTable) charge(n int64) bool {
 // Go functions that loop long call it (or CheckInterrupt) every few thousand
 // iterations.
 func (ls *LState) Interrupted() error {
+	if m := ls.G.Limits; m != nil {
+		if err := m.Stopped(); err != nil {
+			return err
+		}
+	}
 	if ls.ctx == nil {
 		return nil
 	}

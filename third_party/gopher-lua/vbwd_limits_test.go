@@ -204,3 +204,18 @@ return function(n) for i = 1, n do assert(string.match(s, p)) end end`, uuid, uu
 		L.Call(1, 0)
 	})
 }
+
+func TestStopFromAnotherGoroutine(t *testing.T) {
+	L, m := limitedState(t, 0)
+	L.SetContext(context.Background())
+	go func() {
+		for m.Used() == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		m.Stop(errors.New("process memory ceiling reached"))
+	}()
+	err := L.DoString(`local t = {} while true do pcall(function() t[#t + 1] = {} end) end`)
+	if err == nil || !strings.Contains(err.Error(), "process memory ceiling reached") {
+		t.Fatalf("err = %v", err)
+	}
+}

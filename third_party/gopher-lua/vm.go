@@ -48,6 +48,7 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 		return
 	}
 
+	lim := L.G.Limits // vbwd: checked at every instruction
 	for {
 		cf = L.currentFrame
 		inst = cf.Fn.Proto.Code[cf.Pc]
@@ -57,6 +58,10 @@ func mainLoopWithContext(L *LState, baseframe *callFrame) {
 			L.RaiseError("%s", L.ctxCauseMessage()) // vbwd: the cause (memory budget, ceiling), not just "context canceled"
 			return
 		default:
+			if lim != nil && lim.stopped.Load() != nil { // vbwd: stopped by its budget or the watchdog
+				L.RaiseError("%s", lim.Stopped().Error())
+				return
+			}
 			if jumpTable[int(inst>>26)](L, inst, baseframe) == 1 {
 				return
 			}
