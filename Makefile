@@ -29,6 +29,7 @@ test-go:
 test-lua: build
 	./$(BIN) test --root .
 	./$(BIN) test --root docs/examples
+	./$(BIN) test --root docs/examples --count 20 webhook
 
 # Every fuzz target for FUZZTIME, one after another (their seeds and
 # testdata/fuzz corpora already run as tests in test-go; this looks further).

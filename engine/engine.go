@@ -62,6 +62,10 @@ type Options struct {
 	// Clock is the time of vbwd.time and vbwd.shared TTLs. Default time.Now;
 	// the test runner controls it.
 	Clock func() time.Time
+	// HTTPTransport, when set, carries vbwd.http's requests instead of the
+	// shared egress transport (the test runner's stubs); the allow-list is
+	// still checked on every URL and redirect.
+	HTTPTransport http.RoundTripper
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
 	// Events configures the delivery of durable events (outbox.go).

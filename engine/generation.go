@@ -63,6 +63,9 @@ type stateEnv struct {
 // become canonical) and pre-warms the pool. On error nothing is left open.
 func newGeneration(ctx context.Context, g *Generation) (err error) {
 	g.drained, g.streamsDone = make(chan struct{}), make(chan struct{})
+	if err := g.bindEgress(); err != nil {
+		return err
+	}
 	g.pool = newPool(g.opts.PoolMax, g.buildState)
 	first, err := g.buildFirst(ctx)
 	if err != nil {

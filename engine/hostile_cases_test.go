@@ -9,7 +9,7 @@ import (
 // Log fragments of the sandbox's refusals.
 const (
 	probesSrc = `src=plugins/attacker/attacker/probes\.lua:\d+`
-	noGlobal  = `attempt to (call|index) a non-(function|table) object.*` + probesSrc
+	noGlobal  = `(attempt to (call|index) a non-(function|table) object|is not available in plugins).*` + probesSrc
 )
 
 // hostileCases is the main corpus: every case passes on the engine as it is.

@@ -21,6 +21,8 @@ type metrics struct {
 	reloads   *prometheus.CounterVec   // plugin, outcome
 	luaErrors *prometheus.CounterVec   // plugin, kind
 	events    *prometheus.CounterVec   // plugin, event, outcome (durable events)
+	egress    *prometheus.CounterVec   // plugin, host, outcome (vbwd.http)
+	egressDur *prometheus.HistogramVec // plugin, host
 }
 
 func newMetrics(e *Engine) *metrics {
@@ -36,7 +38,11 @@ func newMetrics(e *Engine) *metrics {
 		Help: "Lua handler failures: error (answered 500), timeout (504) or database (503, the database unreachable)."}, []string{"plugin", "kind"})
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_event_deliveries_total",
 		Help: "Durable event deliveries by outcome."}, []string{"plugin", "event", "outcome"})
-	m.reg.MustRegister(m.requests, m.latency, m.reloads, m.luaErrors, m.events, poolCollector{e},
+	m.egress = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_http_client_requests_total",
+		Help: "Outbound vbwd.http requests by plugin, host and outcome (2xx..5xx, refused, error)."}, []string{"plugin", "host", "outcome"})
+	m.egressDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vbwd_http_client_request_duration_seconds",
+		Help: "Latency of outbound vbwd.http requests.", Buckets: prometheus.DefBuckets}, []string{"plugin", "host"})
+	m.reg.MustRegister(m.requests, m.latency, m.reloads, m.luaErrors, m.events, m.egress, m.egressDur, poolCollector{e},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

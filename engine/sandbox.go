@@ -61,6 +61,7 @@ func newSandbox(src *pluginSource, mods map[string]hostapi.Module, logger *slog.
 	L.SetGlobal("print", L.NewFunction(printTo(logger)))
 	r := &requirer{src: src, mods: mods, loaded: L.NewTable()}
 	L.SetGlobal("require", L.NewFunction(r.require))
+	guardGlobals(L) // sandbox_msg.go
 	return L
 }
 

@@ -17,7 +17,7 @@ function P.routes(r)
     local present = {}
     for _, name in ipairs({"dofile", "loadfile", "load", "loadstring", "module", "getfenv", "setfenv",
         "newproxy", "_printregs", "collectgarbage", "os", "io", "debug", "package", "channel"}) do
-      if _G[name] ~= nil then present[#present + 1] = name end
+      if rawget(_G, name) ~= nil then present[#present + 1] = name end
     end
     if string.dump ~= nil then present[#present + 1] = "string.dump" end
     return 200, { present = table.concat(present, ","), util = util.twice(21), nested = nested.name,

@@ -10,7 +10,8 @@ import (
 
 func newTestCmd(g *globals) *cobra.Command {
 	var run string
-	var verbose bool
+	var verbose, rootConfig bool
+	var count int
 	cmd := &cobra.Command{
 		Use:   "test [plugin...]",
 		Short: "Run plugins' tests/*_test.lua in a real engine, a fresh database per file",
@@ -32,7 +33,7 @@ func newTestCmd(g *globals) *cobra.Command {
 			}
 			defer closeDB()
 			sum, err := testrunner.Run(ctx, testrunner.Options{Root: g.root, Plugins: args, Run: run,
-				Verbose: verbose, Out: cmd.OutOrStdout(), Logger: log, DB: db})
+				Verbose: verbose, Out: cmd.OutOrStdout(), Logger: log, DB: db, RootConfig: rootConfig, Count: count})
 			if err != nil {
 				return err
 			}
@@ -43,6 +44,8 @@ func newTestCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "run only tests whose name matches this regexp")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test and engine warnings")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test with its output (print, vbwd.log) and engine warnings")
+	cmd.Flags().BoolVar(&rootConfig, "root-config", false, "apply the root config.json (by default tests ignore it: each plugin runs with its own config.json and t.config)")
+	cmd.Flags().IntVar(&count, "count", 1, "run every test file this many times")
 	return cmd
 }

@@ -20,6 +20,10 @@ var Null = &lua.LUserData{Value: nullValue{}, Metatable: nullMetatable()}
 // string, and setmetatable refuses to replace it.
 var arrayMeta = protectedMetatable("json.array")
 
+// objectMeta marks a table as a JSON object (json.empty_object): it encodes
+// as {} when empty and as an object whatever its keys.
+var objectMeta = protectedMetatable("json.object")
+
 func protectedMetatable(name string) *lua.LTable {
 	mt := &lua.LTable{Metatable: lua.LNil}
 	mt.RawSetString("__metatable", lua.LString(name))
@@ -62,4 +66,17 @@ func MarkArray(t *lua.LTable) *lua.LTable {
 func IsArrayMarked(t *lua.LTable) bool {
 	mt, ok := t.Metatable.(*lua.LTable)
 	return ok && mt == arrayMeta
+}
+
+// MarkObject gives t the shared, protected metatable marking it as a JSON
+// object, replacing any previous metatable, and returns t.
+func MarkObject(t *lua.LTable) *lua.LTable {
+	t.Metatable = objectMeta
+	return t
+}
+
+// IsObjectMarked reports whether t carries the object marker.
+func IsObjectMarked(t *lua.LTable) bool {
+	mt, ok := t.Metatable.(*lua.LTable)
+	return ok && mt == objectMeta
 }

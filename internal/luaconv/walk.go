@@ -135,6 +135,9 @@ func (s *scratch) collect(t *lua.LTable) (isArray bool, err error) {
 		add(k, v)
 	}
 	s.used = max(s.used, len(s.pairs))
+	if IsObjectMarked(t) {
+		return false, objectKeys(s.pairs[base:])
+	}
 	if intKeys && n > 0 && maxKey == lua.LNumber(n) {
 		if !ordered {
 			slices.SortFunc(s.pairs[base:], func(a, b pair) int { return cmp.Compare(a.index(), b.index()) })

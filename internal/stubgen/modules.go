@@ -6,6 +6,7 @@ import (
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
 	vevents "github.com/vbwd-platform/vbwd-engine/stdlib/events"
+	vhttp "github.com/vbwd-platform/vbwd-engine/stdlib/http"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 	vlog "github.com/vbwd-platform/vbwd-engine/stdlib/log"
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
@@ -31,6 +32,7 @@ func HostModules() map[string]hostapi.Documented {
 		vevents.New(nil, vevents.Options{}),
 		vdi.New(nil),
 		vstream.New(nil, "x"),
+		vhttp.New(vhttp.Options{}),
 		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))

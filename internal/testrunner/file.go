@@ -33,10 +33,17 @@ func (r *pluginRun) file(ctx context.Context, file string) error {
 		return err
 	}
 	defer pool.Close()
-	h := &harness{secret: randomSecret()}
+	if err := r.resetConfig(); err != nil {
+		return err
+	}
+	h := &harness{secret: randomSecret(), plugin: r.plugin, logs: &logCapture{}}
 	mod := vtest.New(h)
-	e, err := engine.New(engine.Options{Root: r.o.Root, Logger: r.o.Logger, DB: pool, Enabled: r.needed,
+	// No delivery workers: durable events are delivered by t.deliver(),
+	// deterministically. Plugin output (print, vbwd.log, handler errors)
+	// is captured per test and shown for a failure and with -v.
+	e, err := engine.New(engine.Options{Root: r.root, Logger: h.logs.logger(r.o.Logger), DB: pool, Enabled: r.needed,
 		PoolMin: 1, PoolMax: 8, JWTSecret: h.secret, Clock: h.now, EventHook: h.seen,
+		HTTPTransport: h, Events: engine.EventOptions{Workers: -1}, DrainTimeout: r.o.FileTimeout,
 		ExtraModules: []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return mod }}})
 	if err != nil {
 		return err
@@ -113,11 +120,13 @@ func (r *pluginRun) runTests(ctx context.Context, L *lua.LState, file string, h 
 		}
 		if err != nil {
 			r.fail(file, name, luaMessage(err))
+			r.output(h)
 			continue
 		}
 		r.sum.Passed++
 		if r.o.Verbose {
 			fmt.Fprintf(r.o.Out, "--- PASS: %s: %s (%s)\n", chunk, name, time.Since(start).Round(time.Millisecond))
+			r.output(h)
 		}
 	}
 	return nil
@@ -142,7 +151,11 @@ func luaMessage(err error) string {
 // and the captured events.
 type harness struct {
 	e      *engine.Engine
+	plugin string // under test
 	secret string
+	logs   *logCapture
+	stubs  []httpStub
+	calls  []map[string]any
 	mu     sync.Mutex
 	fixed  bool
 	base   time.Time
@@ -214,10 +227,12 @@ func (h *harness) seen(ev engine.EventSeen) {
 		"payload": ev.Payload, "durable": ev.Durable})
 }
 
+// resetEvents starts a test: no events seen, no stubs, no calls, no output.
 func (h *harness) resetEvents() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.events = nil
+	h.events, h.stubs, h.calls = nil, nil, nil
+	h.logs.reset()
 }
 
 func randomSecret() string {

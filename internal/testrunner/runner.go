@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -37,6 +38,11 @@ type Options struct {
 	DB *pgxpool.Pool
 	// FileTimeout bounds one test file. Default 5 minutes.
 	FileTimeout time.Duration
+	// RootConfig applies the root config.json; by default tests ignore it
+	// (hermetic: an ops change to it does not change test results).
+	RootConfig bool
+	// Count runs every test file this many times. Default 1.
+	Count int
 }
 
 // Summary counts tests.
@@ -56,7 +62,15 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			return sum, fmt.Errorf("--run: %w", err)
 		}
 	}
-	probe, err := engine.New(engine.Options{Root: o.Root, Logger: o.Logger})
+	if o.Count <= 0 {
+		o.Count = 1
+	}
+	root, rootCfg, err := hermeticRoot(o.Root, o.RootConfig)
+	if err != nil {
+		return sum, err
+	}
+	defer os.RemoveAll(root)
+	probe, err := engine.New(engine.Options{Root: root, Logger: o.Logger})
 	if err != nil {
 		return sum, err
 	}
@@ -74,7 +88,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			fmt.Fprintf(o.Out, "?   %s: no tests (plugins/%s/tests/*_test.lua)\n", p, p)
 			continue
 		}
-		r := &pluginRun{o: o, plugin: p, needed: probe.Requires(p), filter: filter, sum: &sum}
+		r := &pluginRun{o: o, root: root, rootCfg: rootCfg, plugin: p, needed: probe.Requires(p), filter: filter, sum: &sum}
 		if err := r.run(ctx, files); err != nil {
 			return sum, err
 		}
@@ -103,12 +117,14 @@ func selectPlugins(o Options, probe *engine.Engine) ([]string, error) {
 
 // pluginRun runs one plugin's test files.
 type pluginRun struct {
-	o      Options
-	plugin string
-	needed []string
-	filter *regexp.Regexp
-	sum    *Summary
-	tpl    string
+	o       Options
+	root    string // hermeticRoot
+	rootCfg []byte // its config.json; nil: none
+	plugin  string
+	needed  []string
+	filter  *regexp.Regexp
+	sum     *Summary
+	tpl     string
 }
 
 func (r *pluginRun) run(ctx context.Context, files []string) error {
@@ -123,9 +139,11 @@ func (r *pluginRun) run(ctx context.Context, files []string) error {
 		}
 		return nil
 	}
-	for _, f := range files {
-		if err := r.file(ctx, f); err != nil {
-			return err
+	for range r.o.Count {
+		for _, f := range files {
+			if err := r.file(ctx, f); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -139,7 +157,11 @@ func (r *pluginRun) migrateTemplate(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	e, err := engine.New(engine.Options{Root: r.o.Root, Logger: r.o.Logger, DB: pool, Enabled: r.needed, PoolMin: 1})
+	if err := r.resetConfig(); err != nil {
+		return err
+	}
+	e, err := engine.New(engine.Options{Root: r.root, Logger: r.o.Logger, DB: pool, Enabled: r.needed, PoolMin: 1,
+		Events: engine.EventOptions{Workers: -1}})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,11 @@ func (m *Module) exports() map[string]lua.LGFunction {
 		"decode": m.decode,
 		"array":  m.array,
 		"pretty": m.pretty,
+		"empty_object": func(L *lua.LState) int {
+			L.Push(luaconv.MarkObject(L.CreateTable(0, 0)))
+			return 1
+		},
+		"is_array": m.isArray,
 	}
 }
 
@@ -43,6 +48,8 @@ func (m *Module) Docs() []hostapi.Export {
 		{Name: "encode", Sig: "encode(v: any): string?, string?", Doc: "encode v as compact JSON with sorted object keys, or return nil and an error naming the path of the value that cannot be encoded"},
 		{Name: "decode", Sig: "decode(s: string): any, string?", Doc: "decode one JSON value; arrays come back marked, null as json.null; on bad input return nil and an error with the byte offset"},
 		{Name: "array", Sig: "array(t?: table): table", Doc: "mark t (or a new empty table) as a JSON array, so that it encodes as [] when empty, and return it"},
+		{Name: "empty_object", Sig: "empty_object(): table", Doc: "a new table marked as a JSON object: it encodes as {} when empty and as an object whatever its keys"},
+		{Name: "is_array", Sig: "is_array(v: any): boolean", Doc: "whether v encodes as a JSON array: a decoded array, a json.array table, or a non-empty sequence; false for objects, plain empty tables (they encode as {}) and non-tables"},
 		{Name: "pretty", Sig: "pretty(v: any): string?, string?", Doc: "encode v as JSON indented by two spaces, or return nil and an error"},
 		{Name: "null", Sig: "null: userdata", Doc: "the JSON null sentinel, distinct from nil; encodes as null"},
 	}
@@ -80,6 +87,28 @@ func (m *Module) array(L *lua.LState) int {
 		L.ArgError(1, "table already has a metatable")
 	}
 	L.Push(luaconv.MarkArray(t))
+	return 1
+}
+
+// isArray implements json.is_array(v): what encode would make of v.
+func (m *Module) isArray(L *lua.LState) int {
+	t, ok := L.Get(1).(*lua.LTable)
+	if !ok || luaconv.IsObjectMarked(t) {
+		L.Push(lua.LFalse)
+		return 1
+	}
+	if luaconv.IsArrayMarked(t) {
+		L.Push(lua.LTrue)
+		return 1
+	}
+	n := t.Len()
+	seq := n > 0
+	if seq {
+		count := 0
+		t.ForEach(func(lua.LValue, lua.LValue) { count++ })
+		seq = count == n && t.RawGetInt(n) != lua.LNil
+	}
+	L.Push(lua.LBool(seq))
 	return 1
 }
 

@@ -14,7 +14,7 @@ func TestLua(t *testing.T) {
 }
 
 func TestExports(t *testing.T) {
-	luatest.CheckExports(t, New(), "array", "decode", "encode", "null", "pretty")
+	luatest.CheckExports(t, New(), "array", "decode", "empty_object", "encode", "is_array", "null", "pretty")
 }
 
 // json.null is the luaconv sentinel, so Go code sees it as null.

@@ -28,6 +28,17 @@ type Harness interface {
 	Now() time.Time
 	// Events lists the events named name seen since the current test began.
 	Events(name string) []map[string]any
+	// Deliver runs every pending durable event due now (test clock) to
+	// completion and returns the number of delivery attempts.
+	Deliver(L *lua.LState) (int, error)
+	// SetConfig reloads plugin (the plugin under test when "") with cfg
+	// over its config.json defaults.
+	SetConfig(L *lua.LState, plugin string, cfg map[string]any) error
+	// HTTPStub answers vbwd.http requests matching method ("*": any) and
+	// pattern (a URL, "*" matching any text) for the rest of the test.
+	HTTPStub(method, pattern string, status int, headers map[string]string, body []byte)
+	// HTTPCalls lists the vbwd.http requests made during the test.
+	HTTPCalls() []map[string]any
 }
 
 // Module is vbwd.test, offered only inside `vbwd test`.
@@ -60,6 +71,9 @@ func (m *Module) Docs() []hostapi.Export {
 		{Name: "delete", Sig: "delete(path: string, opts?: table): table", Doc: "like get, with DELETE"},
 		{Name: "populate", Sig: "populate()", Doc: "load the enabled plugins' demo data (populate.lua)"},
 		{Name: "time", Sig: "time: table", Doc: "clock control: time.set(rfc3339 or unix seconds), time.advance(seconds), time.now()"},
+		{Name: "deliver", Sig: "deliver(): integer", Doc: "deliver every pending durable event that is due (test clock), including due retries and events their handlers publish, before returning; returns the number of delivery attempts"},
+		{Name: "config", Sig: "config(cfg: table, plugin?: string)", Doc: "reload the plugin under test (or plugin) with cfg over its config.json defaults, for the rest of the file (requests, deliveries); the test file's own state keeps its config"},
+		{Name: "http", Sig: "http: table", Doc: "vbwd.http stubs: http.stub(method, url_pattern, {status, json | body, headers}) for the rest of the test (\"*\" in the pattern matches any text; the latest matching stub answers); http.calls() lists {method, url, headers, body, json}; an unstubbed request fails"},
 		{Name: "expect_event", Sig: "expect_event(name: string, msg?: string): table, table", Doc: "the last event named name published or emitted during this test (and all of them); fails when none"},
 		{Name: "_tests", Sig: "_tests(): table", Doc: "the declared tests (used by the runner)"},
 	}
@@ -80,6 +94,7 @@ func (m *Module) Loader(L *lua.LState) int {
 	host := L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
 		"request": m.request, "populate": m.populate, "events": m.events,
 		"time_set": m.timeSet, "time_advance": m.timeAdvance, "time_now": m.timeNow,
+		"deliver": m.deliver, "config": m.config, "http_stub": m.httpStub, "http_calls": m.httpCalls,
 	})
 	L.Push(L.NewFunctionFromProto(m.proto))
 	L.Push(host)
@@ -159,5 +174,46 @@ func (m *Module) timeAdvance(L *lua.LState) int {
 
 func (m *Module) timeNow(L *lua.LState) int {
 	L.Push(lua.LString(m.h.Now().UTC().Format(time.RFC3339Nano)))
+	return 1
+}
+
+func (m *Module) deliver(L *lua.LState) int {
+	n, err := m.h.Deliver(L)
+	if err != nil {
+		L.RaiseError("deliver: %v", err)
+	}
+	L.Push(lua.LNumber(n))
+	return 1
+}
+
+func (m *Module) config(L *lua.LState) int {
+	v, err := luaconv.ToGo(L.CheckTable(1))
+	cfg, ok := v.(map[string]any)
+	if err != nil || !ok {
+		L.ArgError(1, "a config object (a table with string keys) expected")
+	}
+	if err := m.h.SetConfig(L, L.OptString(2, ""), cfg); err != nil {
+		L.RaiseError("config: %v", err)
+	}
+	return 0
+}
+
+// httpStub(method, pattern, status, body, headers) is the Go half of
+// t.http.stub (the prelude encodes json bodies).
+func (m *Module) httpStub(L *lua.LState) int {
+	headers := map[string]string{}
+	if t, ok := L.Get(5).(*lua.LTable); ok {
+		t.ForEach(func(k, v lua.LValue) { headers[k.String()] = v.String() })
+	}
+	m.h.HTTPStub(strings.ToUpper(L.CheckString(1)), L.CheckString(2), L.CheckInt(3), headers, []byte(L.OptString(4, "")))
+	return 0
+}
+
+func (m *Module) httpCalls(L *lua.LState) int {
+	out := luaconv.MarkArray(L.NewTable())
+	for _, c := range m.h.HTTPCalls() {
+		out.Append(luaconv.FromGo(L, c))
+	}
+	L.Push(out)
 	return 1
 }

@@ -107,6 +107,32 @@ for _, m in ipairs({ "get", "post", "put", "patch", "delete" }) do
 end
 
 M.populate = host.populate
+M.deliver = host.deliver
+M.config = host.config
+
+-- t.http: vbwd.http stubs for this test (tests never reach the network).
+M.http = {}
+function M.http.stub(method, pattern, res)
+  if type(method) ~= "string" or type(pattern) ~= "string" then
+    fail("http.stub(method, url_pattern, response): strings expected")
+  end
+  res = res or {}
+  local body, headers = res.body, {}
+  for k, v in pairs(res.headers or {}) do headers[k] = v end
+  if res.json ~= nil then
+    body = json.encode(res.json)
+    headers["content-type"] = headers["content-type"] or "application/json"
+  end
+  host.http_stub(method, pattern, res.status or 200, body, headers)
+end
+function M.http.calls()
+  local calls = host.http_calls()
+  for _, c in ipairs(calls) do
+    local ctype = c.headers["content-type"] or ""
+    if ctype:find("json", 1, true) and c.body ~= "" then c.json = json.decode(c.body) end
+  end
+  return calls
+end
 M.time = { set = host.time_set, advance = host.time_advance, now = host.time_now }
 
 -- expect_event(name) returns the events named name published or emitted

@@ -24,6 +24,15 @@ function json.decode(s) end
 ---@return table
 function json.array(t) end
 
+---a new table marked as a JSON object: it encodes as {} when empty and as an object whatever its keys
+---@return table
+function json.empty_object() end
+
+---whether v encodes as a JSON array: a decoded array, a json.array table, or a non-empty sequence; false for objects, plain empty tables (they encode as {}) and non-tables
+---@param v any
+---@return boolean
+function json.is_array(v) end
+
 ---encode v as JSON indented by two spaces, or return nil and an error
 ---@param v any
 ---@return string?

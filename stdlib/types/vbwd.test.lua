@@ -5,6 +5,7 @@
 ---The vbwd.test host module: `local test = require("vbwd.test")`.
 ---@class vbwd.test
 ---@field time table # clock control: time.set(rfc3339 or unix seconds), time.advance(seconds), time.now()
+---@field http table # vbwd.http stubs: http.stub(method, url_pattern, {status, json | body, headers}) for the rest of the test ("*" in the pattern matches any text; the latest matching stub answers); http.calls() lists {method, url, headers, body, json}; an unstubbed request fails
 local test = {}
 
 ---declare a test; each runs in its order, a failure or Lua error fails only that test
@@ -73,6 +74,15 @@ function test.delete(path, opts) end
 
 ---load the enabled plugins' demo data (populate.lua)
 function test.populate() end
+
+---deliver every pending durable event that is due (test clock), including due retries and events their handlers publish, before returning; returns the number of delivery attempts
+---@return integer
+function test.deliver() end
+
+---reload the plugin under test (or plugin) with cfg over its config.json defaults, for the rest of the file (requests, deliveries); the test file's own state keeps its config
+---@param cfg table
+---@param plugin? string
+function test.config(cfg, plugin) end
 
 ---the last event named name published or emitted during this test (and all of them); fails when none
 ---@param name string

@@ -58,7 +58,7 @@ t.test("draws up to the plan's daily limit, then 429 until tomorrow", function()
     t.eq(res.json.remaining, 3 - n)
     t.eq(res.json.drawn_on, "2026-05-01")
     t.ok(type(res.json.card.name) == "string", "a card with a name")
-    -- the welcome reading (delivered in the background) publishes tarot.card_drawn too: find this draw's
+    -- a welcome reading (when delivered) publishes tarot.card_drawn too: find this draw's
     local _, all = t.expect_event("tarot.card_drawn")
     local ev
     for _, e in ipairs(all) do
@@ -118,14 +118,10 @@ t.test("readings history: newest first, cursor pagination", function()
   t.time.set("2026-07-01T10:00:00Z")
   subscribe("h1", "pro")
   for _ = 1, 5 do t.eq(t.get(DAILY, { as = as("h1") }).status, 200) end
-  -- h1 also gets a welcome reading (delivered in the background): wait for it, for a stable count
-  local welcome
-  for _ = 1, 500 do
-    local rows = db.query("select id from tarot_readings where user_id = 'h1' and kind = 'welcome'")
-    if #rows > 0 then welcome = rows[1].id break end
-    t.get(READINGS, { as = as("h1") })
-  end
-  t.ok(welcome, "the welcome reading arrived")
+  -- h1 also gets a welcome reading (a durable event): deliver it, for a stable count
+  t.deliver()
+  local rows = db.query("select id from tarot_readings where user_id = 'h1' and kind = 'welcome'")
+  t.ok(#rows > 0, "the welcome reading arrived")
   local all = db.query("select id from tarot_readings where user_id = 'h1' order by id desc")
   t.eq(#all, 6)
 
@@ -161,12 +157,10 @@ t.test("subscription.activated grants one welcome reading, once per event", func
   t.time.set("2026-08-01T10:00:00Z")
   subscribe("w1", "basic")
   local ev = t.expect_event("subscription.activated")
-  local welcome
-  for _ = 1, 500 do
-    local res = t.get(READINGS, { as = as("w1") })
-    t.eq(res.status, 200)
-    if #res.json.readings > 0 then welcome = res.json.readings[1] break end
-  end
+  t.deliver()                       -- runs the durable delivery now
+  local res = t.get(READINGS, { as = as("w1") })
+  t.eq(res.status, 200)
+  local welcome = res.json.readings[1]
   t.ok(welcome, "the welcome reading arrived")
   t.eq(welcome.kind, "welcome")
   t.eq(welcome.drawn_on, "2026-08-01")

@@ -112,3 +112,23 @@ test("round trip", function()
   local v = { name = "tarot", cards = { "The Fool", "The Magician" }, n = 2, nested = { deep = { 1.5, false } } }
   eq(json.decode(json.encode(v)), v)
 end)
+
+test("empty objects and arrays are told apart and round-trip", function()
+  local doc = json.decode('{"tags": [], "meta": {}, "list": [1, 2]}')
+  eq(json.is_array(doc.tags), true)
+  eq(json.is_array(doc.meta), false)
+  eq(json.is_array(doc.list), true)
+  eq(json.is_array(doc), false)
+  eq(json.is_array({ 1, 2 }), true)
+  eq(json.is_array({}), false)        -- a plain empty table encodes as {}
+  eq(json.is_array("x"), false)
+  eq(json.encode(json.decode('{"a":{},"b":[]}')), '{"a":{},"b":[]}')
+  -- empty_object stays an object whatever keys it gets
+  local o = json.empty_object()
+  eq(json.encode(o), "{}")
+  eq(json.is_array(o), false)
+  o[1] = "first"
+  eq(json.encode(o), '{"1":"first"}')
+  eq(json.encode({ settings = json.empty_object() }), '{"settings":{}}')
+  err(function() setmetatable(json.empty_object(), {}) end, "cannot change a protected metatable")
+end)
