@@ -80,7 +80,7 @@ func (e *Engine) DeliverPending(ctx context.Context, now time.Time) (int, error)
 	return attempts, fmt.Errorf("events still due after %d delivery rounds: do handlers publish an event on every delivery?", maxDrainRounds)
 }
 
-// collectClaimed reads claimed rows as claim does, oldest first.
+// collectClaimed reads claimed rows (claim, DeliverPending), oldest first.
 func collectClaimed(rows pgx.Rows) ([]*outboxEvent, error) {
 	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*outboxEvent, error) {
 		ev := &outboxEvent{}

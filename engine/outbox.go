@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -320,16 +319,7 @@ func (ob *outbox) claim(ctx context.Context) ([]*outboxEvent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claiming events: %w", err)
 	}
-	evs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*outboxEvent, error) {
-		ev := &outboxEvent{}
-		err := r.Scan(&ev.msg.id, &ev.msg.name, &ev.msg.source, &ev.msg.raw, &ev.msg.attempt, &ev.created, &ev.done)
-		return ev, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claiming events: %w", err)
-	}
-	sort.Slice(evs, func(i, j int) bool { return evs[i].created.Before(evs[j].created) })
-	return evs, nil
+	return collectClaimed(rows)
 }
 
 // deliver runs the handlers of ev that have not handled it yet; the known
