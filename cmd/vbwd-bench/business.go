@@ -23,7 +23,7 @@ const benchSecret = "vbwd-bench-secret"
 // and the fan-out of one meinchat message to 1,000 SSE clients.
 func businessBench(ctx context.Context, pool *pgxpool.Pool, base string, dur time.Duration, conns int) error {
 	// A plan whose daily limit never stops the benchmark.
-	if _, err := pool.Exec(ctx, `insert into subscription_plans (slug, name, price_minor, currency, "interval", features, active)
+	if _, err := pool.Exec(ctx, `insert into subscription.subscription_plans (slug, name, price_minor, currency, "interval", features, active)
 		values ('bench', 'Bench', 0, 'EUR', 'month', '{"tarot_daily_limit": 1000000000, "meinchat": true}', true)
 		on conflict (slug) do nothing`); err != nil {
 		return fmt.Errorf("bench plan: %w", err)

@@ -70,7 +70,7 @@ func run(root string, dur time.Duration, conns, rounds int) error {
 		return err
 	}
 	var noteID string
-	if err := pool.QueryRow(ctx, "select id::text from notes_notes where slug = 'welcome'").Scan(&noteID); err != nil {
+	if err := pool.QueryRow(ctx, "select id::text from notes.notes_notes where slug = 'welcome'").Scan(&noteID); err != nil {
 		return fmt.Errorf("the notes plugin's demo data: %w", err)
 	}
 	luaURL, stopLua, err := serve(eng.Handler())

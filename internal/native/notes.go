@@ -29,7 +29,7 @@ func NoteByID(pool *pgxpool.Pool) http.Handler {
 	r.Get("/api/v1/notes/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var n note
 		err := pool.QueryRow(r.Context(),
-			"select id::text, slug, title, body, tags, pinned, created_at, updated_at from notes_notes where id = $1",
+			"select id::text, slug, title, body, tags, pinned, created_at, updated_at from notes.notes_notes where id = $1",
 			chi.URLParam(r, "id")).Scan(&n.ID, &n.Slug, &n.Title, &n.Body, &n.Tags, &n.Pinned, &n.CreatedAt, &n.UpdatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			http.Error(w, `{"error":"no such note"}`, http.StatusNotFound)
