@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
 // adminRouter is the /admin API. It is built once and mounted in every

@@ -4,7 +4,7 @@ import (
 	"path"
 	"time"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vhttp "github.com/vbwd-platform/vbwd-engine/stdlib/http"
 )
 

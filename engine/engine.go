@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 )
 
 // Options configures an Engine. Zero values take the documented defaults.

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
 )

@@ -3,7 +3,7 @@ package engine
 import (
 	"time"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 )
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	lua "github.com/yuin/gopher-lua"
 )
 

@@ -10,7 +10,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
 )

@@ -14,8 +14,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
 )
 

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
 // GenerateHostModulesDoc returns docs/host-modules.md: every name of every

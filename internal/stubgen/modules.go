@@ -1,7 +1,7 @@
 package stubgen
 
 import (
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"

@@ -14,7 +14,7 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/vbwd-platform/vbwd-engine/engine"
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vjson "github.com/vbwd-platform/vbwd-engine/stdlib/json"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/vbwd-platform/vbwd-engine/engine"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
 	vtest "github.com/vbwd-platform/vbwd-engine/stdlib/test"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/stdlib/db"
 )

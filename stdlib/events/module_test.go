@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/internal/luatest"
 	"github.com/vbwd-platform/vbwd-engine/internal/testpg"

@@ -19,7 +19,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vbwd-platform/vbwd-engine/internal/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luatest"
 )
 

@@ -2,6 +2,10 @@
 // modules under stdlib/: how a module is bound to a plugin generation, how it
 // is loaded into a Lua state, and what it may learn about the call it serves
 // (build phase or request, request id) from the state's context.
+//
+// It is importable outside this module (it is not under internal/), since
+// engine.Options.ExtraModules names its types: a program embedding the
+// engine can add host modules of its own.
 package hostapi
 
 import (
