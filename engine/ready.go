@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// pingDB checks that the database answers, within 2s.
+func (e *Engine) pingDB(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err := e.opts.DB.Ping(ctx)
+	if err != nil && ctx.Err() == nil {
+		// one pooled connection the server dropped (a restart) fails once
+		// and is discarded: ask again on another before reporting an outage
+		err = e.opts.DB.Ping(ctx)
+	}
+	return err
+}
+
+// Ready reports whether every wanted plugin is enabled or explicitly failed
+// and the database (if any) answers.
+func (e *Engine) Ready(ctx context.Context) (bool, []string) {
+	var why []string
+	if !e.up.Load() {
+		why = append(why, "engine not serving")
+	}
+	for _, p := range e.records() {
+		if p.wanted && p.state != StateEnabled && p.state != StateFailed {
+			why = append(why, fmt.Sprintf("plugin %s is %s", p.name, p.state))
+		}
+	}
+	if e.opts.DB != nil {
+		if err := e.pingDB(ctx); err != nil {
+			// no connection details here (/readyz is public): they go to
+			// the log and to GET /admin/status
+			e.log.Warn("readiness: the database does not answer", "err", err)
+			why = append(why, "database: unavailable")
+		}
+	}
+	sort.Strings(why)
+	return len(why) == 0, why
+}
