@@ -13,12 +13,7 @@ func TestRemotePluginCommands(t *testing.T) {
 	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
 	t.Setenv("VBWD_ADMIN_TOKEN", "tok-123")
 	root := copyHello(t, nil)
-	base, stop := serveUntil(t, root)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	}()
+	base := serveRemote(t, root)
 	addr := strings.TrimPrefix(base, "http://")
 	ctx := context.Background()
 	out, err := runCLI(t, ctx, "plugin", "reload", "hello", "--addr", addr)
@@ -53,12 +48,7 @@ func TestRemoteEnableNewDirectory(t *testing.T) {
 	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
 	t.Setenv("VBWD_ADMIN_TOKEN", "tok-123")
 	root := copyHello(t, nil)
-	base, stop := serveUntil(t, root)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	}()
+	base := serveRemote(t, root)
 	dir := filepath.Join(root, "plugins", "late")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -92,12 +82,7 @@ func TestRemote_JWTOfAGrantedRole(t *testing.T) {
 	t.Setenv("VBWD_ADMIN_TOKEN", "")
 	t.Setenv("VBWD_JWT_SECRET", "remote-secret")
 	root := copyHello(t, map[string]string{"config.json": `{"vbwd": {"roles": {"vbwd-admin": ["admin.*"]}}}`})
-	base, stop := serveUntil(t, root)
-	defer func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	}()
+	base := serveRemote(t, root)
 	addr := strings.TrimPrefix(base, "http://")
 	ctx := context.Background()
 	token := func(roles string) string {
@@ -115,4 +100,16 @@ func TestRemote_JWTOfAGrantedRole(t *testing.T) {
 		!strings.Contains(err.Error(), "403") {
 		t.Errorf("reload with the application's admin role: %v", err)
 	}
+}
+
+// serveRemote serves root for the remote commands until the test ends.
+func serveRemote(t *testing.T, root string) (base string) {
+	t.Helper()
+	base, stop := serveUntil(t, root)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return base
 }
