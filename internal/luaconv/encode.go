@@ -236,3 +236,21 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// AppendJSONSandboxed encodes v as a string builtin of the sandbox does
+// (json.encode, and every host module that sends a Lua value out as JSON:
+// http bodies, event payloads, db parameters, stream data): interruptible
+// by the call's context, capped at the sandbox's string limit and charged
+// to the call's memory budget. Past the budget it raises (the call is over).
+// A table holding one subtable many times cannot make it build gigabytes.
+func AppendJSONSandboxed(L *lua.LState, v lua.LValue) ([]byte, error) {
+	lim := Limits{Check: L.Interrupted}
+	if l := L.G.Limits; l != nil {
+		lim.MaxBytes = l.MaxString
+	}
+	out, err := AppendJSONLimited(nil, v, lim)
+	if l := L.G.Limits; err == nil && l != nil && !l.Charge(int64(len(out))) {
+		L.RaiseError("%s", l.BudgetMessage())
+	}
+	return out, err
+}

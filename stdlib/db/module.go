@@ -193,7 +193,7 @@ func collect(L *lua.LState, rows pgx.Rows, one bool) (lua.LValue, error) {
 
 // json implements db.json(v) -> string.
 func (b *binding) json(L *lua.LState) int {
-	js, err := luaconv.AppendJSON(nil, L.CheckAny(1))
+	js, err := luaconv.AppendJSONSandboxed(L, L.CheckAny(1))
 	if err != nil {
 		L.ArgError(1, err.Error())
 	}

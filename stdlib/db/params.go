@@ -115,7 +115,7 @@ func param(L *lua.LState, idx int) any {
 		if elems, ok := sequence(v); ok {
 			return sliceParam(L, idx, elems)
 		}
-		js, err := luaconv.AppendJSON(nil, v)
+		js, err := luaconv.AppendJSONSandboxed(L, v)
 		if err != nil {
 			L.ArgError(idx, err.Error())
 		}

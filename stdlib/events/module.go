@@ -107,7 +107,7 @@ func (m *Module) emit(L *lua.LState) int {
 // publish implements events.publish(name, payload?) -> id | nil, err.
 func (m *Module) publish(L *lua.LState) int {
 	name := m.checkCall(L)
-	payload, err := luaconv.AppendJSON(nil, L.Get(2))
+	payload, err := luaconv.AppendJSONSandboxed(L, L.Get(2))
 	if err != nil {
 		L.ArgError(2, "payload: "+err.Error())
 	}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -379,7 +380,7 @@ func (o *options) body() io.Reader {
 	if o.payload == nil {
 		return nil
 	}
-	return strings.NewReader(string(o.payload))
+	return bytes.NewReader(o.payload) // the payload is not kept elsewhere: no copy
 }
 
 func readOptions(L *lua.LState, n int, u *url.URL) options {
@@ -401,7 +402,7 @@ func readOptions(L *lua.LState, n int, u *url.URL) options {
 	}
 	switch {
 	case t.RawGetString("json") != lua.LNil:
-		js, err := luaconv.AppendJSON(nil, t.RawGetString("json"))
+		js, err := luaconv.AppendJSONSandboxed(L, t.RawGetString("json"))
 		if err != nil {
 			L.ArgError(n, "json: "+err.Error())
 		}

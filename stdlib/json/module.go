@@ -130,19 +130,10 @@ func (m *Module) pretty(L *lua.LState) int {
 	return 1
 }
 
-// encodeLimited encodes v as a string builtin of the sandbox: interruptible
-// by the call's context, capped at the sandbox's string limit and charged
-// to the call's memory budget. Past the budget it raises (the call is over).
+// encodeLimited is luaconv.AppendJSONSandboxed (json.encode's own rules,
+// shared with the host modules that send JSON out).
 func encodeLimited(L *lua.LState, v lua.LValue) ([]byte, error) {
-	lim := luaconv.Limits{Check: L.Interrupted}
-	if l := L.G.Limits; l != nil {
-		lim.MaxBytes = l.MaxString
-	}
-	out, err := luaconv.AppendJSONLimited(nil, v, lim)
-	if l := L.G.Limits; err == nil && l != nil && !l.Charge(int64(len(out))) {
-		L.RaiseError("%s", l.BudgetMessage())
-	}
-	return out, err
+	return luaconv.AppendJSONSandboxed(L, v)
 }
 
 // fail pushes the runtime-failure results nil, err.
