@@ -25,7 +25,10 @@ import (
 const (
 	streamNotify    = "vbwd_stream"
 	streamHeartbeat = 15 * time.Second
-	streamBuffer    = 64 // events a slow subscriber may lag before it is dropped
+	// streamWriteTimeout bounds one write to a stream's client (longer than
+	// a heartbeat, so a reading client never meets it).
+	streamWriteTimeout = 2 * streamHeartbeat
+	streamBuffer       = 64 // events a slow subscriber may lag before it is dropped
 )
 
 // StreamEvent is one server-sent event.
@@ -139,6 +142,10 @@ func (e *Engine) serveStream(w *respWriter, r *http.Request, g *Generation, chan
 	// A stream outlives the server's ReadTimeout by design: lift the read
 	// deadline (else the connection's background read fails and cancels it).
 	_ = rc.SetReadDeadline(time.Time{})
+	// A client that stops reading must not hold this goroutine (and its
+	// subscription) forever: every iteration writes within
+	// streamWriteTimeout, which is longer than the heartbeat interval.
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	for _, ev := range initial {
 		writeSSE(w, ev)
 	}
@@ -146,6 +153,7 @@ func (e *Engine) serveStream(w *respWriter, r *http.Request, g *Generation, chan
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
 	for {
+		_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 		select {
 		case ev, ok := <-ch:
 			if !ok {
