@@ -77,6 +77,7 @@ func hostileCases() []hostileCase {
 	cs = append(cs,
 		luaErr("rep_cap", `string\.rep: result of 1073741824 bytes exceeds the sandbox limit`),
 		luaErr("rep_overflow", `string\.rep: result of .* exceeds the sandbox limit`),
+		luaErr("json_amplify", `JSON encoding exceeds the limit|memory budget`),
 		luaErr("concat_cap", `concat: result of \d+ bytes exceeds the sandbox limit`),
 		luaErr("recursion", `stack overflow`),
 		luaErr("index_recursion", `stack overflow`),

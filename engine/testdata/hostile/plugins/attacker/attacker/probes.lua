@@ -6,6 +6,7 @@ local events = require("vbwd.events")
 local di = require("vbwd.di")
 local shared = require("vbwd.shared")
 local stream = require("vbwd.stream")
+local db = require("vbwd.db")
 
 local P = { kept = {}, ns = {} }
 local kept = P.kept
@@ -104,6 +105,13 @@ end
 -- Caps and recursion.
 P.rep_cap = function() return escaped(#string.rep("x", 1024 * 1024 * 1024)) end
 P.rep_overflow = function() return escaped(#string.rep(string.rep("x", 1024), 2 ^ 53)) end
+-- One subtable repeated: 2^20 copies of 1 KB in the JSON a host module
+-- builds (db.json here; http bodies and event payloads encode the same way).
+P.json_amplify = function()
+  local t = { string.rep("x", 1024) }
+  for _ = 1, 20 do t = { t, t } end
+  return escaped(#db.json(t))
+end
 P.concat_cap = function()
   local parts, chunk = {}, string.rep("y", 1024 * 1024)
   for i = 1, 20 do parts[i] = chunk end
