@@ -281,11 +281,11 @@ func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
 // adminStatus is GET /admin/status: readiness with the details /readyz
 // leaves out (the database error as the driver gave it).
 func (e *Engine) adminStatus(w http.ResponseWriter, r *http.Request) {
-	ready, why := e.Ready(r.Context())
+	ready, why, dbErr := e.readiness(r.Context())
 	out := map[string]any{"node": e.opts.NodeID, "ready": ready, "reasons": why}
 	if e.opts.DB != nil {
 		db := map[string]any{"ok": true}
-		if err := e.pingDB(r.Context()); err != nil {
+		if err := dbErr; err != nil {
 			db = map[string]any{"ok": false, "error": err.Error()}
 		}
 		out["database"] = db
