@@ -14,7 +14,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/console"
 )
 
-func get(t *testing.T, h http.Handler, path string) *http.Response {
+func getUI(t *testing.T, h http.Handler, path string) *http.Response {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
@@ -23,11 +23,11 @@ func get(t *testing.T, h http.Handler, path string) *http.Response {
 
 func TestServesShellAndModulesWithStrictCSP(t *testing.T) {
 	h := console.Handler("/admin/ui")
-	if res := get(t, h, "/admin/ui"); res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/admin/ui/" {
+	if res := getUI(t, h, "/admin/ui"); res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/admin/ui/" {
 		t.Fatalf("/admin/ui: %d %q, want a redirect to /admin/ui/", res.StatusCode, res.Header.Get("Location"))
 	}
 	for path, ctype := range map[string]string{"/admin/ui/": "text/html", "/admin/ui/js/app.js": "text/javascript", "/admin/ui/app.css": "text/css"} {
-		res := get(t, h, path)
+		res := getUI(t, h, path)
 		body, _ := io.ReadAll(res.Body)
 		if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), ctype) || len(body) == 0 {
 			t.Errorf("%s: %d %q (%d bytes)", path, res.StatusCode, res.Header.Get("Content-Type"), len(body))
@@ -43,7 +43,7 @@ func TestServesShellAndModulesWithStrictCSP(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/admin/ui/nope.js", "/admin/ui/../console.go", "/admin/uix", "/other"} {
-		if res := get(t, h, path); res.StatusCode != http.StatusNotFound {
+		if res := getUI(t, h, path); res.StatusCode != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", path, res.StatusCode)
 		}
 	}

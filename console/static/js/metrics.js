@@ -4,7 +4,7 @@ export function parseMetrics(text) {
   const per = {};
   for (const line of text.split('\n')) {
     if (!line || line[0] === '#') continue;
-    const m = line.match(/^(\w+)\{([^}]*)\}\s+(\S+)/);
+    const m = line.match(/^(\w+)\{(.*)\}\s+(\S+)(?:\s+\S+)?$/); // label values may hold } (route="/{id}")
     if (!m) continue;
     const [, name, labels, value] = m;
     if (name !== 'vbwd_http_requests_total' && name !== 'vbwd_http_request_duration_seconds_bucket') continue;

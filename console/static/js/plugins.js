@@ -110,7 +110,9 @@ export function pluginsPage(root, showNode) {
       const r = await api('POST', `/admin/plugins/${enc(p.name)}/reload`);
       say(p.name, 'ok', r.status === 'unchanged' ? `${p.name}: unchanged (generation ${r.generation})` : `${p.name} reloaded: generation ${r.generation} serves.`);
     } catch (err) {
-      say(p.name, 'error', ...failure(err, p));
+      // what serves now, not what the row showed when it was clicked
+      const now = await api('GET', `/admin/plugins/${enc(p.name)}`).catch(() => p);
+      say(p.name, 'error', ...failure(err, now));
     }
     refresh();
   }
