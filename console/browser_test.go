@@ -168,7 +168,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.shot("09-admin-off")
 }
 
-
 func get(t *testing.T, url, token string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
