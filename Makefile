@@ -4,7 +4,7 @@ BIN     := bin/vbwd
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres clean
+.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres chromium clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: postgres build
 	VBWD_JWT_SECRET=$${VBWD_JWT_SECRET:-vbwd-dev-jwt-secret} VBWD_ADMIN_TOKEN=$${VBWD_ADMIN_TOKEN:-vbwd-dev-admin-token} \
 	  ./$(BIN) serve --root . --populate --demo-tokens
 
-test: postgres test-go test-lua fuzz-short
+test: postgres chromium test-go test-lua fuzz-short
 
 test-go:
 	$(GO) vet ./...
@@ -84,6 +84,11 @@ fmt:
 # running as root, else an explanation of how to get them.
 postgres:
 	@scripts/ensure-postgres.sh
+
+# Debian's Chromium for the console's browser test (console/browser_test.go),
+# installed when missing and running as root; without it that test skips.
+chromium:
+	@scripts/ensure-tool.sh chromium chromium || echo "no Chromium: the console's browser test will be skipped" >&2
 
 clean:
 	rm -rf bin bench.out
