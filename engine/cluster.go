@@ -77,7 +77,7 @@ func (e *Engine) startCluster(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	err := e.migr.locked(ctx, func() error {
+	err := e.migr.Locked(ctx, func() error {
 		_, err := e.opts.DB.Exec(ctx, clusterSchema)
 		return err
 	})

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
@@ -198,11 +199,11 @@ func New(opts Options) (*Engine, error) {
 		broker: newBroker(), streamsDone: make(chan struct{})}
 	e.shared = newSharedStore(opts.Clock)
 	if opts.DB != nil {
-		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
+		if e.migr, err = plugindb.NewMigrator(opts.DB, abs, opts.Logger); err != nil {
 			return nil, err
 		}
-		e.migr.roles = newDBRoles(opts.DB, opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax, opts.Logger)
-		e.migr.lookup = e.dbLookup
+		e.migr.UseRoles(opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax)
+		e.migr.SetLookup(e.dbLookup)
 	}
 	if opts.AccessLog != nil {
 		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)

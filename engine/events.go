@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/stdlib/events"
@@ -105,7 +106,7 @@ func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, p
 	id := uuid.NewString()
 	var err error
 	switch {
-	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, rolePrefix):
+	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, plugindb.RolePrefix):
 		// a plugin's role may not write the outbox: it calls the engine's
 		// SECURITY DEFINER function, which takes the source from the role
 		// (dbroles.go)

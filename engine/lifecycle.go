@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,7 +60,7 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 // migrate applies p's pending migrations (its dependencies' ran before, in
 // dependency order).
 func (e *Engine) migrate(ctx context.Context, name string, src *pluginSource) error {
-	if !hasMigrations(e.opts.Root, name) {
+	if !plugindb.HasMigrations(e.opts.Root, name) {
 		return nil
 	}
 	if e.migr == nil {

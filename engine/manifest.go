@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -53,7 +54,7 @@ func (d Dependency) Allows(v *semver.Version) bool {
 }
 
 var (
-	pluginName     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	pluginName     = plugindb.PluginName
 	prefixSegment  = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
 	reservedPrefix = []string{"/admin", "/healthz", "/readyz", "/metrics", "/openapi.json"}
 )
@@ -213,7 +214,7 @@ func parseExtensions(v lua.LValue) ([]string, error) {
 	var out []string
 	for i := 1; i <= t.Len(); i++ {
 		s, ok := t.RawGetInt(i).(lua.LString)
-		if !ok || !extensionName.MatchString(string(s)) {
+		if !ok || !plugindb.ExtensionName.MatchString(string(s)) {
 			return nil, fmt.Errorf("extensions[%d] must be a PostgreSQL extension name (lower-case letters, digits, _ and -)", i)
 		}
 		out = append(out, string(s))

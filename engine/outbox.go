@@ -212,7 +212,7 @@ func (e *Engine) startEvents(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	err := e.migr.locked(ctx, func() error {
+	err := e.migr.Locked(ctx, func() error {
 		_, err := e.opts.DB.Exec(ctx, outboxSchema)
 		return err
 	})

@@ -71,7 +71,7 @@ type scheduler struct {
 // Shutdown stops it (e.quit) and waits for a running job (e.retiring).
 func (e *Engine) startScheduler(ctx context.Context) error {
 	if e.opts.DB != nil {
-		err := e.migr.locked(ctx, func() error {
+		err := e.migr.Locked(ctx, func() error {
 			_, err := e.opts.DB.Exec(ctx, jobsSchema)
 			return err
 		})

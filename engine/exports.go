@@ -1,9 +1,18 @@
 package engine
 
-import "github.com/vbwd-platform/vbwd-engine/engine/errs"
+import (
+	"log/slog"
+	"time"
 
-// The error model lives in engine/errs, below every engine package; these
-// names keep it part of the engine's API and of its own code.
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+)
+
+// Names of the engine's API and of its own code that live in sub-packages.
+
+// The error model lives in engine/errs, below every engine package.
 
 var (
 	ErrUnknownPlugin       = errs.ErrUnknownPlugin
@@ -32,4 +41,21 @@ func normalizeLuaError(plugin, op string, err error) error {
 
 func parseErrorToPlugin(plugin, file string, err error) *PluginError {
 	return errs.ParseErrorToPlugin(plugin, file, err)
+}
+
+// The plugins' databases live in engine/plugindb.
+type (
+	Migrator        = plugindb.Migrator
+	MigrationStatus = plugindb.MigrationStatus
+)
+
+// NewMigrator makes a migrator over pool for the plugins under root.
+func NewMigrator(pool *pgxpool.Pool, root string, log *slog.Logger) (*Migrator, error) {
+	return plugindb.NewMigrator(pool, root, log)
+}
+
+// NewMigration creates plugins/<plugin>/migrations/<timestamp>_<name>.sql
+// with both sections and returns its root-relative path.
+func NewMigration(root, plugin, name string, now time.Time) (string, error) {
+	return plugindb.NewMigration(root, plugin, name, now)
 }
