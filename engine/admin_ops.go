@@ -111,7 +111,7 @@ func (e *Engine) mergedWith(p *plugin, override map[string]any) (map[string]any,
 	if err != nil {
 		// the defaults alone may violate the schema; validate the merge below
 		defaults = map[string]any{}
-		if d, rerr := readJSONObject(filepath.Join(p.src.dir, "config.json"), p.src.relDir+"/config.json"); rerr == nil {
+		if d, rerr := readJSONObject(filepath.Join(p.src.Dir, "config.json"), p.src.RelDir+"/config.json"); rerr == nil {
 			defaults = d
 		}
 	}

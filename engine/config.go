@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -133,12 +134,12 @@ func readRootConfig(root string) (map[string]map[string]any, error) {
 // pluginConfig merges the plugin's own config.json defaults with the root
 // config.json override (objects merged key by key, anything else replaced)
 // and validates the result against admin-config.json when present.
-func pluginConfig(src *pluginSource, override map[string]any) (map[string]any, error) {
-	defaultsRel := path.Join(src.relDir, "config.json")
+func pluginConfig(src *luavm.Source, override map[string]any) (map[string]any, error) {
+	defaultsRel := path.Join(src.RelDir, "config.json")
 	defaults := map[string]any{}
-	err := readPluginJSONFile(filepath.Join(src.dir, "config.json"), defaultsRel, &defaults)
+	err := readPluginJSONFile(filepath.Join(src.Dir, "config.json"), defaultsRel, &defaults)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, &PluginError{Plugin: src.name, File: defaultsRel, Op: "config", Err: stripPrefix(err, defaultsRel)}
+		return nil, &PluginError{Plugin: src.Name, File: defaultsRel, Op: "config", Err: stripPrefix(err, defaultsRel)}
 	}
 	merged := mergeConfig(defaults, override)
 	if err := validateConfig(src, merged); err != nil {
@@ -193,16 +194,16 @@ func (e *ConfigError) Error() string {
 
 var schemaPrinter = message.NewPrinter(language.English)
 
-func validateConfig(src *pluginSource, cfg map[string]any) error {
-	schemaRel := path.Join(src.relDir, "admin-config.json")
-	schemaFile := filepath.Join(src.dir, "admin-config.json")
+func validateConfig(src *luavm.Source, cfg map[string]any) error {
+	schemaRel := path.Join(src.RelDir, "admin-config.json")
+	schemaFile := filepath.Join(src.Dir, "admin-config.json")
 	var doc any
 	err := readPluginJSONFile(schemaFile, schemaRel, &doc)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	fail := func(err error) error {
-		return &PluginError{Plugin: src.name, File: schemaRel, Op: "config", Err: err}
+		return &PluginError{Plugin: src.Name, File: schemaRel, Op: "config", Err: err}
 	}
 	if err != nil {
 		return fail(stripPrefix(err, schemaRel))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
@@ -174,7 +175,7 @@ type Engine struct {
 // plugin is the engine's record of one plugin directory.
 type plugin struct {
 	name     string
-	src      *pluginSource
+	src      *luavm.Source
 	manifest *Manifest
 	state    LifecycleState
 	err      error
@@ -316,7 +317,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}()
 	e.retiring.Add(1)
 	go e.sweepShared(30 * time.Second)
-	e.startWatchdog()
+	luavm.StartWatchdog(e.opts.MemoryCeiling, e.log, e.quit)
 	if _, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg}); err != nil {
 		return err
 	}
@@ -417,7 +418,7 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 	if old := e.plugins[name]; old != nil {
 		p.genSeq, p.wanted = old.genSeq, old.wanted
 	}
-	src, err := loadSource(e.opts.Root, name)
+	src, err := luavm.LoadSource(e.opts.Root, name)
 	if err == nil {
 		p.manifest, err = e.readManifest(ctx, src)
 	}
@@ -432,7 +433,7 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 
 // readManifest runs a plugin's init.lua in a throwaway state (build phase,
 // bounded by the request timeout) and reads its manifest.
-func (e *Engine) readManifest(ctx context.Context, src *pluginSource) (*Manifest, error) {
+func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest, error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
 	defer cancel()
 	return readManifest(ctx, src, e.newEnv(src, 0), e.opts.MemoryBudget)
@@ -443,9 +444,9 @@ func (p *plugin) fail(err error) {
 }
 
 // newEnv binds the host modules to one plugin generation.
-func (e *Engine) newEnv(src *pluginSource, gen int64) *stateEnv {
-	logger := e.log.With("plugin", src.name, "gen", gen)
-	info := hostapi.Plugin{Name: src.name, Generation: gen, Dir: src.dir, Logger: logger}
+func (e *Engine) newEnv(src *luavm.Source, gen int64) *stateEnv {
+	logger := e.log.With("plugin", src.Name, "gen", gen)
+	info := hostapi.Plugin{Name: src.Name, Generation: gen, Dir: src.Dir, Logger: logger}
 	mods := make(map[string]hostapi.Module, len(e.modules))
 	for _, f := range e.modules {
 		m := f(info)

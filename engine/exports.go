@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/errs"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 )
 
@@ -59,3 +60,15 @@ func NewMigrator(pool *pgxpool.Pool, root string, log *slog.Logger) (*Migrator, 
 func NewMigration(root, plugin, name string, now time.Time) (string, error) {
 	return plugindb.NewMigration(root, plugin, name, now)
 }
+
+// The Lua VM layer lives in engine/luavm.
+const (
+	DefaultMemoryBudget     = luavm.DefaultMemoryBudget
+	DefaultMaxResponseBytes = luavm.DefaultMaxResponseBytes
+)
+
+var (
+	ErrMemoryBudget     = luavm.ErrMemoryBudget
+	ErrMemoryCeiling    = luavm.ErrMemoryCeiling
+	ErrResponseTooLarge = luavm.ErrResponseTooLarge
+)

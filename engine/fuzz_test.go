@@ -13,6 +13,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -61,7 +62,7 @@ func FuzzManifest(f *testing.F) {
 		if routes {
 			tbl.RawSetString("routes", L.NewFunction(func(*lua.LState) int { return 0 }))
 		}
-		src := &pluginSource{name: "fz", relDir: "plugins/fz"}
+		src := &luavm.Source{Name: "fz", RelDir: "plugins/fz"}
 		m, err := parseManifest(src, tbl)
 		if err != nil {
 			var pe *PluginError
@@ -202,8 +203,8 @@ func FuzzConfig(f *testing.F) {
 		f.Add([]byte(s[0]), []byte(s[1]), []byte(s[2]))
 	}
 	root := f.TempDir()
-	src := &pluginSource{name: "fz", dir: filepath.Join(root, "plugins", "fz"), relDir: "plugins/fz"}
-	if err := os.MkdirAll(src.dir, 0o755); err != nil {
+	src := &luavm.Source{Name: "fz", Dir: filepath.Join(root, "plugins", "fz"), RelDir: "plugins/fz"}
+	if err := os.MkdirAll(src.Dir, 0o755); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, defaults, override, schema []byte) {
@@ -225,7 +226,7 @@ func FuzzConfig(f *testing.F) {
 			t.Fatalf("merge changed the defaults: %v, was %v", base, baseCopy)
 		}
 
-		schemaFile := filepath.Join(src.dir, "admin-config.json")
+		schemaFile := filepath.Join(src.Dir, "admin-config.json")
 		if len(schema) == 0 {
 			_ = os.Remove(schemaFile)
 		} else {

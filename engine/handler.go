@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -203,13 +204,7 @@ func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) e
 	} else if headers != lua.LNil {
 		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
 	}
-	var check func() error
-	if s.guard != nil {
-		check = s.guard.check
-	} else {
-		check = s.L.Interrupted
-	}
-	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, check)
+	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, s.Interrupted())
 }
 
 // encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
@@ -220,7 +215,7 @@ func encodeBody(body lua.LValue, resp *response, max int64, check func() error) 
 		return nil
 	case lua.LString:
 		if int64(len(b)) > max {
-			return responseTooLarge(max)
+			return luavm.ResponseTooLarge(max)
 		}
 		resp.body = append(resp.body, b...)
 		if resp.contentType == "" {
@@ -232,7 +227,7 @@ func encodeBody(body lua.LValue, resp *response, max int64, check func() error) 
 	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: check})
 	if err != nil {
 		if _, ok := err.(*luaconv.TooLargeError); ok {
-			return responseTooLarge(max)
+			return luavm.ResponseTooLarge(max)
 		}
 		return fmt.Errorf("encoding the response body: %w", err)
 	}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 )
 
 // LifecycleState is where a plugin is in its lifecycle.
@@ -29,10 +31,10 @@ const (
 // pending migrations, builds (pre-warms) a new generation of p from src and
 // compiles its routes into its own sub-router, without touching p's current
 // generation. On error nothing of the new generation is left open.
-func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSource, m *Manifest, cfg map[string]any,
+func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Source, m *Manifest, cfg map[string]any,
 	serving map[string]*Generation) (*Generation, error) {
 	if o := overlapping(serving, p.name, m.URLPrefix); o != nil {
-		return nil, &PluginError{Plugin: p.name, File: src.relDir + "/init.lua", Op: "enable",
+		return nil, &PluginError{Plugin: p.name, File: src.RelDir + "/init.lua", Op: "enable",
 			Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (serving)", m.URLPrefix, o.Manifest.URLPrefix, o.Plugin)}
 	}
 	if err := e.preparePluginDB(ctx, p.name, m); err != nil {
@@ -59,12 +61,12 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 
 // migrate applies p's pending migrations (its dependencies' ran before, in
 // dependency order).
-func (e *Engine) migrate(ctx context.Context, name string, src *pluginSource) error {
+func (e *Engine) migrate(ctx context.Context, name string, src *luavm.Source) error {
 	if !plugindb.HasMigrations(e.opts.Root, name) {
 		return nil
 	}
 	if e.migr == nil {
-		return &PluginError{Plugin: name, File: src.relDir + "/migrations", Op: "migrate",
+		return &PluginError{Plugin: name, File: src.RelDir + "/migrations", Op: "migrate",
 			Err: errors.New("the plugin has migrations but the engine has no database")}
 	}
 	_, err := e.migr.Up(ctx, name)
@@ -350,7 +352,7 @@ func statusOf(v pluginView, p *plugin) PluginStatus {
 		}
 	}
 	if p.src != nil {
-		st.Hash = p.src.hash
+		st.Hash = p.src.Hash
 	}
 	if p.err != nil {
 		st.Error = p.err.Error()

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -62,10 +63,10 @@ var (
 // readManifest runs init.lua in a throwaway sandboxed state and reads the
 // returned plugin table. The manifest's memory_limit_mb is not known yet:
 // init.lua runs under budget, the engine's default.
-func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget int64) (*Manifest, error) {
-	L := newSandbox(src, env.modules, env.logger)
+func readManifest(ctx context.Context, src *luavm.Source, env *stateEnv, budget int64) (*Manifest, error) {
+	L := luavm.NewSandbox(src, env.modules, env.logger)
 	defer L.Close()
-	done := armCall(L, src.name, budget)
+	done := luavm.ArmCall(L, src.Name, budget)
 	L.SetContext(ctx)
 	tbl, err := runEntry(ctx, L, src)
 	L.RemoveContext()
@@ -79,29 +80,29 @@ func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget 
 }
 
 // runEntry calls the compiled init.lua in L and returns the plugin table.
-func runEntry(ctx context.Context, L *lua.LState, src *pluginSource) (*lua.LTable, error) {
+func runEntry(ctx context.Context, L *lua.LState, src *luavm.Source) (*lua.LTable, error) {
 	if L.Context() == nil { // set by the caller when it armed a memory budget
 		L.SetContext(ctx)
 		defer L.RemoveContext()
 	}
-	L.Push(L.NewFunctionFromProto(src.entry))
+	L.Push(L.NewFunctionFromProto(src.Entry))
 	if err := L.PCall(0, 1, nil); err != nil {
-		return nil, withCtxErr(ctx, normalizeLuaError(src.name, "load", err))
+		return nil, withCtxErr(ctx, normalizeLuaError(src.Name, "load", err))
 	}
 	v := L.Get(-1)
 	L.Pop(1)
 	tbl, ok := v.(*lua.LTable)
 	if !ok {
-		return nil, &PluginError{Plugin: src.name, File: path.Join(src.relDir, "init.lua"), Op: "load",
+		return nil, &PluginError{Plugin: src.Name, File: path.Join(src.RelDir, "init.lua"), Op: "load",
 			Err: fmt.Errorf("init.lua must return the plugin table, got %s", v.Type())}
 	}
 	return tbl, nil
 }
 
-func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
-	file := path.Join(src.relDir, "init.lua")
+func parseManifest(src *luavm.Source, t *lua.LTable) (*Manifest, error) {
+	file := path.Join(src.RelDir, "init.lua")
 	fail := func(format string, args ...any) error {
-		return &PluginError{Plugin: src.name, File: file, Op: "manifest", Err: fmt.Errorf(format, args...)}
+		return &PluginError{Plugin: src.Name, File: file, Op: "manifest", Err: fmt.Errorf(format, args...)}
 	}
 	str := func(key string) (string, error) {
 		switch v := t.RawGetString(key).(type) {
@@ -127,8 +128,8 @@ func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
 	switch {
 	case m.Name == "":
 		return nil, fail("name is missing")
-	case m.Name != src.name:
-		return nil, fail("name %q does not match the plugin directory %q", m.Name, src.name)
+	case m.Name != src.Name:
+		return nil, fail("name %q does not match the plugin directory %q", m.Name, src.Name)
 	case !pluginName.MatchString(m.Name):
 		return nil, fail("name %q must be lower-case letters, digits and _ starting with a letter", m.Name)
 	case m.Name == engineConfigKey:

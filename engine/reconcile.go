@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 )
 
 // One reconciler. Every lifecycle entry point — Start, Enable, Disable,
@@ -65,7 +67,7 @@ type reconcileResult struct {
 
 // candidate is a new source of a serving plugin, built for a reload.
 type candidate struct {
-	src      *pluginSource
+	src      *luavm.Source
 	manifest *Manifest
 }
 
@@ -169,7 +171,7 @@ func startClashes(plugins map[string]*plugin, order []string, next map[string]*G
 }
 
 func prefixClash(p *plugin, other, otherName, how string) error {
-	return &PluginError{Plugin: p.name, File: p.src.relDir + "/init.lua", Op: "enable",
+	return &PluginError{Plugin: p.name, File: p.src.RelDir + "/init.lua", Op: "enable",
 		Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (%s)", p.manifest.URLPrefix, other, otherName, how)}
 }
 
@@ -232,7 +234,7 @@ func (e *Engine) rebuild(ctx context.Context, p *plugin, cfg map[string]any, roo
 	next, built map[string]*Generation, cands map[string]candidate, res *reconcileResult) {
 	old := next[p.name]
 	src, m, cfg, err := e.loadCandidate(ctx, p, cfg, rootCfg, next)
-	if err == nil && src.hash == p.src.hash && reflect.DeepEqual(cfg, old.Config) {
+	if err == nil && src.Hash == p.src.Hash && reflect.DeepEqual(cfg, old.Config) {
 		p.err, p.outdated = nil, false
 		res.unchanged = append(res.unchanged, p.name)
 		return

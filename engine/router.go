@@ -159,7 +159,7 @@ func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
 	mux.MethodNotAllowed(methodNotAllowed)
 	for i, rt := range g.routes {
 		if err := addRoute(mux, rt, e.routeHandler(g, i)); err != nil {
-			pe := &PluginError{Plugin: g.Plugin, File: g.src.relDir + "/init.lua", Op: "routes",
+			pe := &PluginError{Plugin: g.Plugin, File: g.src.RelDir + "/init.lua", Op: "routes",
 				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
 			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {
 				if line, err := strconv.Atoi(rt.Where[i+1:]); err == nil {
