@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
@@ -213,7 +214,7 @@ func (e *Engine) adminGetConfig(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"plugin": name, "override": override, "config": merged}
 	var schema any
 	file := filepath.Join(e.opts.Root, "plugins", name, "admin-config.json")
-	if readPluginJSONFile(file, "admin-config.json", &schema) == nil {
+	if spec.ReadPluginJSONFile(file, "admin-config.json", &schema) == nil {
 		out["schema"] = schema
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // Several engines may share one PostgreSQL. Admin changes are recorded in
@@ -282,7 +283,7 @@ func writeAppliedChange(root string, id int64) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(file, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644)
+	return spec.WriteFileAtomic(file, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644)
 }
 
 // reportNodes records what this node runs, one row per plugin.

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
@@ -255,11 +256,11 @@ func (e *Engine) load(ctx context.Context) error {
 	if e.loaded {
 		return nil
 	}
-	pf, exists, err := readPluginsFile(e.opts.Root)
+	pf, exists, err := spec.ReadPluginsFile(e.opts.Root)
 	if err != nil {
 		return err
 	}
-	if _, err := readRootConfig(e.opts.Root); err != nil {
+	if _, err := spec.ReadRootConfig(e.opts.Root); err != nil {
 		return err
 	}
 	names, err := e.discover(ctx)
@@ -305,7 +306,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := e.load(ctx); err != nil {
 		return err
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := spec.ReadRootConfig(e.opts.Root)
 	if err != nil {
 		return err
 	}
@@ -340,11 +341,11 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 func (e *Engine) Order() ([]string, map[string]error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	nodes := make(map[string]graphNode, len(e.plugins))
+	nodes := make(map[string]spec.GraphNode, len(e.plugins))
 	for n, p := range e.plugins {
-		nodes[n] = graphNode{manifest: p.manifest, enabled: p.wanted, failed: p.state == StateFailed}
+		nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: p.wanted, Failed: p.state == StateFailed}
 	}
-	order, failures := orderPlugins(nodes)
+	order, failures := spec.OrderPlugins(nodes)
 	var ok []string
 	for _, n := range order {
 		if e.plugins[n].state != StateFailed {
@@ -436,7 +437,8 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest, error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
 	defer cancel()
-	return readManifest(ctx, src, e.newEnv(src, 0), e.opts.MemoryBudget)
+	env := e.newEnv(src, 0)
+	return spec.ReadManifest(ctx, src, env.modules, env.logger, e.opts.MemoryBudget)
 }
 
 func (p *plugin) fail(err error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
@@ -212,7 +213,7 @@ func (s *State) callEvent(ctx context.Context, fn *lua.LFunction, ev *eventMsg) 
 	L.Push(fn)
 	L.Push(t)
 	if err := L.PCall(1, 0, nil); err != nil {
-		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "event "+ev.name, err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "event "+ev.name, err))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -185,7 +186,7 @@ func (s *State) callExport(ctx context.Context, spec *lua.LTable, offset, limit 
 	L.Push(spec.RawGetString("export"))
 	L.Push(q)
 	if err := L.PCall(1, 1, nil); err != nil {
-		return nil, withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "export", err))
+		return nil, luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "export", err))
 	}
 	v := L.Get(-1)
 	L.Pop(1)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	lua "github.com/yuin/gopher-lua"
@@ -184,7 +185,7 @@ func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[str
 	L.Push(luaconv.FromGo(L, list))
 	L.Push(opts)
 	if err := L.PCall(2, 1, nil); err != nil {
-		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
 	}
 	out, _ := L.Get(-1).(*lua.LTable)
 	L.Pop(1)

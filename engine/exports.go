@@ -9,6 +9,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // Names of the engine's API and of its own code that live in sub-packages.
@@ -72,3 +73,17 @@ var (
 	ErrMemoryCeiling    = luavm.ErrMemoryCeiling
 	ErrResponseTooLarge = luavm.ErrResponseTooLarge
 )
+
+// What a plugin declares and the operator configures lives in engine/spec.
+type (
+	Manifest        = spec.Manifest
+	Dependency      = spec.Dependency
+	DependencyError = spec.DependencyError
+	PluginsFile     = spec.PluginsFile
+	PluginsEntry    = spec.PluginsEntry
+	Violation       = spec.Violation
+	ConfigError     = spec.ConfigError
+)
+
+// ParseDependency parses "name" or "name@<range>".
+func ParseDependency(s string) (Dependency, error) { return spec.ParseDependency(s) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -147,7 +148,7 @@ func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder
 			L.Close()
 		}
 	}()
-	tbl, err := runEntry(ctx, L, g.src)
+	tbl, err := spec.RunEntry(ctx, L, g.src)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,7 +185,7 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 	L.Push(fn)
 	L.Push(arg)
 	if err := L.PCall(1, 0, nil); err != nil {
-		err = withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, name, err))
+		err = luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, name, err))
 		if pe, ok := err.(*PluginError); ok {
 			return pe
 		}
@@ -248,7 +249,7 @@ func (g *Generation) retire(bound time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), g.opts.RequestTimeout)
 	defer cancel()
 	var hookErr error
-	if g.Manifest.hasOnDisable {
+	if g.Manifest.HasOnDisable {
 		runErr := g.pool.RunFinal(ctx, func(s *State) error {
 			return s.callHook(ctx, "on_disable", s.hookCtx(nil))
 		})

@@ -156,7 +156,7 @@ func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte
 	L.Push(s.handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {
-		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "handler", err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "handler", err))
 	}
 	status, bodyV, headers := L.Get(-3), L.Get(-2), L.Get(-1)
 	L.Pop(3)

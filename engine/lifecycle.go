@@ -12,6 +12,7 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // LifecycleState is where a plugin is in its lifecycle.
@@ -256,13 +257,13 @@ func dependentsWhere(plugins map[string]*plugin, name string, keep func(*plugin)
 
 // reverseOrder lists enabled plugins with dependents before dependencies.
 func (e *Engine) reverseOrder() []string {
-	nodes := map[string]graphNode{}
+	nodes := map[string]spec.GraphNode{}
 	for n, p := range e.plugins {
 		if p.gen != nil {
-			nodes[n] = graphNode{manifest: p.manifest, enabled: true}
+			nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: true}
 		}
 	}
-	order, _ := orderPlugins(nodes)
+	order, _ := spec.OrderPlugins(nodes)
 	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
 		order[i], order[j] = order[j], order[i]
 	}

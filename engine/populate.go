@@ -75,7 +75,7 @@ func (g *Generation) populate(ctx context.Context, file string) error {
 		L := s.L
 		L.Push(L.NewFunctionFromProto(proto))
 		if err := L.PCall(0, 1, nil); err != nil {
-			return withCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
+			return luavm.WithCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
 		}
 		fn, ok := L.Get(-1).(*lua.LFunction)
 		L.Pop(1)
@@ -85,7 +85,7 @@ func (g *Generation) populate(ctx context.Context, file string) error {
 		L.Push(fn)
 		L.Push(s.hookCtx(nil))
 		if err := L.PCall(1, 0, nil); err != nil {
-			err = withCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
+			err = luavm.WithCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
 			if se, ok := err.(*StatusError); ok {
 				err = &PluginError{Plugin: g.Plugin, File: chunk, Op: "populate", Err: se}
 			}

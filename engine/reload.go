@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // ReloadResult says what a reload did.
@@ -111,15 +112,15 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 	}
 	for dn, dg := range serving {
 		for _, d := range dg.Manifest.Dependencies {
-			if d.Name == p.name && !d.Allows(m.semver) {
+			if d.Name == p.name && !d.Allows(m.Semver) {
 				return nil, nil, nil, &DependencyError{Chain: []string{dn, p.name}, Reason: fmt.Sprintf("%s %s would not satisfy %s", p.name, m.Version, d.Range)}
 			}
 		}
 	}
 	if cfg == nil {
-		cfg, err = pluginConfig(src, rootCfg[p.name])
+		cfg, err = spec.PluginConfig(src, rootCfg[p.name])
 	} else {
-		err = validateConfig(src, cfg)
+		err = spec.ValidateConfig(src, cfg)
 	}
 	if err != nil {
 		return nil, nil, nil, err

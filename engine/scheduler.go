@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -157,7 +158,7 @@ func (s *scheduler) run(name string, ref regRef, at time.Time) {
 		L.Push(v)
 		L.Push(job)
 		if err := L.PCall(1, 0, nil); err != nil {
-			return withCtxErr(ctx, normalizeLuaError(ref.gen.Plugin, "job "+name, err))
+			return luavm.WithCtxErr(ctx, normalizeLuaError(ref.gen.Plugin, "job "+name, err))
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // snapshot is everything a request, an event, a DI call or a permission
@@ -41,7 +42,7 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	sort.Slice(list, func(i, j int) bool { return list[i].Plugin < list[j].Plugin })
 	for i, a := range list {
 		for _, b := range list[i+1:] {
-			if a.mux != nil && b.mux != nil && prefixesOverlap(a.Manifest.URLPrefix, b.Manifest.URLPrefix) {
+			if a.mux != nil && b.mux != nil && spec.PrefixesOverlap(a.Manifest.URLPrefix, b.Manifest.URLPrefix) {
 				return nil, fmt.Errorf("url_prefix %s of plugin %s overlaps %s of plugin %s",
 					a.Manifest.URLPrefix, a.Plugin, b.Manifest.URLPrefix, b.Plugin)
 			}
@@ -51,7 +52,7 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	if err != nil {
 		return nil, err
 	}
-	ix, err := buildIndex(list, rootCfg[engineConfigKey])
+	ix, err := buildIndex(list, rootCfg[spec.EngineConfigKey])
 	if err != nil {
 		return nil, err
 	}
