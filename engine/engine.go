@@ -78,14 +78,14 @@ type Options struct {
 	// cancelled and on_disable runs anyway. Default 30s.
 	DrainTimeout time.Duration
 	// DBRoleSecret derives the passwords of the plugins' database roles
-	// (dbroles.go). Default VBWD_DB_ROLE_SECRET, else the password of DB.
+	// (engine/plugindb/dbroles.go). Default VBWD_DB_ROLE_SECRET, else the password of DB.
 	DBRoleSecret string
 	// UnsafeSharedDBRole runs plugin SQL as DB's own user when that user
 	// may not create roles (default VBWD_UNSAFE_SHARED_DB_ROLE=1); otherwise
 	// plugin SQL is refused then.
 	UnsafeSharedDBRole bool
 	// MemoryBudget is what one Lua call may allocate when the plugin's
-	// manifest sets no memory_limit_mb (memory.go). Default 64 MiB.
+	// manifest sets no memory_limit_mb (engine/luavm/memory.go). Default 64 MiB.
 	MemoryBudget int64
 	// MemoryCeiling is the process's memory ceiling: the Go soft limit is
 	// set below it and a watchdog cancels the largest calls above it.

@@ -110,7 +110,7 @@ func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, p
 	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, plugindb.RolePrefix):
 		// a plugin's role may not write the outbox: it calls the engine's
 		// SECURITY DEFINER function, which takes the source from the role
-		// (dbroles.go)
+		// (engine/plugindb/dbroles.go)
 		_, err = tx.Exec(ctx, "select vbwd_api.publish_event($1::text::uuid, $2, $3::jsonb)", id, name, payload)
 	case tx != nil:
 		_, err = tx.Exec(ctx, publishSQL, id, name, source, payload)

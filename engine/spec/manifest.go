@@ -27,7 +27,7 @@ type Manifest struct {
 	Dependencies []Dependency
 	HasRoutes    bool
 	// Extensions are PostgreSQL extensions the plugin's migrations need;
-	// the engine creates them (trusted ones only, dbupgrade.go).
+	// the engine creates them (trusted ones only, engine/plugindb/dbupgrade.go).
 	Extensions []string
 	// MemoryLimit is what one call may allocate (memory_limit_mb, in
 	// bytes); 0: the engine's default.
