@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
@@ -176,15 +177,15 @@ const adminLogLock = 0x76627764_61646d6e // "vbwdadmn"
 // listen applies the changes in the log as they are announced (catching up
 // after every reconnect) and refreshes this node's report when idle.
 func (e *Engine) listen() {
-	e.runListener(listener{
-		what:    "admin changes",
-		channel: notifyChannel,
-		idle:    heartbeatEvery,
-		onConnect: func(ctx context.Context) error {
+	e.runListener(pgcoord.Listener{
+		What:    "admin changes",
+		Channel: notifyChannel,
+		Idle:    heartbeatEvery,
+		OnConnect: func(ctx context.Context) error {
 			e.reportNodes(ctx)
 			return e.applyLog(ctx)
 		},
-		onNotify: func(ctx context.Context, n *pgconn.Notification) error {
+		OnNotify: func(ctx context.Context, n *pgconn.Notification) error {
 			if n == nil {
 				e.reportNodes(ctx)
 				return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
@@ -439,11 +440,11 @@ func (ob *outbox) sweep() {
 func (ob *outbox) listen() {
 	defer ob.e.retiring.Done()
 	wake := func(context.Context) error { ob.wakeAll(); return nil }
-	ob.e.runListener(listener{
-		what:      "published events",
-		channel:   eventsChannel,
-		onConnect: wake, // catch up with what was published while not listening
-		onNotify:  func(ctx context.Context, _ *pgconn.Notification) error { return wake(ctx) },
+	ob.e.runListener(pgcoord.Listener{
+		What:      "published events",
+		Channel:   eventsChannel,
+		OnConnect: wake, // catch up with what was published while not listening
+		OnNotify:  func(ctx context.Context, _ *pgconn.Notification) error { return wake(ctx) },
 	})
 }
 

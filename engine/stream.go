@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -107,10 +108,10 @@ func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
 // listenStreams relays NOTIFYd stream events to this engine's subscribers.
 func (e *Engine) listenStreams() {
 	defer e.retiring.Done()
-	e.runListener(listener{
-		what:    "stream events",
-		channel: streamNotify,
-		onNotify: func(_ context.Context, n *pgconn.Notification) error {
+	e.runListener(pgcoord.Listener{
+		What:    "stream events",
+		Channel: streamNotify,
+		OnNotify: func(_ context.Context, n *pgconn.Notification) error {
 			var ev StreamEvent
 			payload, ok := e.verifyStream(n.Payload)
 			if !ok {
