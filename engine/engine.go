@@ -19,6 +19,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
@@ -139,8 +140,8 @@ func (o *Options) setDefaults() {
 type Engine struct {
 	opts    Options
 	log     *slog.Logger
-	access  *accessLog // nil when off
-	migr    *Migrator  // nil without a database
+	access  *web.AccessLog // nil when off
+	migr    *Migrator      // nil without a database
 	root    *rootHandler
 	admin   http.Handler
 	snap    atomic.Pointer[snapshot]   // what serves: router, registrations, generations
@@ -208,7 +209,7 @@ func New(opts Options) (*Engine, error) {
 		e.migr.SetLookup(e.dbLookup)
 	}
 	if opts.AccessLog != nil {
-		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)
+		e.access = web.NewAccessLog(opts.AccessLog, opts.AccessLogFormat)
 	}
 	e.modules = opts.Modules
 	if e.modules == nil {

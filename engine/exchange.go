@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -96,7 +97,7 @@ func (e *Engine) exchangeRoutes(export, imp chi.Router) {
 			out = append(out, ref.gen.exchangers[ref.name()])
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-		writeJSON(w, http.StatusOK, map[string]any{"exchangers": out})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"exchangers": out})
 	})
 	export.Get("/data-exchange/{key}/export", e.exportHandler)
 	imp.Post("/data-exchange/{key}/import", e.importHandler)
@@ -109,7 +110,7 @@ func (e *Engine) exchanger(w http.ResponseWriter, r *http.Request) (regRef, Exch
 	key := chi.URLParam(r, "key")
 	ref, ok := e.index.Load().exchangers[key]
 	if !ok {
-		writeError(asRespWriter(w), http.StatusNotFound, "no exchanger "+key, nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no exchanger "+key, nil)
 		return ref, ExchangerSpec{}, "", false
 	}
 	spec := ref.gen.exchangers[key]
@@ -122,7 +123,7 @@ func (e *Engine) exchanger(w http.ResponseWriter, r *http.Request) (regRef, Exch
 			return ref, spec, format, true
 		}
 	}
-	writeError(asRespWriter(w), http.StatusBadRequest, fmt.Sprintf("exchanger %s does not offer format %q (offers %s)", key, format, strings.Join(spec.Formats, ", ")), nil)
+	web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, fmt.Sprintf("exchanger %s does not offer format %q (offers %s)", key, format, strings.Join(spec.Formats, ", ")), nil)
 	return ref, spec, "", false
 }
 
@@ -133,7 +134,7 @@ func (e *Engine) exportHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	withPII := r.URL.Query().Get("pii") == "true"
 	if withPII && !e.adminMay(r, spec.Key+".export.pii") {
-		writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".export.pii"})
+		web.WriteError(web.AsRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".export.pii"})
 		return
 	}
 	ex := &exporter{spec: spec, format: format, pii: withPII, w: w}

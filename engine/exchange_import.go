@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	lua "github.com/yuin/gopher-lua"
@@ -42,7 +43,7 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.adminMay(r, spec.Key+".import") {
-		writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".import"})
+		web.WriteError(web.AsRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".import"})
 		return
 	}
 	mode := r.URL.Query().Get("mode")
@@ -50,17 +51,17 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 		mode = "upsert"
 	}
 	if mode != "upsert" && mode != "replace_all" {
-		writeError(asRespWriter(w), http.StatusBadRequest, "mode must be upsert or replace_all", nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, "mode must be upsert or replace_all", nil)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, importMaxBody+1))
 	if err != nil || len(body) > importMaxBody {
-		writeError(asRespWriter(w), http.StatusRequestEntityTooLarge, fmt.Sprintf("import body must be at most %d bytes", importMaxBody), nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusRequestEntityTooLarge, fmt.Sprintf("import body must be at most %d bytes", importMaxBody), nil)
 		return
 	}
 	rows, err := parseImport(format, body)
 	if err != nil {
-		writeError(asRespWriter(w), http.StatusBadRequest, err.Error(), nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, err.Error(), nil)
 		return
 	}
 	res := ImportResult{Exchanger: spec.Key, DryRun: r.URL.Query().Get("dry_run") == "1" || r.URL.Query().Get("dry_run") == "true",
@@ -72,9 +73,9 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		e.writeAdminError(w, err)
 	case len(res.Errors) > 0:
-		writeJSON(w, http.StatusUnprocessableEntity, res)
+		web.WriteJSON(w, http.StatusUnprocessableEntity, res)
 	default:
-		writeJSON(w, http.StatusOK, res)
+		web.WriteJSON(w, http.StatusOK, res)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // snapshot is everything a request, an event, a DI call or a permission
@@ -75,7 +76,7 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	mux.NotFound(e.notFound)
 	mux.MethodNotAllowed(methodNotAllowed)
 	mux.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.Get("/readyz", e.readyz)
 	mux.Mount("/admin", e.admin)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -131,7 +132,7 @@ func (e *Engine) listenStreams() {
 // relays the channel until the client goes away, the generation g that
 // served it retires (reload, disable) or the engine stops; the last two end
 // with a final event telling the client to reconnect.
-func (e *Engine) serveStream(w *respWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
+func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
 	ch := e.broker.subscribe(channel)
 	defer e.broker.unsubscribe(channel, ch)
 	h := w.Header()
