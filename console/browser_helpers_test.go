@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -19,11 +18,13 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/vbwd-platform/vbwd-engine/console"
 	"github.com/vbwd-platform/vbwd-engine/engine"
 )
 
-const adminToken = "console-test-admin-token"
+const (
+	adminToken = "console-test-admin-token"
+	jwtSecret  = "console-test-jwt-secret"
+)
 
 // chromium finds Debian's Chromium (or another Chrome); "" when none.
 func chromium() string {
@@ -97,7 +98,11 @@ func writeFile(t *testing.T, path, content string) {
 func startEngine(t *testing.T, root string, db *pgxpool.Pool, token string) (*engine.Engine, string) {
 	t.Helper()
 	logs := &lockedBuf{}
-	eng, err := engine.New(engine.Options{Root: root, DB: db, AdminToken: token, PoolMin: 1, PoolMax: 4,
+	secret := ""
+	if token != "" {
+		secret = jwtSecret
+	}
+	eng, err := engine.New(engine.Options{Root: root, DB: db, AdminToken: token, JWTSecret: secret, PoolMin: 1, PoolMax: 4,
 		RequestTimeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		AccessLog: io.Discard})
 	if err != nil {
@@ -106,7 +111,7 @@ func startEngine(t *testing.T, root string, db *pgxpool.Pool, token string) (*en
 	if err := eng.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(serving(eng))
+	srv := httptest.NewServer(eng.Handler())
 	t.Cleanup(func() {
 		srv.Close()
 		_ = eng.Shutdown(context.Background())
@@ -115,16 +120,6 @@ func startEngine(t *testing.T, root string, db *pgxpool.Pool, token string) (*en
 		}
 	})
 	return eng, srv.URL
-}
-
-// serving is what the engine serves, the console at /admin/ui included.
-func serving(eng *engine.Engine) http.Handler {
-	mux := http.NewServeMux()
-	ui := console.Handler("/admin/ui")
-	mux.Handle("/admin/ui", ui)
-	mux.Handle("/admin/ui/", ui)
-	mux.Handle("/", eng.Handler())
-	return mux
 }
 
 // browser is one headless Chromium for the whole test, with downloads

@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -8,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
 // TestConsoleInBrowser drives the console in headless Chromium against a
@@ -110,11 +113,41 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitText("#plugin-regs", "Events handled")
 	b.shot("05-plugin")
 
+	// A reload adding a route that fails: the route is catalogued and the
+	// failure shows among the plugin's recent errors with its request id.
+	cur, err := os.ReadFile(initLua)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := strings.Index(string(cur), "function P.routes(r)\n")
+	if at < 0 {
+		t.Fatal("hello's init.lua has no function P.routes(r)")
+	}
+	failLine := strings.Count(string(cur[:at]), "\n") + 2
+	at += len("function P.routes(r)\n")
+	writeFile(t, initLua, string(cur[:at])+"  r:get(\"/fail/now\", { summary = \"always fails\" }, function() error(\"kaboom\") end)\n"+string(cur[at:]))
+	b.run("plugins", chromedp.Navigate(base+"/admin/ui/#/plugins"))
+	b.click(`tr[data-plugin="hello"] button.reload`)
+	b.waitText(`tr[data-msg-for="hello"]`, "hello reloaded: generation 5 serves")
+	status, body := get(t, base+"/api/v1/hello/fail/now", "")
+	if status != http.StatusInternalServerError {
+		t.Fatalf("GET /api/v1/hello/fail/now: %d %s", status, body)
+	}
+	var failed struct {
+		RequestID string `json:"request_id"`
+	}
+	_ = json.Unmarshal([]byte(body), &failed)
+	b.run("hello again", chromedp.Navigate(base+"/admin/ui/#/plugin/hello"))
+	b.waitText("#errors", failed.RequestID)
+	b.waitText("#errors", "plugins/hello/init.lua:"+strconv.Itoa(failLine))
+	b.waitText("#plugin-routes", "/api/v1/hello/fail/now")
+	b.shot("06-recent-errors")
+
 	// Disable with cascade, then enable again.
 	b.run("back to plugins", chromedp.Navigate(base+"/admin/ui/#/plugins"))
 	b.click(`tr[data-plugin="subscription"] button.disable`)
 	b.waitText(`tr[data-msg-for="subscription"]`, "meinchat, tarot depend on subscription")
-	b.shot("06-cascade")
+	b.shot("07-cascade")
 	b.click(`tr[data-msg-for="subscription"] button.cascade`)
 	for _, p := range []string{"subscription", "tarot", "meinchat"} {
 		b.waitText(`tr[data-plugin="`+p+`"] .state`, "disabled")
@@ -126,8 +159,9 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The route catalogue.
 	b.run("routes", chromedp.Navigate(base+"/admin/ui/#/routes"))
-	b.waitText(`#routes`, "/api/v1/subscription/plans")
-	b.shot("07-routes")
+	b.waitText(`#routes [data-route="POST /api/v1/subscription/plans"]`, "permission")
+	b.waitText(`#routes [data-route="GET /api/v1/hello/fail/now"]`, "always fails")
+	b.shot("08-routes")
 
 	// Export CSV (a real download), then a dry-run import of it with a bad row.
 	b.run("data exchange", chromedp.Navigate(base+"/admin/ui/#/exchange"))
@@ -149,7 +183,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click(card + " button.import-run")
 	b.waitText(card+" .import-summary", "Dry run: rolled back, nothing was changed")
 	b.waitText(card+" .import-rows", "ok (dry run)")
-	b.shot("08-exchange")
+	b.shot("09-exchange")
 
 	// Logout forgets the token.
 	b.click("#logout")
@@ -159,18 +193,43 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the token outlived the logout: %q (%v)", stored, err)
 	}
 
+	// An admin JWT signs in too; a JWT whose roles hold no admin.* grant is told so.
+	for _, c := range []struct{ role, want string }{
+		{"admin", "lack admin.plugins.read"},
+		{"vbwd-admin", ""},
+	} {
+		jwt, err := auth.Mint(jwtSecret, "ops", []string{c.role}, time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.set("#token", jwt)
+		b.click("#login")
+		if c.want != "" {
+			b.waitText("#login-msg", c.want)
+			continue
+		}
+		b.waitText(`tr[data-plugin="hello"] .state`, "enabled")
+	}
+	b.click("#logout")
+	b.run("signed out", chromedp.WaitVisible(chromedp.ID("token")))
+
 	// An engine without an admin token and admin grants: the admin API is off.
 	offRoot := t.TempDir()
 	writeFile(t, filepath.Join(offRoot, "plugins", ".keep"), "")
 	_, offBase := startEngine(t, offRoot, nil, "")
 	b.run("console of an engine whose admin API is off", chromedp.Navigate(offBase+"/admin/ui/"))
 	b.waitText("#login-msg", "The admin API is off")
-	b.shot("09-admin-off")
+	b.shot("10-admin-off")
 }
 
 func get(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	return call(t, http.MethodGet, url, token)
+}
+
+func call(t *testing.T, method, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

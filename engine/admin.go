@@ -27,6 +27,8 @@ func (e *Engine) adminRouter() http.Handler {
 	read, manage, config := e.adminNeeds(PermPluginsRead), e.adminNeeds(PermPluginsManage), e.adminNeeds(PermConfig)
 	r.With(read).Get("/plugins", e.adminList)
 	r.With(read).Get("/status", e.adminStatus)
+	r.With(read).Get("/routes", e.adminRouteCatalog)
+	r.With(read).Get("/plugins/{name}/errors", e.adminRecentErrors)
 	r.With(manage).Post("/plugins/reload", e.adminRescan)
 	r.With(read).Get("/plugins/{name}", e.adminGet)
 	r.With(manage).Post("/plugins/{name}/reload", e.adminReload)

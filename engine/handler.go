@@ -261,6 +261,7 @@ func writeResponse(w *web.RespWriter, resp *response) {
 
 // writeCallError maps an error from running a handler to a response.
 func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generation, rt Route, err error) {
+	e.noteCallError(g, rt, w.RequestID, r, err)
 	var se *StatusError
 	switch {
 	case errors.As(err, &se):

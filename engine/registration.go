@@ -39,6 +39,8 @@ type Route struct {
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 	Auth       bool          // a signed-in user is required (401 without one), any role
 	Where      string        // file:line of the r:get(...) call, for errors
+	Summary    string        // summary = "...": the route's line in /openapi.json
+	Response   any           // response = {JSON Schema}: the 200 body in /openapi.json
 }
 
 func (rt Route) registration() Registration {
@@ -205,7 +207,11 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 		case "auth":
 			rt.Auth = lua.LVAsBool(v)
 		default:
-			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream)", k.String())
+			if doc, derr := parseDocOption(k.String(), v, rt); doc {
+				err = derr
+				return
+			}
+			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream, summary, response)", k.String())
 		}
 	})
 	return err

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/console"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
@@ -79,7 +80,9 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.Get("/readyz", e.readyz)
+	mux.Mount("/admin/ui", console.Handler("/admin/ui")) // the page needs no auth; its API calls do
 	mux.Mount("/admin", e.admin)
+	mux.Get("/openapi.json", e.serveOpenAPI)
 	mux.Handle("/metrics", e.metrics.handler())
 	for _, g := range gens {
 		if g.mux != nil {
