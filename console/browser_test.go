@@ -91,6 +91,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click(`tr[data-msg-for="hello"] button.dismiss`)
 	b.click(`tr[data-plugin="hello"] button.reload`)
 	b.waitText(`tr[data-msg-for="hello"]`, "reloaded: generation 3")
+	b.click("#rescan")
+	b.waitText("#rescan-result", "Rescan: nothing changed.")
 
 	// Config: violations next to their fields, nothing saved; then a valid value.
 	b.run("open hello", chromedp.Navigate(base+"/admin/ui/#/plugin/hello"))

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"net/http"
 	"runtime/debug"
 	"sort"
+	"sync/atomic"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/openapi"
@@ -11,8 +13,9 @@ import (
 
 // RouteCatalog lists every route the current snapshot serves, with what
 // each requires and the schemas its plugin declared, sorted by path.
-func (e *Engine) RouteCatalog() []openapi.Route {
-	snap := e.snap.Load()
+func (e *Engine) RouteCatalog() []openapi.Route { return routeCatalog(e.snap.Load()) }
+
+func routeCatalog(snap *snapshot) []openapi.Route {
 	var out []openapi.Route
 	for _, g := range snap.gens {
 		for _, rt := range g.routes {
@@ -39,10 +42,31 @@ func routeRequestSchemas(rt Route) (body, query any) { return nil, nil }
 // OpenAPI is the OpenAPI 3.1 document of what the engine serves now: the
 // routes of every serving plugin, the admin API, data exchange, health and
 // metrics. It changes with every reload.
-func (e *Engine) OpenAPI() []byte {
-	return openapi.JSON(openapi.Info{Title: "vbwd", Version: buildVersion(),
+func (e *Engine) OpenAPI() []byte { return bytes.Clone(e.openAPI()) }
+
+// opsState is what the engine keeps for the console and /openapi.json.
+type opsState struct {
+	recent recentErrors           // the last Lua errors of each plugin (recenterrors.go)
+	apidoc atomic.Pointer[apiDoc] // the document of the last snapshot asked for
+}
+
+// apiDoc is the document of one snapshot: /openapi.json is public, so it
+// is built once per snapshot rather than once per request.
+type apiDoc struct {
+	snap *snapshot
+	json []byte
+}
+
+func (e *Engine) openAPI() []byte {
+	snap := e.snap.Load()
+	if d := e.ops.apidoc.Load(); d != nil && d.snap == snap {
+		return d.json
+	}
+	b := openapi.JSON(openapi.Info{Title: "vbwd", Version: buildVersion(),
 		Description: "The routes of the plugins this engine serves, and the engine's own endpoints. Generated from the running snapshot."},
-		append(e.RouteCatalog(), openapi.AdminRoutes()...))
+		append(routeCatalog(snap), openapi.AdminRoutes()...))
+	e.ops.apidoc.Store(&apiDoc{snap: snap, json: b})
+	return b
 }
 
 func buildVersion() string {
@@ -55,7 +79,7 @@ func buildVersion() string {
 func (e *Engine) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache")
-	_, _ = w.Write(e.OpenAPI())
+	_, _ = w.Write(e.openAPI())
 }
 
 // catalogEntry is one row of GET /admin/routes.

@@ -171,18 +171,23 @@ func writeRoot2(t *testing.T, root, rel, content string) {
 // A response option that is not a JSON Schema fails the plugin at the line
 // of its r:get, naming the option.
 func TestRouteOptions_BadResponseSchema(t *testing.T) {
-	for name, opt := range map[string]string{
-		"not a table":    `response = "object"`,
-		"bad type":       `response = { type = 12 }`,
-		"empty summary":  `summary = ""`,
-		"unknown option": `responce = {}`,
+	for name, c := range map[string]struct{ opt, want string }{
+		"not a table":    {`response = "object"`, "option response must be a table (a JSON Schema), got string"},
+		"bad type":       {`response = { type = 12 }`, "option response is not a JSON Schema"},
+		"a list":         {`response = { "x" }`, "option response must be a JSON Schema object"},
+		"empty summary":  {`summary = ""`, "option summary must be a non-empty string"},
+		"unknown option": {`responce = {}`, `unknown route option "responce"`},
 	} {
+		opt := c.opt
 		t.Run(name, func(t *testing.T) {
 			root := writeRoot(t, files{"plugins/bad/init.lua": pluginSrc("bad", "", "function P.routes(r)\n\n  r:get(\"/x\", { "+opt+" }, function() return 200, {} end)\nend")})
 			te := startEngine(t, root, nil)
 			st := te.status(t, "bad")
 			if st.State != StateFailed || st.ErrorFile != "plugins/bad/init.lua" || st.ErrorLine != 4 {
 				t.Fatalf("state %s, error %s:%d %q", st.State, st.ErrorFile, st.ErrorLine, st.Error)
+			}
+			if !strings.Contains(st.Error, c.want) {
+				t.Errorf("error %q, want it to say %q", st.Error, c.want)
 			}
 		})
 	}

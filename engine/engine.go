@@ -172,7 +172,7 @@ type Engine struct {
 	applyMu     sync.Mutex     // serialises applying the change log; taken before e.mu
 	applied     int64          // id of the last change of the log applied here (applyMu)
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
-	recent      recentErrors   // the last Lua errors of each plugin (GET /admin/plugins/{name}/errors)
+	ops         opsState       // recent Lua errors and the OpenAPI document (apidoc.go)
 }
 
 // plugin is the engine's record of one plugin directory.

@@ -81,7 +81,7 @@ func (e *Engine) noteCallError(g *Generation, rt Route, requestID string, r *htt
 	if errors.As(err, &pe) {
 		rec.File, rec.Line, rec.Message = pe.File, pe.Line, pe.Err.Error()
 	}
-	e.recent.add(g.Plugin, rec)
+	e.ops.recent.add(g.Plugin, rec)
 }
 
 func (e *Engine) adminRecentErrors(w http.ResponseWriter, r *http.Request) {
@@ -90,5 +90,5 @@ func (e *Engine) adminRecentErrors(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no plugin "+name, nil)
 		return
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"plugin": name, "errors": e.recent.newestFirst(name)})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"plugin": name, "errors": e.ops.recent.newestFirst(name)})
 }
