@@ -35,8 +35,10 @@ func routeCatalog(snap *snapshot) []openapi.Route {
 }
 
 // routeRequestSchemas is the hook for the request schemas a route declares
-// (route options body = and query =, stored as Route.BodySchema and
-// Route.QuerySchema by the request-validation work): nil until they exist.
+// (route options body = and query =, which the request-validation work
+// stores as Route.BodySchema and Route.QuerySchema, map[string]any): once
+// those fields exist, return rt.BodySchema, rt.QuerySchema (openapi takes a
+// nil map as no schema).
 func routeRequestSchemas(rt Route) (body, query any) { return nil, nil }
 
 // OpenAPI is the OpenAPI 3.1 document of what the engine serves now: the

@@ -185,7 +185,7 @@ func operation(r Route, params []param, ids map[string]int) map[string]any {
 	if len(ps) > 0 {
 		op["parameters"] = ps
 	}
-	if r.Body != nil {
+	if present(r.Body) {
 		types := r.BodyTypes
 		if len(types) == 0 {
 			types = []string{"application/json"}
@@ -261,7 +261,7 @@ func responses(r Route) map[string]any {
 		}
 	}
 	schema := r.Response
-	if schema == nil {
+	if !present(schema) {
 		schema = map[string]any{}
 		if r.Stream {
 			schema = map[string]any{"type": "string", "description": "server-sent events"}
@@ -325,6 +325,14 @@ func components() map[string]any {
 				"description": "the admin token (VBWD_ADMIN_TOKEN): every admin permission"},
 		},
 	}
+}
+
+// present: a schema was given (a nil map in an interface is none).
+func present(schema any) bool {
+	if m, ok := schema.(map[string]any); ok {
+		return m != nil
+	}
+	return schema != nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

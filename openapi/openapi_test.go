@@ -21,6 +21,8 @@ func sample() []openapi.Route {
 			Query: map[string]any{"type": "object", "required": []any{"q"}, "properties": map[string]any{
 				"q": map[string]any{"type": "string", "description": "search"}, "limit": map[string]any{"type": "integer", "minimum": 1}}}},
 		{Method: "GET", Path: "/api/chat/stream", Plugin: "meinchat", Auth: true, Stream: true},
+		// typed nil schemas (a route without body/query/response options) are none
+		{Method: "PUT", Path: "/api/chat/{id}", Plugin: "meinchat", Body: map[string]any(nil), Query: map[string]any(nil), Response: map[string]any(nil)},
 	}
 }
 
@@ -96,6 +98,10 @@ func TestPathsParametersAndSecurity(t *testing.T) {
 	stream := paths["/api/chat/stream"].(map[string]any)["get"].(map[string]any)
 	if _, ok := stream["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)["text/event-stream"]; !ok {
 		t.Errorf("stream response %v", stream["responses"])
+	}
+	put := paths["/api/chat/{id}"].(map[string]any)["put"].(map[string]any)
+	if _, ok := put["requestBody"]; ok {
+		t.Errorf("a nil body schema made a request body: %v", put["requestBody"])
 	}
 	post := paths["/api/notes/"].(map[string]any)["post"].(map[string]any)
 	if b, _ := json.Marshal(post["requestBody"]); !strings.Contains(string(b), `"maxLength":200`) {
