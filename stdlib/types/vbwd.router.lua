@@ -9,6 +9,8 @@
 ---@field body_limit? integer # bytes: overrides the engine's body limit (--max-body) for this route; 413 beyond
 ---@field auth? boolean # a signed-in user is required (401 without a valid token), whatever the roles
 ---@field stream? boolean # a server-sent event stream: the handler returns {channel = "<plugin>.<name>", events = {{event?, id?, data}}} and the engine keeps the connection (vbwd.stream.publish sends to it) without holding a Lua state
+---@field summary? string # one line describing the route in /openapi.json
+---@field response? table # JSON Schema (as a Lua table) of the 200 body, published in /openapi.json; checked when the route is registered
 
 ---A route handler. It returns `status, body[, headers]`:
 ---
