@@ -60,7 +60,7 @@ func (m *Module) Docs() []hostapi.Export {
 		{Name: "now", Sig: "now(): number", Doc: "the current time in Unix seconds, with a fraction"},
 		{Name: "now_ms", Sig: "now_ms(): integer", Doc: "the current time in Unix milliseconds"},
 		{Name: "unix", Sig: "unix(): integer", Doc: "the current time in whole Unix seconds"},
-		{Name: "format", Sig: "format(ts?: number, layout?: string, tz?: string): string", Doc: `format ts (default now) in the IANA zone tz (default UTC); layout is strftime tokens when it contains "%" ("%Y-%m-%d %H:%M", see the package doc), else "rfc3339" (default), "date", "datetime" or a Go layout`},
+		{Name: "format", Sig: "format(ts?: number, layout?: string, tz?: string): string", Doc: `format ts (default now) in the IANA zone tz (default UTC); layout is strftime tokens when it contains "%" (%Y %y %m %d %e %H %I %M %S %f %p %z %Z %a %A %b %B %j %u %w %s %F %T %D %R %%, e.g. "%d %b %Y %H:%M"), else "rfc3339" (default), "date", "datetime" or a Go layout`},
 		{Name: "parse", Sig: "parse(s: string, layout?: string, tz?: string): number?, string?", Doc: "parse s with a layout as for format into Unix seconds (wall time in tz, default UTC, unless s has an offset or zone), or return nil and an error"},
 		{Name: "today", Sig: "today(tz?: string): string", Doc: `today's date as "YYYY-MM-DD" in the IANA time zone tz (default UTC)`},
 		{Name: "add_days", Sig: "add_days(date: string, n: integer): string", Doc: `the "YYYY-MM-DD" date n days after date (n may be negative)`},

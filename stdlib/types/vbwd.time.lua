@@ -18,7 +18,7 @@ function time.now_ms() end
 ---@return integer
 function time.unix() end
 
----format ts (default now) in the IANA zone tz (default UTC); layout is strftime tokens when it contains "%" ("%Y-%m-%d %H:%M", see the package doc), else "rfc3339" (default), "date", "datetime" or a Go layout
+---format ts (default now) in the IANA zone tz (default UTC); layout is strftime tokens when it contains "%" (%Y %y %m %d %e %H %I %M %S %f %p %z %Z %a %A %b %B %j %u %w %s %F %T %D %R %%, e.g. "%d %b %Y %H:%M"), else "rfc3339" (default), "date", "datetime" or a Go layout
 ---@param ts? number
 ---@param layout? string
 ---@param tz? string
