@@ -28,7 +28,7 @@ function db.query_one(sql, ...) end
 ---@return table? err
 function db.exec(sql, ...) end
 
----run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error, or return nil and an error table if the commit fails
+---run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error; a failure to begin or commit raises the error table db.query would return (db.tx never returns nil, err of its own)
 ---@param fn fun(tx: table): ...any
 ---@return any ...
 function db.tx(fn) end
