@@ -56,10 +56,10 @@ func (m *Module) Loader(L *lua.LState) int {
 // Docs documents the module table.
 func (m *Module) Docs() []hostapi.Export {
 	return []hostapi.Export{
-		{Name: "query", Sig: "query(sql: string, ...: any): table[]?, table?", Doc: "run sql with parameters $1... and return its rows (tables keyed by column name, NULL columns absent), or nil and an error table"},
-		{Name: "query_one", Sig: "query_one(sql: string, ...: any): table?, table?", Doc: "run sql and return its first row, nil when there is none, or nil and an error table"},
-		{Name: "exec", Sig: "exec(sql: string, ...: any): integer?, table?", Doc: "run a statement and return the number of rows it affected, or nil and an error table"},
-		{Name: "tx", Sig: "tx(fn: fun(tx: table): ...any): ...any", Doc: "run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error; a failure to begin or commit raises the error table db.query would return (db.tx never returns nil, err of its own)"},
+		{Name: "query", Sig: "query(sql: string, ...: any): vbwd.db.row[]?, vbwd.db.error?", Doc: "run sql with parameters $1... and return its rows (tables keyed by column name, NULL columns absent), or nil and an error table"},
+		{Name: "query_one", Sig: "query_one(sql: string, ...: any): vbwd.db.row?, vbwd.db.error?", Doc: "run sql and return its first row, nil when there is none, or nil and an error table"},
+		{Name: "exec", Sig: "exec(sql: string, ...: any): integer?, vbwd.db.error?", Doc: "run a statement and return the number of rows it affected, or nil and an error table"},
+		{Name: "tx", Sig: "tx(fn: fun(tx: vbwd.db.tx): ...any): ...any", Doc: "run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error; a failure to begin or commit raises the error table db.query would return (db.tx never returns nil, err of its own)"},
 		{Name: "json", Sig: "json(v: any): string", Doc: "the JSON text of v, to pass a sequence table as a json or jsonb parameter rather than as an array"},
 		{Name: "null", Sig: "null: userdata", Doc: "the NULL sentinel (the same value as json.null), for NULL inside array parameters and results"},
 	}
