@@ -21,6 +21,13 @@ t.test("the catalogue lists the three demo plans, however often populate runs", 
   t.eq(res.json.plans[3].currency, "EUR")
 end)
 
+t.test("the caller's routes answer 401 without a token (auth = true)", function()
+  t.eq(t.get(BASE .. "/me").status, 401)
+  t.eq(t.post(BASE .. "/subscribe", { json = { plan = "basic" } }).status, 401)
+  t.eq(t.post(BASE .. "/cancel").status, 401)
+  t.eq(t.get(BASE .. "/plans").status, 200, "the catalogue stays public")
+end)
+
 t.test("subscribes and shows the subscription with its plan", function()
   t.eq(t.get(BASE .. "/me", { as = { id = "u1" } }).status, 404)
   local res = t.post(BASE .. "/subscribe", { json = { plan = "basic" }, as = { id = "u1" } })
