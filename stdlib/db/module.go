@@ -27,6 +27,11 @@ type Options struct {
 	// database role, made once the role exists. Its error is returned to
 	// Lua as the call's error table.
 	Pool func() (*pgxpool.Pool, error)
+	// Clock, when set, is the engine's clock (a test clock): each statement
+	// then runs with the session setting vbwd.now at its time, which
+	// vbwd_now() (NowFunctionSQL) returns instead of now(). Nil in
+	// production, where vbwd_now() is now().
+	Clock func() time.Time
 }
 
 // Module is the vbwd.db module of one plugin generation. It holds no
@@ -113,6 +118,11 @@ func (b *binding) run(L *lua.LState, st *txState, o op) int {
 	}
 	c := b.m.newCall(L)
 	defer c.cancel()
+	q, release, err := b.m.withClock(c.ctx, q)
+	if err != nil {
+		return b.fail(L, c, err)
+	}
+	defer release()
 	if o == opExec {
 		tag, err := q.Exec(c.ctx, sql, params...)
 		if err != nil {
