@@ -180,10 +180,15 @@ func (h *harness) SetNow(t time.Time) {
 	h.fixed, h.base, h.offset = true, t, 0
 }
 
-func (h *harness) Advance(d time.Duration) {
+// Advance moves the test clock, then lets what became due happen, as it
+// would while that time passed: the jobs whose interval passed run, and due
+// deliveries (retries whose backoff passed) are made.
+func (h *harness) Advance(L *lua.LState, d time.Duration) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.offset += d
+	h.mu.Unlock()
+	_, err := h.e.DeliverPending(L.Context(), h.now())
+	return err
 }
 
 func (h *harness) Request(L *lua.LState, method, path string, body []byte, headers map[string]string, as *hostapi.User) (int, http.Header, []byte) {

@@ -1,0 +1,52 @@
+package testrunner
+
+import (
+	"strings"
+	"testing"
+)
+
+const tickPlugin = `local P = { name = "tick", version = "1.0.0", url_prefix = "/api/tick" }
+local events = require("vbwd.events")
+local shared = require("vbwd.shared")
+function P.on_enable(ctx)
+  ctx:on("tick.ping", function()
+    local n = shared.incr("attempts")
+    if n == 1 then error("the first attempt fails") end
+  end)
+end
+function P.routes(r)
+  r:post("/ping", function()
+    assert(events.publish("tick.ping", {}))
+    return 202
+  end)
+  r:get("/attempts", function() return 200, { n = shared.get("attempts") or 0 } end)
+end
+return P
+`
+
+// Advancing the test clock past a retry's backoff delivers it, without a
+// t.deliver() (issue 12: "t.clock advancing time makes due retries run").
+func TestRunner_AdvanceDeliversDueRetries(t *testing.T) {
+	root := writeFiles(t, map[string]string{
+		"plugins/tick/init.lua": tickPlugin,
+		"plugins/tick/tests/tick_test.lua": `local t = require("vbwd.test")
+t.test("a due retry runs when time advances", function()
+  t.time.set("2026-12-01T10:00:00Z")
+  t.eq(t.post("/api/tick/ping").status, 202)
+  t.deliver()
+  t.eq(t.get("/api/tick/attempts").json.n, 1, "the first attempt failed")
+  t.time.advance(0.5)
+  t.eq(t.get("/api/tick/attempts").json.n, 1, "the backoff has not passed")
+  t.time.advance(60)
+  t.eq(t.get("/api/tick/attempts").json.n, 2, "advancing past the backoff delivered the retry")
+end)
+`,
+	})
+	sum, out := run(t, root, Options{})
+	if sum.Failed != 0 || sum.Passed != 1 {
+		t.Errorf("summary %+v\n%s", sum, out)
+	}
+	if strings.Contains(out, "FAIL") {
+		t.Error(out)
+	}
+}
