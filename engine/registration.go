@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vbwd-platform/vbwd-engine/internal/reqschema"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -39,6 +41,15 @@ type Route struct {
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 	Auth       bool          // a signed-in user is required (401 without one), any role
 	Where      string        // file:line of the r:get(...) call, for errors
+	// BodySchema and QuerySchema are the JSON Schemas of the route options
+	// body and query as declared (a file under schemas/ read), nil when the
+	// route has none; the engine validates requests against them before
+	// the handler runs (routeschema.go). Readers must not modify them.
+	BodySchema  map[string]any
+	QuerySchema map[string]any
+
+	body, query             *routeSchema      // the options as written
+	bodySchema, querySchema *reqschema.Schema // compiled once per generation
 }
 
 func (rt Route) registration() Registration {
@@ -57,6 +68,12 @@ func (rt Route) registration() Registration {
 	}
 	if rt.Auth {
 		opts = append(opts, "auth")
+	}
+	if rt.body != nil {
+		opts = append(opts, "body="+rt.body.detail())
+	}
+	if rt.query != nil {
+		opts = append(opts, "query="+rt.query.detail())
 	}
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
@@ -204,8 +221,12 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 			rt.Stream = lua.LVAsBool(v)
 		case "auth":
 			rt.Auth = lua.LVAsBool(v)
+		case "body":
+			rt.body, err = parseSchemaOption("body", v)
+		case "query":
+			rt.query, err = parseSchemaOption("query", v)
 		default:
-			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream)", k.String())
+			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream, body, query)", k.String())
 		}
 	})
 	return err
