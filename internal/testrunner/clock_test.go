@@ -50,3 +50,35 @@ end)
 		t.Error(out)
 	}
 }
+
+// vbwd_now() follows the test clock inside vbwd test, in queries and in a
+// column default of the plugin's migration.
+func TestRunner_VbwdNowFollowsTheTestClock(t *testing.T) {
+	root := writeFiles(t, map[string]string{
+		"plugins/stamp/init.lua": `local P = { name = "stamp", version = "1.0.0", url_prefix = "/api/stamp" }
+local db = require("vbwd.db")
+function P.routes(r)
+  r:post("/", function()
+    return 201, assert(db.query_one("insert into stamps default values returning at, vbwd_now() as now"))
+  end)
+end
+return P
+`,
+		"plugins/stamp/migrations/20260101000000_stamps.sql": "-- migrate:up\ncreate table stamps (id serial primary key, at timestamptz not null default vbwd_now());\n-- migrate:down\ndrop table stamps;\n",
+		"plugins/stamp/tests/stamp_test.lua": `local t = require("vbwd.test")
+local db = require("vbwd.db")
+t.test("SQL time is the test clock", function()
+  t.time.set("2030-01-02T03:04:05Z")
+  local res = t.post("/api/stamp/")
+  t.eq(res.json.at, "2030-01-02T03:04:05Z")
+  t.eq(res.json.now, "2030-01-02T03:04:05Z")
+  t.time.advance(3600)
+  t.eq(db.query_one("select vbwd_now() as n").n, "2030-01-02T04:04:05Z", "the test file's own queries too")
+end)
+`,
+	})
+	sum, out := run(t, root, Options{})
+	if sum.Failed != 0 || sum.Passed != 1 {
+		t.Errorf("summary %+v\n%s", sum, out)
+	}
+}
