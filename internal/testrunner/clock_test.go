@@ -82,3 +82,45 @@ end)
 		t.Errorf("summary %+v\n%s", sum, out)
 	}
 }
+
+// ctx:every jobs run when the test clock passes their interval — once per
+// advance however far it jumps, never by themselves in the background.
+func TestRunner_AdvanceRunsDueJobs(t *testing.T) {
+	root := writeFiles(t, map[string]string{
+		"plugins/cron/init.lua": `local P = { name = "cron", version = "1.0.0", url_prefix = "/api/cron" }
+local shared = require("vbwd.shared")
+function P.on_enable(ctx)
+  ctx:every("cron.sweep", 60, function(job)
+    shared.incr("runs")
+    shared.set("last", job.scheduled_at)
+  end)
+  ctx:every("cron.hourly", 3600, function() shared.incr("hourly") end)
+end
+function P.routes(r)
+  r:get("/runs", function() return 200, { runs = shared.get("runs") or 0, hourly = shared.get("hourly") or 0, last = shared.get("last") } end)
+end
+return P
+`,
+		"plugins/cron/tests/cron_test.lua": `local t = require("vbwd.test")
+local function runs() return t.get("/api/cron/runs").json end
+t.test("jobs follow the test clock", function()
+  t.time.set("2026-12-01T10:00:00Z")
+  t.eq(runs().runs, 0, "nothing runs by itself")
+  t.time.advance(30)
+  t.eq(runs().runs, 0, "the interval has not passed")
+  t.time.advance(30)
+  t.eq(runs().runs, 1, "60 s passed")
+  t.eq(runs().last, "2026-12-01T10:01:00Z", "scheduled_at is the test clock")
+  t.time.advance(600)
+  t.eq(runs().runs, 2, "a jump runs a job once, as after a pause")
+  t.eq(runs().hourly, 0)
+  t.time.advance(3000)
+  t.eq(runs().hourly, 1)
+end)
+`,
+	})
+	sum, out := run(t, root, Options{})
+	if sum.Failed != 0 || sum.Passed != 1 {
+		t.Errorf("summary %+v\n%s", sum, out)
+	}
+}
