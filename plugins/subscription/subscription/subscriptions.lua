@@ -56,7 +56,7 @@ function M.subscribe(user_id, plan_slug)
   local plan = plans.find(plan_slug, true)
   if not plan then error({ status = 404, message = "no such plan", plan = plan_slug }) end
   local now = vtime.now()
-  local sub = db.tx(function(tx)
+  db.tx(function(tx)
     local existing, err = tx.query_one("select id from subscription_subscriptions"
       .. " where user_id = $1 and status = 'active' for update", user_id)
     if err then error(tostring(err)) end

@@ -33,7 +33,8 @@ function P.routes(r)
     local reason = req:json().reason
     if type(reason) ~= "string" or reason == "" then
       -- a handler's own 422 has the same shape
-      error({ status = 422, message = "invalid request", fields = { { pointer = "/reason", message = "is required" } } })
+      local fields = { { pointer = "/reason", message = "is required" } }
+      error({ status = 422, message = "invalid request", fields = fields })
     end
     return 200, { id = req.params.id, cancelled = true }
   end)
