@@ -34,12 +34,21 @@ func routeCatalog(snap *snapshot) []openapi.Route {
 	return out
 }
 
-// routeRequestSchemas is the hook for the request schemas a route declares
+// routeRequestSchemas gives the request schemas a route declares
 // (route options body = and query =, which the request-validation work
 // stores as Route.BodySchema and Route.QuerySchema, map[string]any): once
 // those fields exist, return rt.BodySchema, rt.QuerySchema (openapi takes a
 // nil map as no schema).
-func routeRequestSchemas(rt Route) (body, query any) { return nil, nil }
+func routeRequestSchemas(rt Route) (body, query any) {
+	var b, q any
+	if rt.BodySchema != nil {
+		b = rt.BodySchema
+	}
+	if rt.QuerySchema != nil {
+		q = rt.QuerySchema
+	}
+	return b, q
+}
 
 // OpenAPI is the OpenAPI 3.1 document of what the engine serves now: the
 // routes of every serving plugin, the admin API, data exchange, health and

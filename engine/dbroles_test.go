@@ -24,13 +24,13 @@ function P.routes(r)
     return 200, { ok = true, rows = rows }
   end)
   r:post("/esc", function(req)
-    local out, err = db.tx(function(tx)
+    local committed, out = pcall(db.tx, function(tx)
       local _, err = tx.exec(req:json().sql)
       if err then return { stmt_err = err.message } end
       return assert(tx.query_one("select current_setting('is_superuser') as super, current_user as cur, session_user as sess"))
     end)
-    -- a failed statement aborts the transaction: its commit then fails
-    return 200, out or { stmt_err = err.message }
+    -- a failed statement aborts the transaction: its commit then raises
+    return 200, committed and out or { stmt_err = out.message }
   end)
   r:post("/publish", function()
     local id = db.tx(function(tx)

@@ -74,6 +74,9 @@ type Options struct {
 	ExtraModules []hostapi.Factory
 	// Events configures the delivery of durable events (outbox.go).
 	Events EventOptions
+	// ManualJobs starts no scheduler loop: ctx:every jobs run only when
+	// AdvanceJobs is called (the test runner, on t.time.advance).
+	ManualJobs bool
 	// DrainTimeout bounds the retirement of a generation (disable, reload,
 	// shutdown): in-flight calls get this long to finish, then they are
 	// cancelled and on_disable runs anyway. Default 30s.
@@ -146,6 +149,7 @@ type Engine struct {
 	admin   http.Handler
 	snap    atomic.Pointer[snapshot]   // what serves: router, registrations, generations
 	index   indexView                  // e.index.Load(): the current snapshot's registrations
+	sched   *scheduler                 // set by startScheduler
 	view    atomic.Pointer[pluginView] // the records, for lock-free status readers
 	jwt     *auth.Verifier
 	metrics *metrics

@@ -26,6 +26,7 @@ import (
 //	ctx:exchanger({
 //	  key = "subscription.plans", natural_key = "slug", formats = {"json", "csv"},
 //	  fields = {"slug", "name", "price"},       -- column order for CSV (and the allowed fields)
+//	  types = {price = "integer"},              -- converted from CSV text, checked in JSON (exchange_types.go)
 //	  pii = {"email"}, secret = {"api_key"},    -- pii masked unless asked for with <key>.export.pii; secret never exported
 //	  export = function(query) return rows end, -- query = {offset, limit}; fewer than limit rows ends the export
 //	  import = function(rows, opts) return {created = n, updated = n, skipped = n, errors = {{row = i, error = "..."}}} end,
@@ -48,8 +49,11 @@ type ExchangerSpec struct {
 	NaturalKey string   `json:"natural_key"`
 	Formats    []string `json:"formats"`
 	Fields     []string `json:"fields,omitempty"`
-	PII        []string `json:"pii,omitempty"`
-	Secret     []string `json:"-"`
+	// Types are the declared field types (exchange_types.go): field name
+	// to "string", "integer", "number", "boolean", "json" or "timestamp".
+	Types  map[string]string `json:"types,omitempty"`
+	PII    []string          `json:"pii,omitempty"`
+	Secret []string          `json:"-"`
 }
 
 func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
@@ -69,6 +73,9 @@ func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
 		Formats: list("formats"), Fields: list("fields"), PII: list("pii"), Secret: list("secret")}
 	if len(sp.Formats) == 0 {
 		sp.Formats = []string{"json", "csv"}
+	}
+	if err := parseExchangerTypes(&sp, t); err != nil {
+		return sp, err
 	}
 	for _, f := range sp.Formats {
 		if f != "json" && f != "csv" {

@@ -65,7 +65,7 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := ImportResult{Exchanger: spec.Key, DryRun: r.URL.Query().Get("dry_run") == "1" || r.URL.Query().Get("dry_run") == "true",
-		Mode: mode, Rows: len(rows), Errors: validateRows(spec, rows)}
+		Mode: mode, Rows: len(rows), Errors: checkRows(spec, format, rows)}
 	if len(res.Errors) == 0 {
 		err = e.runImport(r.Context(), ref, rows, &res)
 	}

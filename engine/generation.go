@@ -100,6 +100,10 @@ func (g *Generation) buildFirst(ctx context.Context) (*State, error) {
 		return nil, err
 	}
 	g.regs, g.routes = rc.regs, rc.routes
+	if err := g.compileRouteSchemas(); err != nil {
+		s.close()
+		return nil, err
+	}
 	g.permissions = map[string]PermissionDecl{}
 	g.exchangers = map[string]ExchangerSpec{}
 	for i, r := range rc.regs {

@@ -64,7 +64,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 			return
 		}
 		body, ok := readBody(rw, r, limit)
-		if !ok {
+		if !ok || !validRequest(rw, r, rt, body) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)

@@ -11,6 +11,7 @@ import (
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
 	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
+	vstrings "github.com/vbwd-platform/vbwd-engine/stdlib/strings"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
 
@@ -19,7 +20,7 @@ type sharedStore = *vshared.Store
 func newSharedStore(clock func() time.Time) sharedStore { return vshared.NewStore(clock) }
 
 // DefaultModules is the host module set of this engine: vbwd.json, log,
-// time, crypto, shared, db, permissions, events, di, stream and http. Each factory binds a module to one plugin
+// time, crypto, shared, db, permissions, events, di, stream, http and strings. Each factory binds a module to one plugin
 // generation (the log is tagged with the plugin and generation; shared
 // values live in the plugin's own bucket, kept across generations).
 func (e *Engine) DefaultModules() []hostapi.Factory {
@@ -35,6 +36,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
 		func(p hostapi.Plugin) hostapi.Module { return vstream.New(streamPublisher{e}, p.Name) },
 		e.httpModule, // http: vbwd.http, egress.go
+		func(hostapi.Plugin) hostapi.Module { return vstrings.New() },
 	}
 }
 

@@ -55,7 +55,7 @@ func (e *Engine) pluginPool(plugin string) (*pgxpool.Pool, error) {
 
 // dbOptions configures a plugin's vbwd.db: its SQL runs on its own pool.
 func (e *Engine) dbOptions(plugin string) vdb.Options {
-	o := vdb.Options{Plugin: plugin}
+	o := vdb.Options{Plugin: plugin, Clock: e.opts.Clock} // a test clock reaches SQL through vbwd_now()
 	if e.opts.DB != nil {
 		o.Pool = func() (*pgxpool.Pool, error) { return e.pluginPool(plugin) }
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vbwd-platform/vbwd-engine/internal/reqschema"
+
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -41,6 +43,15 @@ type Route struct {
 	Where      string        // file:line of the r:get(...) call, for errors
 	Summary    string        // summary = "...": the route's line in /openapi.json
 	Response   any           // response = {JSON Schema}: the 200 body in /openapi.json
+	// BodySchema and QuerySchema are the JSON Schemas of the route options
+	// body and query as declared (a file under schemas/ read), nil when the
+	// route has none; the engine validates requests against them before
+	// the handler runs (routeschema.go). Readers must not modify them.
+	BodySchema  map[string]any
+	QuerySchema map[string]any
+
+	body, query             *routeSchema      // the options as written
+	bodySchema, querySchema *reqschema.Schema // compiled once per generation
 }
 
 func (rt Route) registration() Registration {
@@ -59,6 +70,12 @@ func (rt Route) registration() Registration {
 	}
 	if rt.Auth {
 		opts = append(opts, "auth")
+	}
+	if rt.body != nil {
+		opts = append(opts, "body="+rt.body.detail())
+	}
+	if rt.query != nil {
+		opts = append(opts, "query="+rt.query.detail())
 	}
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
@@ -206,6 +223,10 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 			rt.Stream = lua.LVAsBool(v)
 		case "auth":
 			rt.Auth = lua.LVAsBool(v)
+		case "body":
+			rt.body, err = parseSchemaOption("body", v)
+		case "query":
+			rt.query, err = parseSchemaOption("query", v)
 		default:
 			if doc, derr := parseDocOption(k.String(), v, rt); doc {
 				err = derr

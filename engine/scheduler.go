@@ -66,6 +66,9 @@ type scheduler struct {
 	e    *Engine
 	mu   sync.Mutex
 	next map[string]time.Time // local due times, by job name
+	// waited is, with Options.ManualJobs, the clock time each job has
+	// waited since it last ran (jobs_manual.go).
+	waited map[string]time.Duration
 }
 
 // startScheduler creates vbwd.jobs (with a database) and starts the loop;
@@ -81,6 +84,10 @@ func (e *Engine) startScheduler(ctx context.Context) error {
 		}
 	}
 	s := &scheduler{e: e, next: map[string]time.Time{}}
+	e.sched = s
+	if e.opts.ManualJobs {
+		return nil // AdvanceJobs runs them: jobs_manual.go
+	}
 	e.retiring.Add(1)
 	go s.loop()
 	return nil

@@ -32,7 +32,8 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.root, "root", envOr("VBWD_ROOT", "."), "directory holding plugins/, plugins.json and config.json")
 	pf.StringVar(&g.logLevel, "log-level", envOr("VBWD_LOG_LEVEL", "info"), "debug, info, warn or error")
 	pf.StringVar(&g.logFormat, "log-format", envOr("VBWD_LOG_FORMAT", "text"), "text or json")
-	cmd.AddCommand(newServeCmd(g), newPluginCmd(g), newMigrateCmd(g), newPopulateCmd(g), newTestCmd(g), newTokenCmd(), newDataCmd(), newVersionCmd(), newOpenAPICmd(g))
+	cmd.AddCommand(newServeCmd(g), newPluginCmd(g), newMigrateCmd(g), newPopulateCmd(g), newTestCmd(g), newTokenCmd(), newDataCmd(), newVersionCmd(),
+		newInitCmd(g), newTypesCmd(g), newOpenAPICmd(g))
 	return cmd
 }
 

@@ -79,6 +79,7 @@ type scaffoldResult struct {
 	files         []string
 	pluginsJSON   string // what changed in plugins.json
 	configChanged bool
+	stubs         string // what happened to the editor stubs in .vbwd/types
 }
 
 func (r *scaffoldResult) print(w io.Writer) {
@@ -89,6 +90,7 @@ func (r *scaffoldResult) print(w io.Writer) {
 	if r.configChanged {
 		fmt.Fprintf(w, "updated config.json: added %q: {}\n", r.name)
 	}
+	fmt.Fprintln(w, r.stubs)
 	fmt.Fprintf(w, "\nnext: vbwd serve --populate, then curl http://127.0.0.1:8080%s/items\n", r.prefix)
 }
 
@@ -127,6 +129,14 @@ func scaffoldPlugin(root, name string, now time.Time) (*scaffoldResult, error) {
 		return nil, fmt.Errorf("registering %s (plugins/%s was removed again): %w", name, name, err)
 	}
 	res := &scaffoldResult{name: name, prefix: d.Prefix, pluginsJSON: reg.pluginsNote, configChanged: reg.config != nil}
+	// The .luarc.json looks for the stubs in <root>/.vbwd/types: written
+	// (or refreshed) from this binary, so editors find them outside a
+	// checkout of the engine too. A failure leaves the plugin in place.
+	if n, err := writeStubs(filepath.Join(root, typesDir)); err != nil {
+		res.stubs = "could not write the editor stubs (run vbwd types): " + err.Error()
+	} else {
+		res.stubs = fmt.Sprintf("wrote %d editor stubs to %s", n, typesDir)
+	}
 	for _, f := range scaffoldFiles(d) {
 		res.files = append(res.files, path.Join("plugins", name, f.path))
 	}

@@ -75,8 +75,15 @@ func TestPluginNew(t *testing.T) {
 		t.Fatalf("migrations: %v", migs)
 	}
 	checkRegistered(t, root)
-	if leftovers, _ := filepath.Glob(filepath.Join(root, ".*")); len(leftovers) > 0 {
-		t.Errorf("temporary files left in the root: %v", leftovers)
+	leftovers, _ := filepath.Glob(filepath.Join(root, ".*"))
+	for _, p := range leftovers {
+		if filepath.Base(p) != ".vbwd" { // the editor stubs, .vbwd/types
+			t.Errorf("temporary file left in the root: %v", p)
+		}
+	}
+	checkLuarcFindsStubs(t, dir)
+	if !strings.Contains(out, "editor stubs to .vbwd/types") {
+		t.Errorf("output does not mention the stubs:\n%s", out)
 	}
 
 	t.Run("luacheck", func(t *testing.T) { luacheckClean(t, dir) })

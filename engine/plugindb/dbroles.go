@@ -73,6 +73,7 @@ type dbRoles struct {
 	super bool   // the engine's user is a superuser (under prep)
 	user  string // the engine's user (under prep)
 	setup bool   // database-wide setup done (under prep)
+	now   bool   // vbwd_now() checked (under prep): now.go
 
 	mu       sync.Mutex
 	mode     dbMode
@@ -224,6 +225,9 @@ func (r *dbRoles) prepare(ctx context.Context, plugin string, exts, names []stri
 		return err
 	}
 	if err := r.ensureExtensions(ctx, plugin, exts); err != nil {
+		return err
+	}
+	if err := r.ensureNow(ctx); err != nil {
 		return err
 	}
 	r.mu.Lock()

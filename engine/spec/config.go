@@ -13,8 +13,10 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/internal/envref"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -132,9 +134,14 @@ func ReadRootConfig(root string) (map[string]map[string]any, error) {
 	return cfg, err
 }
 
-// pluginConfig merges the plugin's own config.json defaults with the root
+// PluginConfig merges the plugin's own config.json defaults with the root
 // config.json override (objects merged key by key, anything else replaced)
 // and validates the result against admin-config.json when present.
+//
+// Secrets: a value {"$env": "NAME"} of the override becomes an
+// envref.Secret holding the environment variable NAME (the plugin's Lua
+// sees the value; JSON, as the admin API sends it, shows the reference).
+// The plugin's own defaults may not reference the environment.
 func PluginConfig(src *luavm.Source, override map[string]any) (map[string]any, error) {
 	defaultsRel := path.Join(src.RelDir, "config.json")
 	defaults := map[string]any{}
@@ -142,8 +149,15 @@ func PluginConfig(src *luavm.Source, override map[string]any) (map[string]any, e
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, &errs.PluginError{Plugin: src.Name, File: defaultsRel, Op: "config", Err: stripPrefix(err, defaultsRel)}
 	}
-	merged := MergeConfig(defaults, override)
-	if err := ValidateConfig(src, merged); err != nil {
+	if err := envref.Refuse(defaults); err != nil {
+		return nil, &errs.PluginError{Plugin: src.Name, File: defaultsRel, Op: "config", Err: err}
+	}
+	resolved, err := envref.Resolve(override, os.LookupEnv)
+	if err != nil {
+		return nil, &errs.PluginError{Plugin: src.Name, File: "config.json", Op: "config", Err: err}
+	}
+	merged := MergeConfig(defaults, resolved)
+	if err := ValidateConfig(src, envref.Plain(merged)); err != nil {
 		return nil, err
 	}
 	return merged, nil

@@ -208,6 +208,8 @@ func fromScalar(v any) lua.LValue {
 		return lua.LNumber(x)
 	case float32:
 		return lua.LNumber(x)
+	case interface{ Reveal() string }: // a config secret (internal/envref): plain to Lua, "***" to fmt
+		return lua.LString(x.Reveal())
 	}
 	return lua.LString(fmt.Sprint(v))
 }

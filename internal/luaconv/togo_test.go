@@ -151,3 +151,18 @@ func TestRoundTrip_Go(t *testing.T) {
 		t.Errorf("round trip = %#v, want %#v", out, in)
 	}
 }
+
+type revealed struct{ v string }
+
+func (r revealed) Reveal() string { return r.v }
+func (r revealed) String() string { return "***" }
+
+// A config secret reaches Lua as its value, not as its fmt form.
+func TestFromGo_secret(t *testing.T) {
+	L := lua.NewState()
+	defer L.Close()
+	v := FromGo(L, map[string]any{"pw": revealed{"hunter2"}})
+	if got := v.(*lua.LTable).RawGetString("pw"); got != lua.LString("hunter2") {
+		t.Errorf("secret = %v", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	vperm "github.com/vbwd-platform/vbwd-engine/stdlib/permissions"
 	vshared "github.com/vbwd-platform/vbwd-engine/stdlib/shared"
 	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
+	vstrings "github.com/vbwd-platform/vbwd-engine/stdlib/strings"
 	vtest "github.com/vbwd-platform/vbwd-engine/stdlib/test"
 	vtime "github.com/vbwd-platform/vbwd-engine/stdlib/time"
 )
@@ -33,6 +34,7 @@ func HostModules() map[string]hostapi.Documented {
 		vdi.New(nil),
 		vstream.New(nil, "x"),
 		vhttp.New(vhttp.Options{}),
+		vstrings.New(),
 		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))

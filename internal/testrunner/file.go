@@ -38,12 +38,13 @@ func (r *pluginRun) file(ctx context.Context, file string) error {
 	}
 	h := &harness{secret: randomSecret(), plugin: r.plugin, logs: &logCapture{}}
 	mod := vtest.New(h)
-	// No delivery workers: durable events are delivered by t.deliver(),
+	// No delivery workers and no scheduler loop: durable events are delivered
+	// by t.deliver() and t.time.advance, jobs run on t.time.advance,
 	// deterministically. Plugin output (print, vbwd.log, handler errors)
 	// is captured per test and shown for a failure and with -v.
 	e, err := engine.New(engine.Options{Root: r.root, Logger: h.logs.logger(r.o.Logger), DB: pool, Enabled: r.needed,
 		PoolMin: 1, PoolMax: 8, JWTSecret: h.secret, Clock: h.now, EventHook: h.seen,
-		HTTPTransport: h, Events: engine.EventOptions{Workers: -1}, DrainTimeout: r.o.FileTimeout,
+		HTTPTransport: h, Events: engine.EventOptions{Workers: -1}, ManualJobs: true, DrainTimeout: r.o.FileTimeout,
 		ExtraModules: []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return mod }}})
 	if err != nil {
 		return err
@@ -180,10 +181,16 @@ func (h *harness) SetNow(t time.Time) {
 	h.fixed, h.base, h.offset = true, t, 0
 }
 
-func (h *harness) Advance(d time.Duration) {
+// Advance moves the test clock, then lets what became due happen, as it
+// would while that time passed: the jobs whose interval passed run, and due
+// deliveries (retries whose backoff passed) are made.
+func (h *harness) Advance(L *lua.LState, d time.Duration) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.offset += d
+	h.mu.Unlock()
+	h.e.AdvanceJobs(d)
+	_, err := h.e.DeliverPending(L.Context(), h.now())
+	return err
 }
 
 func (h *harness) Request(L *lua.LState, method, path string, body []byte, headers map[string]string, as *hostapi.User) (int, http.Header, []byte) {

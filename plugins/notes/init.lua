@@ -47,6 +47,7 @@ function P.on_enable(ctx)
     key = "notes.notes",
     natural_key = "slug",
     fields = { "slug", "title", "body", "pinned" },
+    types = { pinned = "boolean" }, -- a CSV "true"/"false" arrives as a boolean
     export = function(q)
       local rows, err = db.query("select slug, title, body, pinned from notes_notes order by slug limit $1 offset $2",
         q.limit, q.offset)
@@ -56,7 +57,6 @@ function P.on_enable(ctx)
     import = function(rows, opts)
       local res = { created = 0, updated = 0, skipped = 0, errors = {} }
       for i, row in ipairs(rows) do
-        if row.pinned == "true" or row.pinned == "false" then row.pinned = row.pinned == "true" end -- from CSV
         local ok, why = pcall(validate.note, row, true)
         if not ok then
           res.errors[#res.errors + 1] = { row = i, error = type(why) == "table" and why.message or tostring(why) }

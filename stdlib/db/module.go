@@ -27,6 +27,11 @@ type Options struct {
 	// database role, made once the role exists. Its error is returned to
 	// Lua as the call's error table.
 	Pool func() (*pgxpool.Pool, error)
+	// Clock, when set, is the engine's clock (a test clock): each statement
+	// then runs with the session setting vbwd.now at its time, which
+	// vbwd_now() (NowFunctionSQL) returns instead of now(). Nil in
+	// production, where vbwd_now() is now().
+	Clock func() time.Time
 }
 
 // Module is the vbwd.db module of one plugin generation. It holds no
@@ -56,10 +61,10 @@ func (m *Module) Loader(L *lua.LState) int {
 // Docs documents the module table.
 func (m *Module) Docs() []hostapi.Export {
 	return []hostapi.Export{
-		{Name: "query", Sig: "query(sql: string, ...: any): table[]?, table?", Doc: "run sql with parameters $1... and return its rows (tables keyed by column name, NULL columns absent), or nil and an error table"},
-		{Name: "query_one", Sig: "query_one(sql: string, ...: any): table?, table?", Doc: "run sql and return its first row, nil when there is none, or nil and an error table"},
-		{Name: "exec", Sig: "exec(sql: string, ...: any): integer?, table?", Doc: "run a statement and return the number of rows it affected, or nil and an error table"},
-		{Name: "tx", Sig: "tx(fn: fun(tx: table): ...any): ...any", Doc: "run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error, or return nil and an error table if the commit fails"},
+		{Name: "query", Sig: "query(sql: string, ...: any): vbwd.db.row[]?, vbwd.db.error?", Doc: "run sql with parameters $1... and return its rows (tables keyed by column name, NULL columns absent), or nil and an error table"},
+		{Name: "query_one", Sig: "query_one(sql: string, ...: any): vbwd.db.row?, vbwd.db.error?", Doc: "run sql and return its first row, nil when there is none, or nil and an error table"},
+		{Name: "exec", Sig: "exec(sql: string, ...: any): integer?, vbwd.db.error?", Doc: "run a statement and return the number of rows it affected, or nil and an error table"},
+		{Name: "tx", Sig: "tx(fn: fun(tx: vbwd.db.tx): ...any): ...any", Doc: "run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error; a failure to begin or commit raises the error table db.query would return (db.tx never returns nil, err of its own)"},
 		{Name: "json", Sig: "json(v: any): string", Doc: "the JSON text of v, to pass a sequence table as a json or jsonb parameter rather than as an array"},
 		{Name: "null", Sig: "null: userdata", Doc: "the NULL sentinel (the same value as json.null), for NULL inside array parameters and results"},
 	}
@@ -113,6 +118,11 @@ func (b *binding) run(L *lua.LState, st *txState, o op) int {
 	}
 	c := b.m.newCall(L)
 	defer c.cancel()
+	q, release, err := b.m.withClock(c.ctx, q)
+	if err != nil {
+		return b.fail(L, c, err)
+	}
+	defer release()
 	if o == opExec {
 		tag, err := q.Exec(c.ctx, sql, params...)
 		if err != nil {

@@ -59,18 +59,23 @@ func setCurrentTx(L *lua.LState, st *txState) {
 
 // tx implements db.tx(fn) (st nil: a transaction, or a savepoint in the
 // innermost open transaction) and tx.tx(fn) (a savepoint in st).
+//
+// Every failure raises: fn's own error as it was raised, and a failure to
+// begin or commit as the error table db.query would return. Returning
+// nil, err for the commit alone made callers check twice, and could not be
+// told apart from fn returning nil, err itself.
 func (b *binding) tx(L *lua.LState, st *txState) int {
 	refuseBuildPhase(L)
 	fn := L.CheckFunction(1)
 	q, err := b.target(L, st)
 	if err != nil {
-		return b.failWith(L, dbError{message: err.Error()})
+		b.raise(L, dbError{message: err.Error()})
 	}
 	c := b.m.newCall(L)
 	tx, err := q.Begin(c.ctx)
 	c.cancel()
 	if err != nil {
-		return b.fail(L, c, err)
+		b.raise(L, describe(err, c.parent, c.ctx, b.m.opts.StatementTimeout))
 	}
 	inner := &txState{tx: tx, parent: currentTx(L), ud: L.NewUserData()}
 	inner.ud.Value = inner
@@ -103,9 +108,17 @@ func (b *binding) tx(L *lua.LState, st *txState) int {
 	defer c.cancel()
 	if err := tx.Commit(c.ctx); err != nil {
 		L.SetTop(top)
-		return b.fail(L, c, err)
+		b.raise(L, describe(err, c.parent, c.ctx, b.m.opts.StatementTimeout))
 	}
 	return L.GetTop() - top
+}
+
+// raise raises the error table of e (tostring gives "vbwd.db: ..."), so a
+// handler that does not catch it answers as for error(err): 503 for a
+// connection failure, else 500.
+func (b *binding) raise(L *lua.LState, e dbError) {
+	e.plugin = b.m.opts.Plugin
+	L.Error(e.toLua(L, b.errMeta), 0)
 }
 
 // rollback ends tx after fn raised. It runs even if ctx has ended, so that

@@ -24,7 +24,9 @@ type Harness interface {
 	Populate(L *lua.LState) error
 	// Clock control.
 	SetNow(t time.Time)
-	Advance(d time.Duration)
+	// Advance moves the clock by d, then runs what became due: ctx:every
+	// jobs and durable event deliveries (retries included).
+	Advance(L *lua.LState, d time.Duration) error
 	Now() time.Time
 	// Events lists the events named name seen since the current test began.
 	Events(name string) []map[string]any
@@ -70,7 +72,7 @@ func (m *Module) Docs() []hostapi.Export {
 		{Name: "patch", Sig: "patch(path: string, opts?: table): table", Doc: "like get, with PATCH"},
 		{Name: "delete", Sig: "delete(path: string, opts?: table): table", Doc: "like get, with DELETE"},
 		{Name: "populate", Sig: "populate()", Doc: "load the enabled plugins' demo data (populate.lua)"},
-		{Name: "time", Sig: "time: table", Doc: "clock control: time.set(rfc3339 or unix seconds), time.advance(seconds), time.now()"},
+		{Name: "time", Sig: "time: table", Doc: "clock control: time.set(rfc3339 or unix seconds); time.advance(seconds), which then runs the ctx:every jobs whose interval passed and delivers the durable events (retries included) now due; time.now()"},
 		{Name: "deliver", Sig: "deliver(): integer", Doc: "deliver every pending durable event that is due (test clock), including due retries and events their handlers publish, before returning; returns the number of delivery attempts"},
 		{Name: "config", Sig: "config(cfg: table, plugin?: string)", Doc: "reload the plugin under test (or plugin) with cfg over its config.json defaults, for the rest of the file (requests, deliveries); the test file's own state keeps its config"},
 		{Name: "http", Sig: "http: table", Doc: "vbwd.http stubs: http.stub(method, url_pattern, {status, json | body, headers}) for the rest of the test (\"*\" in the pattern matches any text; the latest matching stub answers); http.calls() lists {method, url, headers, body, json}; an unstubbed request fails"},
@@ -168,7 +170,9 @@ func (m *Module) timeSet(L *lua.LState) int {
 }
 
 func (m *Module) timeAdvance(L *lua.LState) int {
-	m.h.Advance(time.Duration(float64(L.CheckNumber(1)) * float64(time.Second)))
+	if err := m.h.Advance(L, time.Duration(float64(L.CheckNumber(1))*float64(time.Second))); err != nil {
+		L.RaiseError("time.advance: %v", err)
+	}
 	return 0
 }
 

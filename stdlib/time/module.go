@@ -45,6 +45,12 @@ func (m *Module) exports() map[string]lua.LGFunction {
 		"today":    m.today,
 		"add_days": m.addDays,
 		"since":    m.since,
+
+		"duration":        duration,
+		"format_duration": formatDuration,
+		"add":             add,
+		"to_zone":         m.toZone,
+		"from_zone":       m.fromZone,
 	}
 }
 
@@ -54,11 +60,16 @@ func (m *Module) Docs() []hostapi.Export {
 		{Name: "now", Sig: "now(): number", Doc: "the current time in Unix seconds, with a fraction"},
 		{Name: "now_ms", Sig: "now_ms(): integer", Doc: "the current time in Unix milliseconds"},
 		{Name: "unix", Sig: "unix(): integer", Doc: "the current time in whole Unix seconds"},
-		{Name: "format", Sig: "format(ts?: number, layout?: string): string", Doc: `format ts (default now) in UTC with a Go layout or "rfc3339" (default), "date" or "datetime"`},
-		{Name: "parse", Sig: "parse(s: string, layout?: string): number?, string?", Doc: "parse s with a layout as for format (UTC unless s has a zone) into Unix seconds, or return nil and an error"},
+		{Name: "format", Sig: "format(ts?: number, layout?: string, tz?: string): string", Doc: `format ts (default now) in the IANA zone tz (default UTC); layout is strftime tokens when it contains "%" (%Y %y %m %d %e %H %I %M %S %f %p %z %Z %a %A %b %B %j %u %w %s %F %T %D %R %%, e.g. "%d %b %Y %H:%M"), else "rfc3339" (default), "date", "datetime" or a Go layout`},
+		{Name: "parse", Sig: "parse(s: string, layout?: string, tz?: string): number?, string?", Doc: "parse s with a layout as for format into Unix seconds (wall time in tz, default UTC, unless s has an offset or zone), or return nil and an error"},
 		{Name: "today", Sig: "today(tz?: string): string", Doc: `today's date as "YYYY-MM-DD" in the IANA time zone tz (default UTC)`},
 		{Name: "add_days", Sig: "add_days(date: string, n: integer): string", Doc: `the "YYYY-MM-DD" date n days after date (n may be negative)`},
 		{Name: "since", Sig: "since(ts: number): number", Doc: "the seconds elapsed since ts"},
+		{Name: "duration", Sig: "duration(s: string): number?, string?", Doc: `the seconds in a duration such as "1h30m", "90s", "1.5h", "2d12h" or "-15m" (units d, h, m, s, ms, us, ns; d is 24h), or nil and an error`},
+		{Name: "format_duration", Sig: "format_duration(seconds: number): string", Doc: `seconds as a duration string that duration reads back ("1h30m0s", "1.5s", "0s")`},
+		{Name: "add", Sig: "add(ts: number, d: number|string): number", Doc: `ts plus d, given in seconds or as a duration string ("1h30m")`},
+		{Name: "to_zone", Sig: "to_zone(ts: number, tz: string): table", Doc: "the wall clock of ts in the IANA zone tz: { year, month, day, hour, min, sec, wday (1 = Sunday), yday, offset (seconds east of UTC), zone (abbreviation), isdst }"},
+		{Name: "from_zone", Sig: "from_zone(t: table, tz: string): number", Doc: "the Unix seconds of the wall clock t ({ year, month, day, hour?, min?, sec? }; out of range fields roll over) in the IANA zone tz; a time skipped by a DST change moves forward"},
 	}
 }
 
@@ -102,20 +113,43 @@ func (m *Module) unix(L *lua.LState) int {
 	return 1
 }
 
-// format implements time.format(ts?, layout?) -> string.
+// format implements time.format(ts?, layout?, tz?) -> string.
 func (m *Module) format(L *lua.LState) int {
 	t := m.clock().UTC()
 	if L.Get(1) != lua.LNil {
 		t = fromSeconds(checkFinite(L, 1))
 	}
-	L.Push(lua.LString(t.Format(layout(L.OptString(2, "rfc3339")))))
+	if L.Get(3) != lua.LNil {
+		t = t.In(m.location(L, 3))
+	}
+	lay := L.OptString(2, "rfc3339")
+	if !isStrftime(lay) {
+		L.Push(lua.LString(t.Format(layout(lay))))
+		return 1
+	}
+	out, err := strftime(t, lay)
+	if err != nil {
+		L.ArgError(2, err.Error())
+	}
+	L.Push(lua.LString(out))
 	return 1
 }
 
-// parse implements time.parse(s, layout?) -> number | nil, err.
+// parse implements time.parse(s, layout?, tz?) -> number | nil, err.
 func (m *Module) parse(L *lua.LState) int {
 	s := L.CheckString(1)
-	t, err := time.Parse(layout(L.OptString(2, "rfc3339")), s)
+	lay := L.OptString(2, "rfc3339")
+	loc := time.UTC
+	if L.Get(3) != lua.LNil {
+		loc = m.location(L, 3)
+	}
+	var t time.Time
+	var err error
+	if isStrftime(lay) {
+		t, err = strptime(s, lay, loc)
+	} else {
+		t, err = time.ParseInLocation(layout(lay), s, loc)
+	}
 	if err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(err.Error()))

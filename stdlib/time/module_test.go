@@ -15,7 +15,7 @@ func TestLua(t *testing.T) {
 }
 
 func TestExports(t *testing.T) {
-	luatest.CheckExports(t, New(nil), "add_days", "format", "now", "now_ms", "parse", "since", "today", "unix")
+	luatest.CheckExports(t, New(nil), "add", "add_days", "duration", "format", "format_duration", "from_zone", "now", "now_ms", "parse", "since", "to_zone", "today", "unix")
 }
 
 func TestNew_defaultClock(t *testing.T) {

@@ -30,8 +30,10 @@ function ctx:on(name, handler) end
 ---@param service table<string, function>
 function ctx:provide(name, service) end
 
----Declare a data exchanger: import/export of one entity under /admin/data-exchange.
----@param spec {key: string, natural_key: string, formats?: string[], fields?: string[], pii?: string[], secret?: string[], label?: string, export: fun(query: {offset: integer, limit: integer}): table[], import: fun(rows: table[], opts: {dry_run: boolean, mode: string}): {created: integer, updated: integer, skipped: integer, errors: table[]}}
+---Declare a data exchanger: import/export of one entity under /admin/data-exchange. `types`
+---declares field types ("string", "integer", "number", "boolean", "json", "timestamp"): CSV cells
+---are converted and JSON values checked before import runs.
+---@param spec {key: string, natural_key: string, formats?: string[], fields?: string[], types?: table<string, "string"|"integer"|"number"|"boolean"|"json"|"timestamp">, pii?: string[], secret?: string[], label?: string, export: fun(query: {offset: integer, limit: integer}): table[], import: fun(rows: table[], opts: {dry_run: boolean, mode: string}): {created: integer, updated: integer, skipped: integer, errors: table[]}}
 function ctx:exchanger(spec) end
 
 ---Run fn every `seconds` (at least 0.1) in this plugin's pool, under the request timeout. Engines

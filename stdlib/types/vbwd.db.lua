@@ -10,26 +10,26 @@ local db = {}
 ---run sql with parameters $1... and return its rows (tables keyed by column name, NULL columns absent), or nil and an error table
 ---@param sql string
 ---@param ... any
----@return table[]?
----@return table? err
+---@return vbwd.db.row[]?
+---@return vbwd.db.error? err
 function db.query(sql, ...) end
 
 ---run sql and return its first row, nil when there is none, or nil and an error table
 ---@param sql string
 ---@param ... any
----@return table?
----@return table? err
+---@return vbwd.db.row?
+---@return vbwd.db.error? err
 function db.query_one(sql, ...) end
 
 ---run a statement and return the number of rows it affected, or nil and an error table
 ---@param sql string
 ---@param ... any
 ---@return integer?
----@return table? err
+---@return vbwd.db.error? err
 function db.exec(sql, ...) end
 
----run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error, or return nil and an error table if the commit fails
----@param fn fun(tx: table): ...any
+---run fn(tx) in a transaction (a savepoint when one is open): commit and return fn's results, roll back and re-raise fn's error; a failure to begin or commit raises the error table db.query would return (db.tx never returns nil, err of its own)
+---@param fn fun(tx: vbwd.db.tx): ...any
 ---@return any ...
 function db.tx(fn) end
 

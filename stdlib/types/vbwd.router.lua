@@ -8,6 +8,8 @@
 ---@field timeout? number # seconds, in (0, 3600]: overrides the engine's request timeout (--request-timeout) for this route
 ---@field body_limit? integer # bytes: overrides the engine's body limit (--max-body) for this route; 413 beyond
 ---@field auth? boolean # a signed-in user is required (401 without a valid token), whatever the roles
+---@field body? table|string # a JSON Schema (a table, or the path of a file under the plugin's schemas/) the JSON body must satisfy; else 422 {"error": "invalid request", "fields": [{pointer, message, in}]} before the handler runs
+---@field query? table|string # a JSON Schema for the query parameters as an object (values converted to the integer, number or boolean their property declares); else 422 as for body
 ---@field stream? boolean # a server-sent event stream: the handler returns {channel = "<plugin>.<name>", events = {{event?, id?, data}}} and the engine keeps the connection (vbwd.stream.publish sends to it) without holding a Lua state
 ---@field summary? string # one line describing the route in /openapi.json
 ---@field response? table # JSON Schema (as a Lua table) of the 200 body, published in /openapi.json; checked when the route is registered

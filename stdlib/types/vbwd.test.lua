@@ -4,7 +4,7 @@
 
 ---The vbwd.test host module: `local test = require("vbwd.test")`.
 ---@class vbwd.test
----@field time table # clock control: time.set(rfc3339 or unix seconds), time.advance(seconds), time.now()
+---@field time table # clock control: time.set(rfc3339 or unix seconds); time.advance(seconds), which then runs the ctx:every jobs whose interval passed and delivers the durable events (retries included) now due; time.now()
 ---@field http table # vbwd.http stubs: http.stub(method, url_pattern, {status, json | body, headers}) for the rest of the test ("*" in the pattern matches any text; the latest matching stub answers); http.calls() lists {method, url, headers, body, json}; an unstubbed request fails
 local test = {}
 

@@ -18,18 +18,20 @@ function time.now_ms() end
 ---@return integer
 function time.unix() end
 
----format ts (default now) in UTC with a Go layout or "rfc3339" (default), "date" or "datetime"
+---format ts (default now) in the IANA zone tz (default UTC); layout is strftime tokens when it contains "%" (%Y %y %m %d %e %H %I %M %S %f %p %z %Z %a %A %b %B %j %u %w %s %F %T %D %R %%, e.g. "%d %b %Y %H:%M"), else "rfc3339" (default), "date", "datetime" or a Go layout
 ---@param ts? number
 ---@param layout? string
+---@param tz? string
 ---@return string
-function time.format(ts, layout) end
+function time.format(ts, layout, tz) end
 
----parse s with a layout as for format (UTC unless s has a zone) into Unix seconds, or return nil and an error
+---parse s with a layout as for format into Unix seconds (wall time in tz, default UTC, unless s has an offset or zone), or return nil and an error
 ---@param s string
 ---@param layout? string
+---@param tz? string
 ---@return number?
 ---@return string? err
-function time.parse(s, layout) end
+function time.parse(s, layout, tz) end
 
 ---today's date as "YYYY-MM-DD" in the IANA time zone tz (default UTC)
 ---@param tz? string
@@ -46,5 +48,34 @@ function time.add_days(date, n) end
 ---@param ts number
 ---@return number
 function time.since(ts) end
+
+---the seconds in a duration such as "1h30m", "90s", "1.5h", "2d12h" or "-15m" (units d, h, m, s, ms, us, ns; d is 24h), or nil and an error
+---@param s string
+---@return number?
+---@return string? err
+function time.duration(s) end
+
+---seconds as a duration string that duration reads back ("1h30m0s", "1.5s", "0s")
+---@param seconds number
+---@return string
+function time.format_duration(seconds) end
+
+---ts plus d, given in seconds or as a duration string ("1h30m")
+---@param ts number
+---@param d number|string
+---@return number
+function time.add(ts, d) end
+
+---the wall clock of ts in the IANA zone tz: { year, month, day, hour, min, sec, wday (1 = Sunday), yday, offset (seconds east of UTC), zone (abbreviation), isdst }
+---@param ts number
+---@param tz string
+---@return table
+function time.to_zone(ts, tz) end
+
+---the Unix seconds of the wall clock t ({ year, month, day, hour?, min?, sec? }; out of range fields roll over) in the IANA zone tz; a time skipped by a DST change moves forward
+---@param t table
+---@param tz string
+---@return number
+function time.from_zone(t, tz) end
 
 return time

@@ -843,6 +843,9 @@ func (ls *LState) rawFrameFuncName(fr *callFrame) string {
 func (ls *LState) frameFuncName(fr *callFrame) (string, bool) {
 	frame := fr.Parent
 	if frame == nil {
+		if !fr.Fn.IsG && fr.Fn.Proto.LineDefined > 0 { // vbwd: a function called from Go (a handler) is not a chunk
+			return fmt.Sprintf("<%v:%v>", fr.Fn.Proto.SourceName, fr.Fn.Proto.LineDefined), false
+		}
 		if ls.Parent == nil {
 			return "main chunk", true
 		} else {

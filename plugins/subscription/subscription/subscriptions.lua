@@ -56,7 +56,7 @@ function M.subscribe(user_id, plan_slug)
   local plan = plans.find(plan_slug, true)
   if not plan then error({ status = 404, message = "no such plan", plan = plan_slug }) end
   local now = vtime.now()
-  local sub, txerr = db.tx(function(tx)
+  db.tx(function(tx)
     local existing, err = tx.query_one("select id from subscription_subscriptions"
       .. " where user_id = $1 and status = 'active' for update", user_id)
     if err then error(tostring(err)) end
@@ -77,14 +77,13 @@ function M.subscribe(user_id, plan_slug)
     if perr then error(tostring(perr)) end
     return row
   end)
-  if not sub then error(tostring(txerr)) end
   return M.current(user_id)
 end
 
 -- cancel ends the user's active subscription (409 without one).
 function M.cancel(user_id)
   local now = vtime.now()
-  local row, txerr = db.tx(function(tx)
+  local row = db.tx(function(tx)
     local r, err = tx.query_one(
       "update subscription_subscriptions s set status = 'cancelled', updated_at = to_timestamp($2)"
       .. " from subscription_plans p where p.id = s.plan_id and s.user_id = $1 and s.status = 'active'"
@@ -96,7 +95,6 @@ function M.cancel(user_id)
     if perr then error(tostring(perr)) end
     return r
   end)
-  if not row then error(tostring(txerr)) end
   local sub, err = db.query_one("select " .. SUB_COLUMNS .. ", " .. PLAN_COLUMNS
     .. " from subscription_subscriptions s join subscription_plans p on p.id = s.plan_id where s.id = $1", row.id)
   if err then error(tostring(err)) end

@@ -113,6 +113,7 @@ test("no database", function()
     eq(tostring(e), "vbwd.db: no database configured", f)
   end
   local called = false
-  local r, e = db_none.tx(function() called = true end)
-  eq({ r, called, e.message }, { nil, false, "no database configured" })
+  local okk, e = pcall(db_none.tx, function() called = true end)
+  eq({ okk, called, e.message }, { false, false, "no database configured" }, "db.tx raises")
+  eq(tostring(e), "vbwd.db: no database configured")
 end)

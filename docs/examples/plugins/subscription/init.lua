@@ -17,8 +17,7 @@ function P.on_enable(ctx)
 end
 
 function P.routes(r)
-  r:post("/activate", function(req)
-    if not req.user then error({ status = 401, message = "sign in first" }) end
+  r:post("/activate", { auth = true }, function(req)  -- 401 without a valid token
     local uid = req.user.id
     shared.set("active:" .. uid, true)
     -- in a route of the subscription plugin:
