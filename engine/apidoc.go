@@ -34,11 +34,9 @@ func routeCatalog(snap *snapshot) []openapi.Route {
 	return out
 }
 
-// routeRequestSchemas gives the request schemas a route declares
-// (route options body = and query =, which the request-validation work
-// stores as Route.BodySchema and Route.QuerySchema, map[string]any): once
-// those fields exist, return rt.BodySchema, rt.QuerySchema (openapi takes a
-// nil map as no schema).
+// routeRequestSchemas gives the request schemas a route declares (route
+// options body = and query =) as openapi takes them: a nil map must become a
+// nil interface, which openapi reads as no schema.
 func routeRequestSchemas(rt Route) (body, query any) {
 	var b, q any
 	if rt.BodySchema != nil {
