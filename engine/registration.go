@@ -38,6 +38,7 @@ type Route struct {
 	BodyLimit  int64         // 0: the engine's body limit
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 	Auth       bool          // a signed-in user is required (401 without one), any role
+	Rate       *RouteRate    // calls per window and whom they count (ratelimit.go); nil: none
 	Where      string        // file:line of the r:get(...) call, for errors
 }
 
@@ -57,6 +58,9 @@ func (rt Route) registration() Registration {
 	}
 	if rt.Auth {
 		opts = append(opts, "auth")
+	}
+	if rt.Rate != nil {
+		opts = append(opts, "rate="+rt.Rate.String())
 	}
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
@@ -204,8 +208,10 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 			rt.Stream = lua.LVAsBool(v)
 		case "auth":
 			rt.Auth = lua.LVAsBool(v)
+		case "rate":
+			rt.Rate, err = parseRateOpt(v)
 		default:
-			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream)", k.String())
+			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream, rate)", k.String())
 		}
 	})
 	return err

@@ -2,6 +2,7 @@ package stubgen
 
 import (
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
+	vauth "github.com/vbwd-platform/vbwd-engine/stdlib/auth"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
@@ -33,6 +34,7 @@ func HostModules() map[string]hostapi.Documented {
 		vdi.New(nil),
 		vstream.New(nil, "x"),
 		vhttp.New(vhttp.Options{}),
+		vauth.New(nil, "x", nil),
 		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))

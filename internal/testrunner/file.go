@@ -36,7 +36,7 @@ func (r *pluginRun) file(ctx context.Context, file string) error {
 	if err := r.resetConfig(); err != nil {
 		return err
 	}
-	h := &harness{secret: randomSecret(), plugin: r.plugin, logs: &logCapture{}, issuer: newTestIssuer()}
+	h := &harness{secret: randomSecret(), plugin: r.plugin, logs: &logCapture{}}
 	mod := vtest.New(h)
 	// No delivery workers: durable events are delivered by t.deliver(),
 	// deterministically. Plugin output (print, vbwd.log, handler errors)
@@ -44,7 +44,8 @@ func (r *pluginRun) file(ctx context.Context, file string) error {
 	e, err := engine.New(engine.Options{Root: r.root, Logger: h.logs.logger(r.o.Logger), DB: pool, Enabled: r.needed,
 		PoolMin: 1, PoolMax: 8, JWTSecret: h.secret, Clock: h.now, EventHook: h.seen,
 		HTTPTransport: h, Events: engine.EventOptions{Workers: -1}, DrainTimeout: r.o.FileTimeout,
-		ExtraModules: []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return mod }, h.authModule}})
+		IssuerKey:    newIssuerKey(),
+		ExtraModules: []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return mod }}})
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,6 @@ type harness struct {
 	e      *engine.Engine
 	plugin string // under test
 	secret string
-	issuer *auth.Issuer // the engine as a token issuer (vbwd.auth)
 	logs   *logCapture
 	stubs  []httpStub
 	calls  []map[string]any

@@ -8,7 +8,7 @@
 -- (accounts.verification_requested, accounts.password_reset_requested) that
 -- a mail plugin delivers.
 local db = require("vbwd.db")
-local auth = setmetatable({}, { __index = function(_, k) return require("vbwd.auth")[k] end }) -- TODO(phase 2): plain require
+local auth = require("vbwd.auth")
 local crypto = require("vbwd.crypto")
 local events = require("vbwd.events")
 local vtime = require("vbwd.time")
@@ -61,7 +61,7 @@ end
 function P.routes(r)
   -- POST /signup {email, password} -> 201 account; the verification token
   -- goes out in accounts.verification_requested
-  r:post("/signup", function(req)
+  r:post("/signup", { rate = { limit = config.signup_rate_per_address, key = "ip" } }, function(req)
     local body = validate.body(req)
     local email = validate.email(body.email)
     local password = validate.password(body.password, config.min_password_length)
@@ -99,7 +99,7 @@ function P.routes(r)
   end)
 
   -- POST /verify/resend {email} -> 202 whether or not the address is known
-  r:post("/verify/resend", function(req)
+  r:post("/verify/resend", { rate = { limit = config.signup_rate_per_address, key = "ip" } }, function(req)
     local email = validate.email(validate.body(req).email)
     local acc = store.find_by_email(email)
     if acc and not acc.verified then
@@ -112,7 +112,7 @@ function P.routes(r)
   end)
 
   -- POST /password/forgot {email} -> 202 whether or not the address is known
-  r:post("/password/forgot", function(req)
+  r:post("/password/forgot", { rate = { limit = config.signup_rate_per_address, key = "ip" } }, function(req)
     local email = validate.email(validate.body(req).email)
     local acc = store.find_by_email(email)
     if acc then
@@ -148,7 +148,9 @@ function P.routes(r)
   end)
 
   -- POST /login {email, password} -> 200 {access_token, refresh_token, ...}
-  r:post("/login", function(req)
+  -- per client address (the engine counts, shared across nodes), beside the
+  -- per-account lockout in accounts.sessions
+  r:post("/login", { rate = { limit = config.login_rate_per_address, key = "ip" } }, function(req)
     local body = validate.body(req)
     if type(body.email) ~= "string" or type(body.password) ~= "string" or #body.password > 1024 then
       error({ status = 401, message = "invalid email or password" }, 0)

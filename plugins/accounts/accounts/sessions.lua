@@ -7,7 +7,7 @@
 local db = require("vbwd.db")
 local crypto = require("vbwd.crypto")
 local events = require("vbwd.events")
-local auth = setmetatable({}, { __index = function(_, k) return require("vbwd.auth")[k] end }) -- TODO(phase 2): plain require
+local auth = require("vbwd.auth")
 local vtime = require("vbwd.time")
 local store = require("accounts.store")
 

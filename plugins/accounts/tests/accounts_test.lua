@@ -7,6 +7,17 @@ local BASE = "/api/v1/accounts"
 local ADMIN = { id = "admin-1", roles = { "admin" } }
 local PASSWORD = "correct horse battery"
 
+-- the tests below sign up and log in far more often than the per-address
+-- rates allow one client; "rate limits per client address" tests those
+local GENEROUS = { login_rate_per_address = "1000/s", signup_rate_per_address = "1000/s" }
+local function config(extra)
+  local cfg = {}
+  for k, v in pairs(GENEROUS) do cfg[k] = v end
+  for k, v in pairs(extra or {}) do cfg[k] = v end
+  t.config(cfg)
+end
+config()
+
 -- claims reads a JWT's payload (the engine checks signatures; here we only
 -- look at what the token says)
 local function claims(token)
@@ -131,7 +142,7 @@ t.test("login refuses wrong passwords, unknown and unverified addresses", functi
   signup("ida@example.com")
   res = login("ida@example.com")
   t.eq(res.status, 403)
-  t.config({ require_verified_email = false })
+  config({ require_verified_email = false })
   t.eq(login("ida@example.com").status, 200)
 end)
 
@@ -222,10 +233,22 @@ t.test("password reset: a single-use token by event, sessions end, the new passw
 end)
 
 t.test("/me needs a token of this engine's accounts", function()
+  config({ require_verified_email = true })
   t.eq(t.get(BASE .. "/me").status, 401)
   local acc = verified("oz@example.com")
+  local s = login("oz@example.com").json
+  local res = t.get(BASE .. "/me", { headers = { authorization = "Bearer " .. s.access_token } })
+  t.eq(res.status, 200)
+  t.eq(res.json.id, acc.id)
+  t.eq(res.json.email, "oz@example.com")
+  t.eq(res.json.verified, true)
   -- a development token (shared secret) names no issuer: not an account's
   t.eq(t.get(BASE .. "/me", { as = { id = acc.id } }).status, 404)
+  local forged = s.access_token:sub(1, -3) .. (s.access_token:sub(-2) == "AA" and "BB" or "AA")
+  t.eq(t.get(BASE .. "/me", { headers = { authorization = "Bearer " .. forged } }).status, 401)
+  -- the access token expires with its ttl (the engine judges it on the test clock)
+  t.time.advance(900 + 31)
+  t.eq(t.get(BASE .. "/me", { headers = { authorization = "Bearer " .. s.access_token } }).status, 401)
 end)
 
 t.test("an admin reads accounts and sets roles; others may not", function()
@@ -255,4 +278,33 @@ t.test("an admin reads accounts and sets roles; others may not", function()
   t.eq(res.json.field, "roles")
   t.eq(t.put(path .. "/roles", { json = { roles = "admin" }, as = ADMIN }).status, 422)
   t.eq(t.put(BASE .. "/accounts/" .. crypto.uuid() .. "/roles", { json = { roles = {} }, as = ADMIN }).status, 404)
+end)
+
+t.test("an account's access token carries its roles to other routes' permissions", function()
+  local acc = verified("quin@example.com")
+  t.eq(t.put(BASE .. "/accounts/" .. acc.id .. "/roles", { json = { roles = { "admin" } }, as = ADMIN }).status, 200)
+  local s = login("quin@example.com").json
+  local res = t.get(BASE .. "/accounts/" .. acc.id, { headers = { authorization = "Bearer " .. s.access_token } })
+  t.eq(res.status, 200)
+  t.eq(res.json.roles, { "admin" })
+end)
+
+t.test("rate limits per client address: login and sign-up answer 429 with Retry-After", function()
+  config({ login_rate_per_address = "3/m", signup_rate_per_address = "2/h" })
+  t.time.set("2026-09-01T00:00:10Z")
+  for i = 1, 3 do
+    t.eq(login("nobody@example.com").status, 401, "login " .. i)
+  end
+  local res = login("nobody@example.com")
+  t.eq(res.status, 429)
+  t.eq(res.json.error, "too many requests")
+  t.eq(res.headers["retry-after"], "50")
+  t.time.advance(50)
+  t.eq(login("nobody@example.com").status, 401)
+
+  t.eq(t.post(BASE .. "/signup", { json = { email = "r1@example.com", password = PASSWORD } }).status, 201)
+  t.eq(t.post(BASE .. "/signup", { json = { email = "r2@example.com", password = PASSWORD } }).status, 201)
+  res = t.post(BASE .. "/signup", { json = { email = "r3@example.com", password = PASSWORD } })
+  t.eq(res.status, 429)
+  t.ok(tonumber(res.headers["retry-after"]) > 0)
 end)
