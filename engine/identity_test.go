@@ -185,3 +185,19 @@ type testClock struct {
 
 func (c *testClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// A bad vbwd.auth or vbwd.trusted_proxies refuses to make the engine, naming
+// the setting.
+func TestIdentity_BadConfig(t *testing.T) {
+	for cfg, want := range map[string]string{
+		`{"vbwd": {"auth": {"isuer": "x"}}}`:                                  `unknown field "isuer"`,
+		`{"vbwd": {"auth": {"issuers": [{"issuer": "i", "audience": "a"}]}}}`: "jwks_url",
+		`{"vbwd": {"trusted_proxies": ["not-an-address"]}}`:                   "vbwd.trusted_proxies",
+		`{"vbwd": {"trusted_proxies": "10.0.0.0/8"}}`:                         "vbwd.trusted_proxies",
+	} {
+		_, err := New(Options{Root: writeRoot(t, files{"config.json": cfg})})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", cfg, err, want)
+		}
+	}
+}
