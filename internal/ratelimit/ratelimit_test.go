@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -168,4 +169,29 @@ func TestClientIP(t *testing.T) {
 	if _, err := ParseProxies([]string{"nope"}); err == nil {
 		t.Error("a bad proxy was accepted")
 	}
+}
+
+// BenchmarkPGStore_Hit is the cost a rate-limited route adds: one UPSERT.
+func BenchmarkPGStore_Hit(b *testing.B) {
+	url := pg.NewDatabase(b)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(context.Background(), SchemaSQL); err != nil {
+		b.Fatal(err)
+	}
+	rl := New(NewPGStore(pool), nil)
+	lim := Limit{N: MaxN, Window: time.Hour}
+	b.RunParallel(func(p *testing.PB) {
+		i := 0
+		for p.Next() {
+			i++
+			if _, _, err := rl.Allow(context.Background(), "k"+strconv.Itoa(i%64), lim); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
