@@ -16,6 +16,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
 // adminRouter is the /admin API. It is built once and mounted in every
@@ -93,7 +94,9 @@ func (e *Engine) adminAuth(next http.Handler) http.Handler {
 		case ok && e.jwt.Enabled():
 			// a valid JWT is a known caller even when no role holds an
 			// admin.* grant: its requests are then refused with 403
-			if u, err := e.jwt.Verify(token); err == nil {
+			// tokens a plugin issued (vbwd.auth.issue) are not: the roles a
+			// plugin hands out never reach the engine's own API
+			if u, err := e.jwt.Verify(token); err == nil && u.Source != auth.SourceEngine {
 				caller = &adminCaller{user: &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}}
 			}
 		}

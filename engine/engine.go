@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
+	"github.com/vbwd-platform/vbwd-engine/internal/ratelimit"
 )
 
 // Options configures an Engine. Zero values take the documented defaults.
@@ -57,6 +59,12 @@ type Options struct {
 	// the admin API when config.json grants one of its roles admin.*
 	// permissions (vbwd.roles); no role name is special.
 	JWTSecret string
+	// IssuerKey signs the tokens plugins issue (vbwd.auth.issue) and is
+	// published at /.well-known/jwks.json; or IssuerKeyFile names the PKCS #8
+	// PEM file holding it, made there when absent (vbwd serve:
+	// <root>/.data/issuer-ed25519.pem). Neither: the engine issues no tokens.
+	IssuerKey     ed25519.PrivateKey
+	IssuerKeyFile string
 	// Enabled, when non-nil, replaces plugins.json: exactly these plugins
 	// are enabled (the test runner enables a plugin and its dependencies).
 	Enabled []string
@@ -151,7 +159,9 @@ type Engine struct {
 	index   indexView                  // e.index.Load(): the current snapshot's registrations
 	sched   *scheduler                 // set by startScheduler
 	view    atomic.Pointer[pluginView] // the records, for lock-free status readers
-	jwt     *auth.Verifier
+	jwt     *auth.Verifier             // every kind of bearer token (identity.go)
+	proxies ratelimit.Proxies          // trusted reverse proxies, for the client address
+	rate    *ratelimit.Limiter         // route rate limits (ratelimit.go)
 	metrics *metrics
 	modules []hostapi.Factory
 	shared  sharedStore
@@ -222,7 +232,9 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.modules = append(e.modules[:len(e.modules):len(e.modules)], opts.ExtraModules...)
 	e.metrics = newMetrics(e)
-	e.jwt = auth.NewVerifier(opts.JWTSecret)
+	if err := e.setupIdentity(); err != nil {
+		return nil, err
+	}
 	e.root = newRootHandler(e)
 	e.admin = e.adminRouter()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
@@ -330,6 +342,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}
 	e.startStreams()
 	if err := e.startScheduler(ctx); err != nil {
+		return err
+	}
+	if err := e.startRateLimits(ctx); err != nil {
 		return err
 	}
 	if err := e.startEvents(ctx); err != nil {

@@ -60,7 +60,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		rw.Plugin, rw.Gen = g.Plugin, g.Number
 		defer func() { rm.observe(rw.Status, time.Since(rw.Start)) }()
 		user, ok := e.authorize(rw, r, rt.Permission, rt.Auth)
-		if !ok {
+		if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, &rt, user)) {
 			return
 		}
 		body, ok := readBody(rw, r, limit)

@@ -20,7 +20,7 @@ type sharedStore = *vshared.Store
 func newSharedStore(clock func() time.Time) sharedStore { return vshared.NewStore(clock) }
 
 // DefaultModules is the host module set of this engine: vbwd.json, log,
-// time, crypto, shared, db, permissions, events, di, stream, http and strings. Each factory binds a module to one plugin
+// time, crypto, shared, db, permissions, events, di, stream, http, strings and auth. Each factory binds a module to one plugin
 // generation (the log is tagged with the plugin and generation; shared
 // values live in the plugin's own bucket, kept across generations).
 func (e *Engine) DefaultModules() []hostapi.Factory {
@@ -37,6 +37,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(p hostapi.Plugin) hostapi.Module { return vstream.New(streamPublisher{e}, p.Name) },
 		e.httpModule, // http: vbwd.http, egress.go
 		func(hostapi.Plugin) hostapi.Module { return vstrings.New() },
+		e.authModule, // auth: vbwd.auth, identity.go
 	}
 }
 

@@ -40,6 +40,7 @@ type Route struct {
 	BodyLimit  int64         // 0: the engine's body limit
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 	Auth       bool          // a signed-in user is required (401 without one), any role
+	Rate       *RouteRate    // calls per window and whom they count (ratelimit.go); nil: none
 	Where      string        // file:line of the r:get(...) call, for errors
 	Summary    string        // summary = "...": the route's line in /openapi.json
 	Response   any           // response = {JSON Schema}: the 200 body in /openapi.json
@@ -76,6 +77,9 @@ func (rt Route) registration() Registration {
 	}
 	if rt.query != nil {
 		opts = append(opts, "query="+rt.query.detail())
+	}
+	if rt.Rate != nil {
+		opts = append(opts, "rate="+rt.Rate.String())
 	}
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
@@ -227,12 +231,14 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 			rt.body, err = parseSchemaOption("body", v)
 		case "query":
 			rt.query, err = parseSchemaOption("query", v)
+		case "rate":
+			rt.Rate, err = parseRateOpt(v)
 		default:
 			if doc, derr := parseDocOption(k.String(), v, rt); doc {
 				err = derr
 				return
 			}
-			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream, summary, response)", k.String())
+			err = fmt.Errorf("unknown route option %q (known: permission, auth, timeout, body_limit, stream, body, query, rate, summary, response)", k.String())
 		}
 	})
 	return err

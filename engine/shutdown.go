@@ -27,6 +27,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.closing.Store(true)
 	e.closeStreams()
 	close(e.quit)
+	e.jwt.Close() // the identity providers' key refreshes
 	e.mu.Unlock()
 	// The cluster listener may be applying a change (it needs e.mu, and
 	// finds the engine stopped): wait for it outside the lock, so that no

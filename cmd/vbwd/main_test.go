@@ -174,7 +174,8 @@ func TestServe_DatabaseURL(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, ".data")); !os.IsNotExist(err) {
+	// .data/ itself holds the engine's signing key (issuer-ed25519.pem)
+	if _, err := os.Stat(filepath.Join(root, ".data", "postgres")); !os.IsNotExist(err) {
 		t.Errorf("with DATABASE_URL no embedded cluster must be made: %v", err)
 	}
 }

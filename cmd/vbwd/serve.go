@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -32,6 +33,7 @@ type serveFlags struct {
 	memCeilingMB   int64
 	memBudgetMB    int64
 	maxResponse    int64
+	issuerKey      string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -64,6 +66,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.populate, "populate", false, "load the enabled plugins' demo data (populate.lua) before serving")
 	fl.BoolVar(&f.unsafeSharedDB, "unsafe-shared-db-role", false, "UNSAFE: when the database user may not create roles, run plugin SQL as that user "+
 		"(with all its rights) instead of refusing it; also VBWD_UNSAFE_SHARED_DB_ROLE=1")
+	fl.StringVar(&f.issuerKey, "issuer-key", os.Getenv("VBWD_ISSUER_KEY_FILE"), "the engine's Ed25519 token signing key (PKCS #8 PEM; made when absent); default <root>/.data/"+auth.KeyFileName+"; also VBWD_ISSUER_KEY_FILE")
 	return cmd
 }
 
@@ -79,6 +82,10 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
 		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout, UnsafeSharedDBRole: f.unsafeSharedDB,
 		MemoryCeiling: f.memCeilingMB << 20, MemoryBudget: f.memBudgetMB << 20, MaxResponseBytes: f.maxResponse}
+	opts.IssuerKeyFile = f.issuerKey
+	if opts.IssuerKeyFile == "" {
+		opts.IssuerKeyFile = filepath.Join(g.root, ".data", auth.KeyFileName)
+	}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
 	}

@@ -2,6 +2,7 @@ package stubgen
 
 import (
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
+	vauth "github.com/vbwd-platform/vbwd-engine/stdlib/auth"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
@@ -35,6 +36,7 @@ func HostModules() map[string]hostapi.Documented {
 		vstream.New(nil, "x"),
 		vhttp.New(vhttp.Options{}),
 		vstrings.New(),
+		vauth.New(nil, "x", nil),
 		vtest.New(nil), // only inside `vbwd test`
 	}
 	out := make(map[string]hostapi.Documented, len(mods))

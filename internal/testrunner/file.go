@@ -45,6 +45,7 @@ func (r *pluginRun) file(ctx context.Context, file string) error {
 	e, err := engine.New(engine.Options{Root: r.root, Logger: h.logs.logger(r.o.Logger), DB: pool, Enabled: r.needed,
 		PoolMin: 1, PoolMax: 8, JWTSecret: h.secret, Clock: h.now, EventHook: h.seen,
 		HTTPTransport: h, Events: engine.EventOptions{Workers: -1}, ManualJobs: true, DrainTimeout: r.o.FileTimeout,
+		IssuerKey:    newIssuerKey(),
 		ExtraModules: []hostapi.Factory{func(hostapi.Plugin) hostapi.Module { return mod }}})
 	if err != nil {
 		return err

@@ -24,18 +24,21 @@ const (
 	MaxTokenBytes = 1024
 )
 
-// Module is the vbwd.crypto module. It has no dependencies and no state.
-type Module struct{}
+// Module is the vbwd.crypto module. Its one piece of state is the password
+// hasher's concurrency bound (password.go).
+type Module struct {
+	hasher *hasher
+}
 
 // New returns the module.
-func New() *Module { return &Module{} }
+func New() *Module { return &Module{hasher: newHasher()} }
 
 // Name returns "crypto".
 func (m *Module) Name() string { return "crypto" }
 
 // Loader pushes the module table.
 func (m *Module) Loader(L *lua.LState) int {
-	L.Push(L.SetFuncs(L.CreateTable(0, 12), m.exports()))
+	L.Push(L.SetFuncs(L.CreateTable(0, 14), m.exports()))
 	return 1
 }
 
@@ -52,6 +55,10 @@ func (m *Module) exports() map[string]lua.LGFunction {
 		"base64_decode":    m.base64Decode,
 		"hex_encode":       m.hexEncode,
 		"hex_decode":       m.hexDecode,
+
+		"password_hash":         m.passwordHash,
+		"password_verify":       m.passwordVerify,
+		"password_needs_rehash": m.passwordNeedsRehash,
 	}
 }
 
@@ -69,6 +76,9 @@ func (m *Module) Docs() []hostapi.Export {
 		{Name: "base64_decode", Sig: "base64_decode(s: string): string?, string?", Doc: "decode standard or URL-safe base64, padded or not, or return nil and an error"},
 		{Name: "hex_encode", Sig: "hex_encode(s: string): string", Doc: "the bytes of s as lower-case hex"},
 		{Name: "hex_decode", Sig: "hex_decode(s: string): string?, string?", Doc: "decode hex (either case), or return nil and an error"},
+		{Name: "password_hash", Sig: "password_hash(password: string): string?, string?", Doc: "hash password (at most 1024 bytes) with argon2id, m=19456 KiB, t=2, p=1, a random 16-byte salt and a 32-byte key, as a PHC string \"$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>\" (about 40 ms of one core; hashes wait for a free core, at most until the call's deadline); nil and an error when the deadline passes"},
+		{Name: "password_verify", Sig: "password_verify(password: string, hash: string): boolean?, string?", Doc: "whether password matches the PHC string hash (with the parameters stored in it, compared in constant time), or nil and an error for a malformed hash or parameters beyond m=262144, t=16, p=16"},
+		{Name: "password_needs_rehash", Sig: "password_needs_rehash(hash: string): boolean?, string?", Doc: "whether hash was made with other parameters than password_hash uses now, so a successful login can store a fresh hash; nil and an error for a malformed hash"},
 	}
 }
 

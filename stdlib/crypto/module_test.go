@@ -17,7 +17,8 @@ func TestLua(t *testing.T) {
 func TestExports(t *testing.T) {
 	luatest.CheckExports(t, New(),
 		"base64_decode", "base64_encode", "constant_time_eq", "hex_decode", "hex_encode",
-		"hmac_sha256", "random_hex", "random_token", "sha256", "uuid", "uuid7")
+		"hmac_sha256", "password_hash", "password_needs_rehash", "password_verify",
+		"random_hex", "random_token", "sha256", "uuid", "uuid7")
 }
 
 // UUIDs parse, carry the right version, and stay unique across states

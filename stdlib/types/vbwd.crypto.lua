@@ -64,4 +64,23 @@ function crypto.hex_encode(s) end
 ---@return string? err
 function crypto.hex_decode(s) end
 
+---hash password (at most 1024 bytes) with argon2id, m=19456 KiB, t=2, p=1, a random 16-byte salt and a 32-byte key, as a PHC string "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>" (about 40 ms of one core; hashes wait for a free core, at most until the call's deadline); nil and an error when the deadline passes
+---@param password string
+---@return string?
+---@return string? err
+function crypto.password_hash(password) end
+
+---whether password matches the PHC string hash (with the parameters stored in it, compared in constant time), or nil and an error for a malformed hash or parameters beyond m=262144, t=16, p=16
+---@param password string
+---@param hash string
+---@return boolean?
+---@return string? err
+function crypto.password_verify(password, hash) end
+
+---whether hash was made with other parameters than password_hash uses now, so a successful login can store a fresh hash; nil and an error for a malformed hash
+---@param hash string
+---@return boolean?
+---@return string? err
+function crypto.password_needs_rehash(hash) end
+
 return crypto

@@ -1,0 +1,143 @@
+package engine
+
+// ratelimit.go — the route option rate = "5/m" (or {limit = "5/m", key =
+// "ip" | "user"}), counted by internal/ratelimit in PostgreSQL so that the
+// limit holds across engines (in memory without a database).
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/internal/ratelimit"
+)
+
+// RouteRate is a route's rate option.
+type RouteRate struct {
+	Limit ratelimit.Limit
+	Key   string // ratelimit.KeyUser (the default) or ratelimit.KeyIP
+}
+
+func (rr *RouteRate) String() string { return rr.Limit.String() + " per " + rr.Key }
+
+const rateOptUsage = `option rate must be "<count>/<s|m|h|d>" or {limit = "<count>/<s|m|h|d>", key = "ip"|"user"}`
+
+// parseRateOpt reads rate = "5/m" or {limit = "5/m", key = "ip"|"user"}.
+func parseRateOpt(v lua.LValue) (*RouteRate, error) {
+	rr := &RouteRate{Key: ratelimit.KeyUser}
+	limit := v
+	if t, ok := v.(*lua.LTable); ok {
+		limit = t.RawGetString("limit")
+		var err error
+		t.ForEach(func(k, kv lua.LValue) {
+			switch {
+			case err != nil:
+			case k.String() == "limit":
+			case k.String() == "key":
+				s, _ := kv.(lua.LString)
+				if s != ratelimit.KeyIP && s != ratelimit.KeyUser {
+					err = fmt.Errorf(`option rate: key must be "ip" or "user"`)
+				}
+				rr.Key = string(s)
+			default:
+				err = fmt.Errorf("option rate: unknown field %q (known: limit, key)", k.String())
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	s, ok := limit.(lua.LString)
+	if !ok {
+		return nil, fmt.Errorf("%s", rateOptUsage)
+	}
+	l, err := ratelimit.Parse(string(s))
+	if err != nil {
+		return nil, fmt.Errorf("option %w", err)
+	}
+	rr.Limit = l
+	return rr, nil
+}
+
+// allowRate counts the call against its route's rate and answers 429 with
+// Retry-After past it, before any state is borrowed. A signed-in caller is
+// counted by user id when the key is "user", anyone else by client address.
+// A failing store lets the call through (logged): the limiter must not turn
+// a database outage into an outage of routes that need no database.
+func (e *Engine) allowRate(w *web.RespWriter, r *http.Request, plugin string, rt *Route, user *hostapi.User) bool {
+	kind, who := ratelimit.KeyIP, e.proxies.ClientIP(r)
+	if rt.Rate.Key == ratelimit.KeyUser && user != nil {
+		kind, who = ratelimit.KeyUser, user.ID
+	}
+	key := plugin + " " + rt.Method + " " + rt.Path + " " + kind + ":" + who
+	ok, wait, err := e.rate.Allow(r.Context(), key, rt.Rate.Limit)
+	if err != nil {
+		e.log.Warn("rate limit not counted: the call is let through", "plugin", plugin,
+			"route", rt.Method+" "+rt.Path, "err", err)
+	}
+	if ok {
+		return true
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	web.WriteError(w, http.StatusTooManyRequests, "too many requests", map[string]any{"retry_after": secs})
+	return false
+}
+
+// newRateLimiter counts in PostgreSQL when the engine has a database (its
+// table is made at Start), in memory otherwise.
+func (e *Engine) newRateLimiter() *ratelimit.Limiter {
+	if e.opts.DB != nil {
+		return ratelimit.New(ratelimit.NewPGStore(e.opts.DB), e.opts.Clock)
+	}
+	return ratelimit.New(ratelimit.NewMemStore(), e.opts.Clock)
+}
+
+// startRateLimits makes vbwd.rate_limits, under the migration lock as the
+// engine's other tables.
+func (e *Engine) startRateLimits(ctx context.Context) error {
+	if e.opts.DB == nil {
+		return nil
+	}
+	err := e.migr.Locked(ctx, func() error {
+		_, err := e.opts.DB.Exec(ctx, ratelimit.SchemaSQL)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("rate limits: %w", err)
+	}
+	return nil
+}
+
+// trustedProxies reads vbwd.trusted_proxies: a list of CIDRs or addresses.
+func trustedProxies(rootCfg map[string]map[string]any) (ratelimit.Proxies, error) {
+	v, ok := rootCfg[spec.EngineConfigKey]["trusted_proxies"]
+	if !ok {
+		return nil, nil
+	}
+	const msg = "config.json: vbwd.trusted_proxies must be a list of CIDRs or addresses"
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s", msg)
+	}
+	ss := make([]string, 0, len(list))
+	for _, x := range list {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s", msg)
+		}
+		ss = append(ss, s)
+	}
+	p, err := ratelimit.ParseProxies(ss)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: vbwd.trusted_proxies: %w", err)
+	}
+	return p, nil
+}
