@@ -119,6 +119,9 @@ func cleanEntry(name string) (string, error) {
 	if c == "." {
 		return "", nil
 	}
+	if c == ".." || strings.HasPrefix(c, "../") { // cannot happen after the check above; kept as the last word
+		return "", fmt.Errorf("%s: paths climbing out with .. are not allowed in a plugin archive", name)
+	}
 	return c, nil
 }
 
