@@ -18,32 +18,28 @@ import (
 // locked. A locked plugin whose directory differs from the lock is refused,
 // not overwritten.
 func (m *Manager) Sync(ctx context.Context, opts InstallOptions) ([]Change, error) {
-	t, err := m.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer t.abort()
+	return m.apply(ctx, opts.Enable, func(t *txn) error { return t.prepSync(ctx) })
+}
+
+func (t *txn) prepSync(ctx context.Context) error {
 	for _, name := range t.lock.Names() {
 		e := t.lock.Plugins[name]
-		dir := filepath.Join(m.root, "plugins", name)
+		dir := filepath.Join(t.m.root, "plugins", name)
 		if exists(dir) {
 			h, err := archive.DirHash(dir)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if h != e.Hash {
-				return nil, fmt.Errorf("plugins/%s differs from %s (hash %s, locked %s): remove it, or `vbwd plugin verify`", name, LockName, h, e.Hash)
+				return fmt.Errorf("plugins/%s differs from %s (hash %s, locked %s): remove it, or `vbwd plugin verify`", name, LockName, h, e.Hash)
 			}
 			continue
 		}
 		if err := t.fetchLocked(ctx, name, e); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := t.check(); err != nil {
-		return nil, err
-	}
-	return t.commit(opts.Enable)
+	return t.check()
 }
 
 // fetchLocked stages one lock entry at its pinned commit or archive.

@@ -92,47 +92,13 @@ type InstallOptions struct {
 // the same name installed by hand is a clash; one installed from a source
 // is replaced (the new version must satisfy every installed dependent).
 func (m *Manager) Install(ctx context.Context, arg string, opts InstallOptions) ([]Change, error) {
-	src, err := ParseSource(arg)
-	if err != nil {
-		return nil, err
-	}
-	t, err := m.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer t.abort()
-	c, err := t.fetch(ctx, src)
-	if err != nil {
-		return nil, err
-	}
-	if _, local := t.local(c.info.Name); local {
-		return nil, fmt.Errorf("plugins/%s is already there and was not installed from a source (a hand-copied plugin): remove it first", c.info.Name)
-	}
-	if err := t.resolve(ctx); err != nil {
-		return nil, err
-	}
-	return t.commit(opts.Enable)
+	return m.apply(ctx, opts.Enable, func(t *txn) error { return t.prepInstall(ctx, arg) })
 }
 
 // Remove deletes an installed plugin, refusing while installed plugins
 // depend on it.
 func (m *Manager) Remove(ctx context.Context, name string) ([]Change, error) {
-	t, err := m.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer t.abort()
-	if _, ok := t.lock.Plugins[name]; !ok {
-		if _, local := t.local(name); local {
-			return nil, fmt.Errorf("%s was not installed from a source (not in %s): delete plugins/%s yourself", name, LockName, name)
-		}
-		return nil, fmt.Errorf("%s is not installed", name)
-	}
-	t.remove[name] = true
-	if deps := t.dependents(name); len(deps) > 0 {
-		return nil, fmt.Errorf("%s is required by %v: remove those first", name, deps)
-	}
-	return t.commit(false)
+	return m.apply(ctx, false, func(t *txn) error { return t.prepRemove(name) })
 }
 
 // Update moves the named plugins (every installed one when none is named)
@@ -140,46 +106,99 @@ func (m *Manager) Remove(ctx context.Context, name string) ([]Change, error) {
 // dependency range. "name@version" asks for that version, refused when it
 // falls outside what an installed dependent requires.
 func (m *Manager) Update(ctx context.Context, args []string) ([]Change, error) {
+	return m.apply(ctx, false, func(t *txn) error { return t.prepUpdate(ctx, args) })
+}
+
+// apply prepares a transaction and commits it.
+func (m *Manager) apply(ctx context.Context, enable bool, prep func(*txn) error) ([]Change, error) {
 	t, err := m.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer t.abort()
+	if err := prep(t); err != nil {
+		return nil, err
+	}
+	if err := t.commit(enable); err != nil {
+		return nil, err
+	}
+	return t.changes(), nil
+}
+
+func (t *txn) prepInstall(ctx context.Context, arg string) error {
+	src, err := ParseSource(arg)
+	if err != nil {
+		return err
+	}
+	c, err := t.fetch(ctx, src)
+	if err != nil {
+		return err
+	}
+	if _, local := t.local(c.info.Name); local {
+		return fmt.Errorf("plugins/%s is already there and was not installed from a source (a hand-copied plugin): remove it first", c.info.Name)
+	}
+	return t.resolve(ctx)
+}
+
+func (t *txn) prepRemove(name string) error {
+	if _, ok := t.lock.Plugins[name]; !ok {
+		if _, local := t.local(name); local {
+			return fmt.Errorf("%s was not installed from a source (not in %s): delete plugins/%s yourself", name, LockName, name)
+		}
+		return fmt.Errorf("%s is not installed", name)
+	}
+	t.remove[name] = true
+	if deps := t.dependents(name); len(deps) > 0 {
+		return fmt.Errorf("%s is required by %v: remove those first", name, deps)
+	}
+	return nil
+}
+
+func (t *txn) prepUpdate(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		args = t.lock.Names()
 	}
-	notes := map[string]string{}
 	for _, a := range args {
 		name, want, _ := cutVersion(a)
 		e, ok := t.lock.Plugins[name]
 		if !ok {
-			return nil, fmt.Errorf("%s was not installed from a source (not in %s): nothing to update", name, LockName)
+			return fmt.Errorf("%s was not installed from a source (not in %s): nothing to update", name, LockName)
 		}
 		note, err := t.updateOne(ctx, name, e, want)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		notes[name] = note
-	}
-	if err := t.resolve(ctx); err != nil {
-		return nil, err
-	}
-	changes, err := t.commit(false)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range changes {
-		if n, ok := notes[c.Name]; ok {
-			changes[i].Note = n
-			delete(notes, c.Name)
+		if note != "" {
+			t.notes[name] = note
 		}
 	}
-	for _, n := range sortedKeys(notes) {
-		if v := t.lock.Plugins[n].Version; notes[n] != "" {
-			changes = append(changes, Change{Name: n, From: v, To: v, Note: notes[n]})
+	return t.resolve(ctx)
+}
+
+// changes lists what the transaction does (or did), with the notes of
+// plugins it leaves as they are.
+func (t *txn) changes() []Change {
+	out := map[string]bool{}
+	for n := range t.remove {
+		out[n] = true
+	}
+	for n := range t.add {
+		out[n] = true
+	}
+	var changes []Change
+	for _, n := range sortedKeys(out) {
+		ch := Change{Name: n, From: t.installed[n].Version, Note: t.notes[n]}
+		if c := t.add[n]; c != nil {
+			ch.To, ch.Source, ch.Hash = c.info.Version, c.entry.Source, c.entry.Hash
+		}
+		changes = append(changes, ch)
+	}
+	for _, n := range sortedKeys(t.notes) {
+		if e := t.lock.Plugins[n]; e != nil && !out[n] {
+			changes = append(changes, Change{Name: n, From: e.Version, To: e.Version, Note: t.notes[n]})
 		}
 	}
-	return changes, nil
+	return changes
 }
 
 func cutVersion(a string) (name, version string, ok bool) {

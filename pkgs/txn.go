@@ -28,6 +28,7 @@ type txn struct {
 	lock      *LockFile
 	add       map[string]*candidate
 	remove    map[string]bool
+	notes     map[string]string // why a plugin stays (update)
 	seq       int
 }
 
@@ -43,7 +44,7 @@ func (m *Manager) begin(ctx context.Context) (*txn, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &txn{m: m, lock: lock, add: map[string]*candidate{}, remove: map[string]bool{}, installed: map[string]Info{}}
+	t := &txn{m: m, lock: lock, add: map[string]*candidate{}, remove: map[string]bool{}, notes: map[string]string{}, installed: map[string]Info{}}
 	if exists(filepath.Join(m.root, "plugins")) {
 		if t.installed, err = m.inspect(ctx, m.root); err != nil {
 			return nil, err
@@ -325,14 +326,14 @@ func (t *txn) stageCandidate(ctx context.Context, name, dir string, entry LockEn
 // commit renames the staged plugins into plugins/ (the replaced and
 // removed ones into the staging directory), then writes plugins.lock and
 // plugins.json. Any failure puts everything back.
-func (t *txn) commit(enable bool) (changes []Change, err error) {
+func (t *txn) commit(enable bool) (err error) {
 	plugins := filepath.Join(t.m.root, "plugins")
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	old := filepath.Join(t.stage, "old")
 	if err := os.Mkdir(old, 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	type move struct{ from, to string }
 	var done []move
@@ -359,29 +360,32 @@ func (t *txn) commit(enable bool) (changes []Change, err error) {
 		done = append(done, move{from, to})
 		return nil
 	}
-	out := map[string]bool{}
-	for n := range t.remove {
-		out[n] = true
-	}
-	for n := range t.add {
-		out[n] = true
-	}
-	for _, n := range sortedKeys(out) {
+	for _, ch := range t.changes() {
+		n := ch.Name
 		cur := filepath.Join(plugins, n)
-		if _, err := os.Lstat(cur); err == nil {
+		if _, err := os.Lstat(cur); err == nil && (t.remove[n] || t.add[n] != nil) {
 			if err := mv(cur, filepath.Join(old, n)); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		ch := Change{Name: n, From: t.installed[n].Version}
 		if c := t.add[n]; c != nil {
 			if err := mv(c.dir, cur); err != nil {
-				return nil, err
+				return err
 			}
-			ch.To, ch.Source, ch.Hash = c.info.Version, c.entry.Source, c.entry.Hash
 		}
-		changes = append(changes, ch)
 	}
+	lockFile := filepath.Join(t.m.root, LockName)
+	files[lockFile] = readOrNil(lockFile)
+	if err := t.newLock().write(t.m.root); err != nil {
+		return err
+	}
+	pj := filepath.Join(t.m.root, "plugins.json")
+	files[pj] = readOrNil(pj)
+	return updatePluginsJSON(pj, t.add, t.remove, enable)
+}
+
+// newLock is plugins.lock after the transaction.
+func (t *txn) newLock() *LockFile {
 	lock := t.lock.clone()
 	for n := range t.remove {
 		delete(lock.Plugins, n)
@@ -390,17 +394,7 @@ func (t *txn) commit(enable bool) (changes []Change, err error) {
 		e := c.entry
 		lock.Plugins[n] = &e
 	}
-	lockFile := filepath.Join(t.m.root, LockName)
-	files[lockFile] = readOrNil(lockFile)
-	if err := lock.write(t.m.root); err != nil {
-		return nil, err
-	}
-	pj := filepath.Join(t.m.root, "plugins.json")
-	files[pj] = readOrNil(pj)
-	if err := updatePluginsJSON(pj, t.add, t.remove, enable); err != nil {
-		return nil, err
-	}
-	return changes, nil
+	return lock
 }
 
 func readOrNil(f string) []byte {
