@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +29,7 @@ func newPkgCmds(g *globals) []*cobra.Command {
 		return m, nil
 	}
 	var enable bool
+	remote := map[*cobra.Command]*remoteTarget{}
 	install := &cobra.Command{
 		Use:   "install [<source>[@version]]",
 		Short: "Install a plugin from a git repository, an archive or the configured indexes (no argument: reproduce plugins.lock)",
@@ -42,6 +46,9 @@ Without an argument, install reproduces plugins.lock: every locked plugin
 missing from plugins/ is fetched at its pinned commit or archive.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remote[cmd]; r.on {
+				return r.send(cmd, "install", pkgs.Request{Source: strings.Join(args, ""), Enable: enable})
+			}
 			m, err := manager(cmd)
 			if err != nil {
 				return err
@@ -60,6 +67,9 @@ missing from plugins/ is fetched at its pinned commit or archive.`,
 		Use:   "update [name[@version]...]",
 		Short: "Update installed plugins to the newest versions every dependency range allows",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remote[cmd]; r.on {
+				return r.send(cmd, "update", pkgs.Request{Names: args})
+			}
 			m, err := manager(cmd)
 			if err != nil {
 				return err
@@ -73,6 +83,9 @@ missing from plugins/ is fetched at its pinned commit or archive.`,
 		Short: "Remove an installed plugin (refused while installed plugins depend on it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r := remote[cmd]; r.on {
+				return r.send(cmd, "remove", pkgs.Request{Names: args})
+			}
 			m, err := manager(cmd)
 			if err != nil {
 				return err
@@ -80,6 +93,12 @@ missing from plugins/ is fetched at its pinned commit or archive.`,
 			ch, err := m.Remove(cmd.Context(), args[0])
 			return printChanges(cmd.OutOrStdout(), ch, err)
 		},
+	}
+	for _, c := range []*cobra.Command{install, update, remove} {
+		r := &remoteTarget{}
+		c.Flags().BoolVar(&r.on, "remote", false, "ask a running engine (--addr): every node sharing its database installs the same archives")
+		r.register(c)
+		remote[c] = r
 	}
 	return []*cobra.Command{install, update, remove, newVerifyCmd(g), newSearchCmd(g), newPackCmd(g), newKeygenCmd()}
 }
@@ -255,4 +274,19 @@ func withSources(root string, st []engine.PluginStatus) []listedPlugin {
 		}
 	}
 	return out
+}
+
+// remoteTarget sends a package request to a running engine's admin API
+// (POST /admin/packages/{action}).
+type remoteTarget struct {
+	on bool
+	remoteFlags
+}
+
+func (r *remoteTarget) send(cmd *cobra.Command, action string, req pkgs.Request) error {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	return r.request(cmd.Context(), http.MethodPost, "/admin/packages/"+action, bytes.NewReader(b), cmd.OutOrStdout(), false)
 }
