@@ -2,6 +2,7 @@ package pkgs_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -202,4 +203,24 @@ func TestPlainHTTPRefused(t *testing.T) {
 	wantErr(t, err, "plain-text sources are refused")
 	_, err = m.Install(ctx, "http://127.0.0.1:1/base.git@v1.0.0", pkgs.InstallOptions{})
 	wantErr(t, err, "plain-text sources are refused")
+}
+
+// TestFailedCommitRollsBack: a commit failing after the directories were
+// renamed into plugins/ puts everything back.
+func TestFailedCommitRollsBack(t *testing.T) {
+	root, m, _ := blogAndBase(t)
+	before := tree(t, root)
+	var seen string
+	defer pkgs.SetCommitHook(func() error {
+		seen = tree(t, filepath.Join(root, "plugins"))
+		return errors.New("disk full")
+	})()
+	_, err := m.Update(ctx, nil)
+	wantErr(t, err, "disk full")
+	if seen == tree(t, filepath.Join(root, "plugins")) {
+		t.Fatal("the hook ran before anything was renamed")
+	}
+	if after := tree(t, root); after != before {
+		t.Fatalf("a failed update changed the root:\n%s\n---\n%s", before, after)
+	}
 }

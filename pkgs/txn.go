@@ -374,6 +374,11 @@ func (t *txn) commit(enable bool) (err error) {
 			}
 		}
 	}
+	if commitHook != nil {
+		if err := commitHook(); err != nil {
+			return err
+		}
+	}
 	lockFile := filepath.Join(t.m.root, LockName)
 	files[lockFile] = readOrNil(lockFile)
 	if err := t.newLock().write(t.m.root); err != nil {
@@ -396,6 +401,10 @@ func (t *txn) newLock() *LockFile {
 	}
 	return lock
 }
+
+// commitHook, set by tests, runs after the renames, before the lock is
+// written: a failure there must put plugins/ back.
+var commitHook func() error
 
 func readOrNil(f string) []byte {
 	b, err := os.ReadFile(f)
