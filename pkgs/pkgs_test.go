@@ -224,3 +224,14 @@ func TestFailedCommitRollsBack(t *testing.T) {
 		t.Fatalf("a failed update changed the root:\n%s\n---\n%s", before, after)
 	}
 }
+
+func TestMissingDependencyWithoutIndex(t *testing.T) {
+	repo, _ := blogRepo(t)
+	root := newRoot(t, nil)
+	before := tree(t, root)
+	_, err := manager(t, root, nil).Install(ctx, "git+"+repo+"#plugins/blog", pkgs.InstallOptions{})
+	wantErr(t, err, "base is not installed (blog requires base@^1.0): no plugin index is configured")
+	if tree(t, root) != before {
+		t.Fatal("root changed")
+	}
+}

@@ -160,7 +160,7 @@ func (t *txn) resolve(ctx context.Context) error {
 		ranges := t.rangesOn(missing)
 		t.m.logf("%s: needed by %s; looking it up in the indexes", missing, ranges)
 		if _, err := t.fetchIndex(ctx, missing, func(v *semver.Version) bool { return ranges.refusing(v) == "" }, ranges.String()); err != nil {
-			return err
+			return fmt.Errorf("%s is not installed (%s): %w", missing, ranges, err)
 		}
 	}
 }
