@@ -273,7 +273,7 @@ func (m *Manager) isRev(ctx context.Context, repo, ref string) bool {
 	return err == nil
 }
 
-var manifestName = regexp.MustCompile(`(?m)^\s*name\s*=\s*["']([a-z][a-z0-9_]{0,63})["']`)
+var manifestName = regexp.MustCompile(`(?m)(?:^|[{,;])\s*name\s*=\s*["']([a-z][a-z0-9_]{0,63})["']`)
 
 // guessName names a plugin unpacked from a repository: the manifest's
 // name = "..." line when init.lua has exactly one, else the sub-directory's
