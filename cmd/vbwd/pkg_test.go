@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,45 @@ func TestPluginPackages(t *testing.T) {
 	}
 	if out, err = runCLI(t, ctx, "plugin", "remove", "hello", "--root", root); err != nil || !strings.Contains(out, "removed hello 1.0.0") {
 		t.Fatalf("remove: %v %s", err, out)
+	}
+}
+
+// TestRemotePackages: `vbwd plugin install|update|remove --remote` go
+// through a running engine's admin API (serve wires the pkgs planner).
+func TestRemotePackages(t *testing.T) {
+	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	t.Setenv("VBWD_ADMIN_TOKEN", "tok-123")
+	ctx := context.Background()
+	pub := copyHello(t, nil)
+	dist := filepath.Join(t.TempDir(), "dist")
+	if _, err := runCLI(t, ctx, "plugin", "pack", "hello", "--root", pub, "--out", dist); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := serveRemote(t, root)
+	addr := strings.TrimPrefix(base, "http://")
+	out, err := runCLI(t, ctx, "plugin", "install", "--remote", "--addr", addr, filepath.Join(dist, "hello-1.0.0.tar.gz"))
+	if err != nil || !strings.Contains(out, `"status": "applied"`) {
+		t.Fatalf("install --remote: %v %s", err, out)
+	}
+	if resp, err := http.Get(base + "/api/v1/hello/world"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("hello after a remote install: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if out, err = runCLI(t, ctx, "plugin", "update", "--remote", "--addr", addr); err != nil || !strings.Contains(out, "pinned to an archive") {
+		t.Fatalf("update --remote: %v %s", err, out)
+	}
+	if _, err = runCLI(t, ctx, "plugin", "remove", "--remote", "--addr", addr, "nope"); err == nil || !strings.Contains(err.Error(), "nope is not installed (HTTP 422)") {
+		t.Fatalf("remove of an unknown plugin: %v", err)
+	}
+	if out, err = runCLI(t, ctx, "plugin", "remove", "--remote", "--addr", addr, "hello"); err != nil || !strings.Contains(out, `"removed"`) {
+		t.Fatalf("remove --remote: %v %s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "plugins", "hello")); err == nil {
+		t.Fatal("plugins/hello is still there")
 	}
 }
