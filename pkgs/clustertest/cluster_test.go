@@ -54,14 +54,21 @@ type node struct {
 // over loopback HTTP.
 func startNode(t *testing.T, root, url, id string) *node {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
+	var pool *pgxpool.Pool // none: a single engine without a database
+	if url != "" {
+		var err error
+		if pool, err = pgxpool.New(context.Background(), url); err != nil {
+			t.Fatal(err)
+		}
 	}
 	logs := &logBuf{}
-	e, err := engine.New(engine.Options{Root: root, DB: pool, AdminToken: token, NodeID: id, PoolMin: 1, PoolMax: 2,
+	opts := engine.Options{Root: root, AdminToken: token, NodeID: id, PoolMin: 1, PoolMax: 2,
 		RequestTimeout: 5 * time.Second, Packages: pkgs.Planner{},
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if pool != nil {
+		opts.DB = pool
+	}
+	e, err := engine.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +81,9 @@ func startNode(t *testing.T, root, url, id string) *node {
 		once.Do(func() {
 			n.srv.Close()
 			_ = e.Shutdown(context.Background())
-			pool.Close()
+			if pool != nil {
+				pool.Close()
+			}
 			if t.Failed() {
 				t.Logf("%s log:\n%s", id, logs.b.String())
 			}
@@ -287,4 +296,27 @@ func TestClusterHeals(t *testing.T) {
 		heal, _ := d["heal"].(string)
 		return d["hash_mismatch"] == true && strings.Contains(heal, "not installed as a package")
 	})
+}
+
+// TestInstallWithoutDatabase: a single engine without a database installs
+// through its admin API too (the archives stay in memory).
+func TestInstallWithoutDatabase(t *testing.T) {
+	repo := greetRepo(t)
+	root := emptyRoot(t)
+	if err := os.WriteFile(filepath.Join(root, "plugins.json"), []byte(`{"plugins": {}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startNode(t, root, "", "solo")
+	if code, res := a.call(t, "POST", "/admin/packages/install", `{"source": "`+repo+`@v1.0.0"}`); code != 200 || a.greeting(t) != "" {
+		t.Fatalf("install without enable: %d %v (a plugins.json not naming it leaves it disabled)", code, res)
+	}
+	if code, res := a.call(t, "POST", "/admin/packages/install", `{"source": "`+repo+`", "enable": true}`); code != 200 {
+		t.Fatalf("install: %d %v", code, res)
+	}
+	if v := a.greeting(t); v != "1.1.0" {
+		t.Fatalf("serving %q, want the newest tag 1.1.0", v)
+	}
+	if code, res := a.call(t, "POST", "/admin/packages/remove", `{"names": ["greet"]}`); code != 200 || a.greeting(t) != "" {
+		t.Fatalf("remove: %d %v", code, res)
+	}
 }
