@@ -83,7 +83,8 @@ create table if not exists vbwd.plugin_archives (
   data       bytea not null,
   created_at timestamptz not null default now()
 );
-create index if not exists plugin_archives_name_hash on vbwd.plugin_archives (name, hash);`
+create index if not exists plugin_archives_name_hash on vbwd.plugin_archives (name, hash);
+create index if not exists admin_changes_packages on vbwd.admin_changes (id) where action = 'packages';`
 
 const lockFileName = "plugins.lock"
 
