@@ -182,18 +182,21 @@ func TestClusterInstall(t *testing.T) {
 	a := startNode(t, emptyRoot(t), url, "node-a")
 	b := startNode(t, emptyRoot(t), url, "node-b")
 
-	start := time.Now()
+	began := time.Now()
 	code, res := a.call(t, "POST", "/admin/packages/install", `{"source": "`+repo+`@v1.0.0"}`)
 	if code != 200 {
 		t.Fatalf("install on a: %d %v", code, res)
 	}
+	// as TestCluster_Converges: from the moment node a answered (the plan —
+	// git clone, manifest checks — ran on a before it)
+	start := time.Now()
 	for b.greeting(t) != "1.0.0" {
 		if time.Since(start) > 2*time.Second {
 			t.Fatalf("node b does not serve greet 1.0.0 within 2 s of the install on a")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Logf("node b serves greet %v after the install request on a began", time.Since(start))
+	t.Logf("node b serves greet %v after node a answered the install (%v after the request began)", time.Since(start), time.Since(began))
 	if a.greeting(t) != "1.0.0" {
 		t.Fatal("node a does not serve greet")
 	}
