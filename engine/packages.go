@@ -123,6 +123,11 @@ func (e *Engine) adminPackages(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), nil)
 		return
 	}
+	if len(plan.Archives) == 0 && len(plan.Remove) == 0 {
+		// nothing to write (an update finding every package up to date)
+		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "unchanged", "changes": plan.Changes})
+		return
+	}
 	ctx := context.WithoutCancel(r.Context())
 	if err := e.storeArchives(ctx, plan.Archives); err != nil {
 		web.WriteError(rw, http.StatusServiceUnavailable, "storing the archives: "+err.Error(), nil)
