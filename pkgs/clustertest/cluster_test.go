@@ -323,3 +323,40 @@ func TestInstallWithoutDatabase(t *testing.T) {
 		t.Fatalf("remove: %d %v", code, res)
 	}
 }
+
+// TestClusterRefusesTamperedArchive: an archive altered in the database is
+// not written to a node's plugins/; the node says why in its admin API.
+func TestClusterRefusesTamperedArchive(t *testing.T) {
+	url := pg.NewDatabase(t)
+	repo := greetRepo(t)
+	a := startNode(t, emptyRoot(t), url, "node-a")
+	if code, res := a.call(t, "POST", "/admin/packages/install", `{"source": "`+repo+`"}`); code != 200 {
+		t.Fatalf("install: %d %v", code, res)
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(context.Background(), `update vbwd.plugin_archives set data = data || '\x00'::bytea where name = 'greet'`); err != nil {
+		t.Fatal(err)
+	}
+	c := startNode(t, emptyRoot(t), url, "node-c")
+	// c also runs a plugin named greet of its own, so its admin API shows it
+	dir := filepath.Join(c.root, "plugins", "greet")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "init.lua"), []byte(`return { name = "greet", version = "0.0.1" }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "node c to refuse the tampered archive", 15*time.Second, func() bool {
+		c.call(t, "POST", "/admin/plugins/reload", "")
+		_, d := c.call(t, "GET", "/admin/plugins/greet", "")
+		heal, _ := d["heal"].(string)
+		return d["hash_mismatch"] == true && strings.Contains(heal, "this node cannot restore it") && strings.Contains(heal, "refused")
+	})
+	if v := c.greeting(t); v != "" {
+		t.Fatalf("node c serves %q from a tampered archive", v)
+	}
+}
