@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vbwd-platform/vbwd-engine/pkgs"
 	"github.com/vbwd-platform/vbwd-engine/pkgs/archive"
@@ -233,5 +234,29 @@ func TestMissingDependencyWithoutIndex(t *testing.T) {
 	wantErr(t, err, "base is not installed (blog requires base@^1.0): no plugin index is configured")
 	if tree(t, root) != before {
 		t.Fatal("root changed")
+	}
+}
+
+// TestStaleStagingRemoved: a staging directory a killed install left an
+// hour ago is removed by the next install; a recent one is left alone.
+func TestStaleStagingRemoved(t *testing.T) {
+	repo := baseRepo(t)
+	root := newRoot(t, nil)
+	stale, fresh := filepath.Join(root, ".vbwd-pkgs-old"), filepath.Join(root, ".vbwd-pkgs-new")
+	for _, d := range []string{stale, fresh} {
+		write(t, filepath.Join(d, "plugins", "x", "init.lua"), "x")
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := manager(t, root, nil).Install(ctx, repo, pkgs.InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the stale staging directory is still there")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("a recent staging directory was removed")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/vbwd-platform/vbwd-engine/engine"
@@ -50,6 +51,7 @@ func (m *Manager) begin(ctx context.Context) (*txn, error) {
 			return nil, err
 		}
 	}
+	removeStaleStages(m.root)
 	if t.stage, err = os.MkdirTemp(m.root, ".vbwd-pkgs-"); err != nil {
 		return nil, fmt.Errorf("cannot stage in %s: %w", m.root, err)
 	}
@@ -61,6 +63,17 @@ func (m *Manager) begin(ctx context.Context) (*txn, error) {
 }
 
 func (t *txn) abort() { _ = os.RemoveAll(t.stage) }
+
+// removeStaleStages removes staging directories a killed install left
+// behind (an hour old: no install takes that long).
+func removeStaleStages(root string) {
+	old, _ := filepath.Glob(filepath.Join(root, ".vbwd-pkgs-*"))
+	for _, d := range old {
+		if st, err := os.Stat(d); err == nil && st.IsDir() && time.Since(st.ModTime()) > time.Hour {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
 
 // local reports a plugin in plugins/ that plugins.lock does not know.
 func (t *txn) local(name string) (Info, bool) {
