@@ -41,7 +41,7 @@ test-lua: build
 FUZZTIME ?= 1000x
 FUZZ_TARGETS := engine:FuzzManifest engine:FuzzRootJSON engine:FuzzConfig engine:FuzzRoutePattern \
 	internal/luaconv:FuzzDecodeJSON internal/luaconv:FuzzAppendString \
-	internal/luaconv:FuzzGoRoundTrip internal/luaconv:FuzzLuaToJSON
+	internal/luaconv:FuzzGoRoundTrip internal/luaconv:FuzzLuaToJSON pkgs/archive:FuzzExtract
 
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do \

@@ -35,6 +35,7 @@ func (e *Engine) adminRouter() http.Handler {
 	r.With(manage).Post("/plugins/{name}/reload", e.adminReload)
 	r.With(manage).Post("/plugins/{name}/enable", e.adminSetEnabled(true))
 	r.With(manage).Post("/plugins/{name}/disable", e.adminSetEnabled(false))
+	r.With(manage).Post("/packages/{action}", e.adminPackages)
 	r.With(config).Get("/plugins/{name}/config", e.adminGetConfig)
 	r.With(config).Put("/plugins/{name}/config", e.adminPutConfig)
 	e.exchangeRoutes(r.With(e.adminNeeds(PermDataExport)), r.With(e.adminNeeds(PermDataImport)))
@@ -142,6 +143,7 @@ type pluginDetail struct {
 	Node         string       `json:"node"`
 	Nodes        []NodeStatus `json:"nodes,omitempty"`
 	HashMismatch bool         `json:"hash_mismatch"`
+	Heal         string       `json:"heal,omitempty"` // with a mismatch: whether and how it heals
 }
 
 func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +162,9 @@ func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 		if n.Hash != st.Hash {
 			d.HashMismatch = true
 		}
+	}
+	if d.HashMismatch {
+		d.Heal = e.healNote(r.Context(), st.Name)
 	}
 	web.WriteJSON(w, http.StatusOK, d)
 }

@@ -80,7 +80,7 @@ func (e *Engine) startCluster(ctx context.Context) error {
 		return nil
 	}
 	err := e.migr.Locked(ctx, func() error {
-		_, err := e.opts.DB.Exec(ctx, clusterSchema)
+		_, err := e.opts.DB.Exec(ctx, clusterSchema+packagesSchema)
 		return err
 	})
 	if err != nil {
@@ -183,10 +183,13 @@ func (e *Engine) listen() {
 		Idle:    heartbeatEvery,
 		OnConnect: func(ctx context.Context) error {
 			e.reportNodes(ctx)
-			return e.applyLog(ctx)
+			err := e.applyLog(ctx)
+			e.healPackages(ctx)
+			return err
 		},
 		OnNotify: func(ctx context.Context, n *pgconn.Notification) error {
 			if n == nil {
+				e.healPackages(ctx)
 				e.reportNodes(ctx)
 				return nil
 			}
@@ -249,6 +252,8 @@ func (e *Engine) applyChange(ctx context.Context, c adminChange) (any, error) {
 		return e.Reload(ctx, c.plugin)
 	case "rescan":
 		return e.Rescan(ctx)
+	case "packages":
+		return e.applyPackages(ctx, c.payload)
 	case "enable", "disable":
 		opts := struct {
 			Cascade *bool `json:"cascade"`

@@ -80,6 +80,9 @@ type Options struct {
 	HTTPTransport http.RoundTripper
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
+	// Packages resolves the admin API's package installs (packages.go);
+	// pkgs.Planner is the one vbwd serve wires. Nil: those answer 501.
+	Packages PackagePlanner
 	// Events configures the delivery of durable events (outbox.go).
 	Events EventOptions
 	// ManualJobs starts no scheduler loop: ctx:every jobs run only when
@@ -185,6 +188,7 @@ type Engine struct {
 	clusterOn   atomic.Bool    // admin changes go through the change log
 	applyMu     sync.Mutex     // serialises applying the change log; taken before e.mu
 	applied     int64          // id of the last change of the log applied here (applyMu)
+	packages    packageState   // cluster package installs (packages.go)
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
 	ops         opsState       // recent Lua errors and the OpenAPI document (apidoc.go)
 }

@@ -25,18 +25,20 @@ func newPluginCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			rows := withSources(g.root, st)
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return enc.Encode(rows)
 			}
-			printPlugins(cmd.OutOrStdout(), st)
+			printPlugins(cmd.OutOrStdout(), rows)
 			return nil
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(list, newPluginNewCmd(g))
 	cmd.AddCommand(newRemoteCmds()...)
+	cmd.AddCommand(newPkgCmds(g)...)
 	return cmd
 }
 
@@ -66,15 +68,15 @@ func loadStatuses(ctx context.Context, g *globals) ([]engine.PluginStatus, error
 	return st, eng.Shutdown(context.Background())
 }
 
-func printPlugins(w io.Writer, st []engine.PluginStatus) {
+func printPlugins(w io.Writer, st []listedPlugin) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tSTATE\tDEPENDENCIES")
+	fmt.Fprintln(tw, "NAME\tVERSION\tSTATE\tSOURCE\tDEPENDENCIES")
 	for _, p := range st {
 		deps := strings.Join(p.Dependencies, ", ")
 		if deps == "" {
 			deps = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, orDash(p.Version), p.State, deps)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, orDash(p.Version), p.State, p.Source, deps)
 	}
 	_ = tw.Flush()
 	for _, p := range st {

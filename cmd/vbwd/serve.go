@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbwd-platform/vbwd-engine/engine"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
+	"github.com/vbwd-platform/vbwd-engine/pkgs"
 )
 
 type serveFlags struct {
@@ -81,7 +82,8 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,
 		MaxBodyBytes: f.maxBody, PoolMin: f.poolMin, PoolMax: f.poolMax, AdminToken: os.Getenv("VBWD_ADMIN_TOKEN"), NodeID: os.Getenv("VBWD_NODE_ID"),
 		JWTSecret: os.Getenv("VBWD_JWT_SECRET"), DrainTimeout: f.server.DrainTimeout, UnsafeSharedDBRole: f.unsafeSharedDB,
-		MemoryCeiling: f.memCeilingMB << 20, MemoryBudget: f.memBudgetMB << 20, MaxResponseBytes: f.maxResponse}
+		MemoryCeiling: f.memCeilingMB << 20, MemoryBudget: f.memBudgetMB << 20, MaxResponseBytes: f.maxResponse,
+		Packages: pkgs.Planner{}}
 	opts.IssuerKeyFile = f.issuerKey
 	if opts.IssuerKeyFile == "" {
 		opts.IssuerKeyFile = filepath.Join(g.root, ".data", auth.KeyFileName)
