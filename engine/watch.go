@@ -27,7 +27,7 @@ func (e *Engine) Watch(ctx context.Context, all bool) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer closeWatcher(w)
 	pluginsDir := filepath.Join(e.opts.Root, "plugins")
 	if err := addTree(w, pluginsDir); err != nil {
 		return err
@@ -58,6 +58,34 @@ func (e *Engine) Watch(ctx context.Context, all bool) error {
 			d.after(name, func() { e.watchReload(ctx, name, all) })
 		}
 	}
+}
+
+// closeWatcher closes w while draining its channels: fsnotify's reader can
+// hold the watcher's lock while it blocks sending an error (a watched
+// directory renamed away by a package install, say) that nobody reads any
+// more, and Close would wait for that lock forever — a goroutine leak at
+// every shutdown that followed such an error.
+func closeWatcher(w *fsnotify.Watcher) {
+	done := make(chan struct{})
+	go func() {
+		errs, evs := w.Errors, w.Events
+		for {
+			select {
+			case <-done:
+				return
+			case _, ok := <-errs:
+				if !ok {
+					errs = nil
+				}
+			case _, ok := <-evs:
+				if !ok {
+					evs = nil
+				}
+			}
+		}
+	}()
+	_ = w.Close()
+	close(done)
 }
 
 func (e *Engine) watchReload(ctx context.Context, name string, all bool) {
