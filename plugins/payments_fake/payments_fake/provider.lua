@@ -156,7 +156,9 @@ end
 -- refund(payment_id, amount) -> {id, status = "succeeded", amount}
 function M.refund(payment_id, amount)
   if type(payment_id) ~= "string" then bad("payment_id is required") end
-  if type(amount) ~= "number" or amount < 1 or amount ~= math.floor(amount) then bad("amount must be a positive integer") end
+  if type(amount) ~= "number" or amount < 1 or amount ~= math.floor(amount) then
+    bad("amount must be a positive integer")
+  end
   local now = vtime.now()
   return db.tx(function(tx)
     local _

@@ -117,7 +117,8 @@ t.test("a retried checkout with the same Idempotency-Key changes nothing", funct
   local res = t.post(SUB .. "/checkout", { json = { plan = "pro" }, as = as("u3"), headers = h })
   t.eq(res.status, 409)
   -- a bad key
-  res = t.post(SUB .. "/checkout", { json = { plan = "pro" }, as = as("u3"), headers = { ["idempotency-key"] = "a b" } })
+  res = t.post(SUB .. "/checkout",
+    { json = { plan = "pro" }, as = as("u3"), headers = { ["idempotency-key"] = "a b" } })
   t.eq(res.status, 400)
   -- a new checkout without the key supersedes the abandoned one
   local c = checkout("u3", "pro")
@@ -154,7 +155,8 @@ t.test("checkout refusals: 401, 404, 409, 422", function()
   t.eq(t.post(SUB .. "/checkout", { json = { plan = "basic" } }).status, 401)
   t.eq(t.post(SUB .. "/checkout", { json = { plan = "gold" }, as = as("r1") }).status, 404)
   t.eq(t.post(SUB .. "/checkout", { json = {}, as = as("r1") }).status, 422)
-  t.eq(t.post(SUB .. "/checkout", { json = { plan = "basic", success_url = "javascript:x" }, as = as("r1") }).status, 422)
+  t.eq(t.post(SUB .. "/checkout",
+    { json = { plan = "basic", success_url = "javascript:x" }, as = as("r1") }).status, 422)
   t.eq(t.post(SUB .. "/checkout", { json = { plan = "basic" }, as = as("u1") }).status, 409) -- u1 is active
   t.eq(t.post(FAKE .. "/checkout/fake_cs_nope/pay").status, 404)
   t.eq(t.get(FAKE .. "/checkout/fake_cs_nope").status, 404)

@@ -103,7 +103,9 @@ end
 -- refund(payment_id, amount) -> {id, status, amount}
 function M.refund(payment_id, amount)
   if type(payment_id) ~= "string" or payment_id == "" then bad("payment_id is required") end
-  if type(amount) ~= "number" or amount < 1 or amount ~= math.floor(amount) then bad("amount must be a positive integer") end
+  if type(amount) ~= "number" or amount < 1 or amount ~= math.floor(amount) then
+    bad("amount must be a positive integer")
+  end
   local r, e = post("/v1/refunds", { payment_intent = payment_id, amount = amount },
     "refund-" .. payment_id .. "-" .. amount)
   if not r then error({ status = 502, message = "stripe refused the refund: " .. tostring(e.message) }) end

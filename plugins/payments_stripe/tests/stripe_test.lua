@@ -52,7 +52,8 @@ t.test("checkout creates a Stripe Checkout Session", function()
   t.populate()
   t.time.set("2026-03-01T00:00:00Z")
   t.http.stub("POST", API .. "/v1/checkout/sessions",
-    { status = 200, json = { id = "cs_test_1", object = "checkout.session", url = "https://checkout.stripe.com/c/pay/cs_test_1" } })
+    { status = 200, json = { id = "cs_test_1", object = "checkout.session",
+      url = "https://checkout.stripe.com/c/pay/cs_test_1" } })
   local res = t.post(SUB .. "/checkout", { json = { plan = "basic" }, as = as("u1") })
   t.eq(res.status, 201, t.repr(res.json))
   t.eq(res.json.checkout, { id = "cs_test_1", url = "https://checkout.stripe.com/c/pay/cs_test_1" })
@@ -163,12 +164,14 @@ end)
 
 t.test("a downgrade now refunds the difference through /v1/refunds", function()
   t.time.set("2026-06-01T00:00:00Z")
-  t.http.stub("POST", API .. "/v1/checkout/sessions", { status = 200, json = { id = "cs_2", url = "https://checkout.stripe.com/c/pay/cs_2" } })
+  t.http.stub("POST", API .. "/v1/checkout/sessions",
+    { status = 200, json = { id = "cs_2", url = "https://checkout.stripe.com/c/pay/cs_2" } })
   t.eq(t.post(SUB .. "/checkout", { json = { plan = "pro" }, as = as("u2") }).status, 201)
   local ref = params(t.http.calls()[1].body)["client_reference_id"]
   t.eq(webhook(pi_event("evt_2", "payment_intent.succeeded", { id = "pi_pro", amount = 999, amount_received = 999,
     currency = "eur", customer = "cus_2", payment_method = "pm_2", metadata = { reference = ref } })).status, 200)
-  t.http.stub("POST", API .. "/v1/refunds", { status = 200, json = { id = "re_1", status = "succeeded", amount = 250 } })
+  t.http.stub("POST", API .. "/v1/refunds",
+    { status = 200, json = { id = "re_1", status = "succeeded", amount = 250 } })
   t.time.set("2026-06-16T00:00:00Z")                    -- half of June left
   local res = t.post(SUB .. "/change", { json = { plan = "basic" }, as = as("u2") })
   t.eq(res.status, 200, t.repr(res.json))

@@ -69,8 +69,9 @@ local function start(user_id, plan, key, hash, now)
     local row
     row, err = tx.query_one(
       "insert into subscription_subscriptions (user_id, plan_id, status, period_start, period_end, created_at,"
-      .. " updated_at, started_at) values ($1, $2, $3, to_timestamp($4), case when $6::integer > 0 then to_timestamp($4)"
-      .. " + make_interval(days => $6::integer) else to_timestamp($4) + " .. interval_sql(5) .. " end, to_timestamp($4),"
+      .. " updated_at, started_at) values ($1, $2, $3, to_timestamp($4),"
+      .. " case when $6::integer > 0 then to_timestamp($4) + make_interval(days => $6::integer)"
+      .. " else to_timestamp($4) + " .. interval_sql(5) .. " end, to_timestamp($4),"
       .. " to_timestamp($4), case when $3 <> 'pending' then to_timestamp($4) end)"
       .. " returning id, period_start, period_end",
       user_id, plan.id, status, now, plan.interval, trial and plan.trial_days or 0)

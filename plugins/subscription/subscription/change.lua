@@ -35,7 +35,9 @@ end
 
 local function checks(s, target, when)
   if not s then error({ status = 409, message = "no active subscription" }) end
-  if s.status == "past_due" then error({ status = 409, message = "the subscription is past due: pay its invoice first" }) end
+  if s.status == "past_due" then
+    error({ status = 409, message = "the subscription is past due: pay its invoice first" })
+  end
   if s.cancel_at_period_end then error({ status = 409, message = "a cancellation is scheduled: resume first" }) end
   if s.slug == target.slug then unprocessable("plan", "is the current plan") end
   if target.currency ~= s.currency then unprocessable("plan", "is billed in another currency") end
@@ -149,7 +151,9 @@ function M.change(user_id, body)
   if plan.invoice then
     local inv = invoices.get(db, plan.invoice)
     out.invoice = invoices.public(inv)
-    if inv.status == "open" and inv.checkout_url then out.checkout = { id = inv.checkout_ref, url = inv.checkout_url } end
+    if inv.status == "open" and inv.checkout_url then
+      out.checkout = { id = inv.checkout_ref, url = inv.checkout_url }
+    end
   end
   return status, out
 end

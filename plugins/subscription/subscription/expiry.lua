@@ -45,7 +45,8 @@ function M.run(now)
       .. " grace_until = period_end + make_interval(secs => $2), updated_at = to_timestamp($1)"
       .. " where status in ('trialing', 'active') and auto_renew and not cancel_at_period_end"
       .. " and period_end <= to_timestamp($1) returning id, user_id, plan_id)"
-      .. " select e.id, e.user_id, p.slug from e join subscription_plans p on p.id = e.plan_id order by e.id", now, grace)
+      .. " select e.id, e.user_id, p.slug from e join subscription_plans p on p.id = e.plan_id order by e.id",
+      now, grace)
     if err then error(tostring(err)) end
     for _, r in ipairs(rows) do
       subs.publish("subscription.past_due", { user_id = r.user_id, plan = r.slug, subscription_id = r.id,

@@ -38,7 +38,8 @@ local function invoice(id, now)
     end
     local p = check(tx.query_one("select id, slug, name, price_minor, currency, \"interval\","
       .. " extract(epoch from $2::timestamptz + case when \"interval\" = 'year' then interval '1 year'"
-      .. " else interval '1 month' end)::float8 as next_end from subscription_plans where id = $1", s.plan_id, s.period_end))
+      .. " else interval '1 month' end)::float8 as next_end from subscription_plans where id = $1",
+      s.plan_id, s.period_end))
     local from = vtime.parse(s.period_end)
     local inv = invoices.create(tx, { user_id = s.user_id, subscription_id = s.id, kind = "renewal",
       status = "open", currency = p.currency, plan_id = p.id,

@@ -123,7 +123,9 @@ function M.cancel(user_id, at_period_end)
     if not s then error({ status = 409, message = "no active subscription" }) end
     local _, err
     if at_period_end then
-      if s.status == "past_due" then error({ status = 409, message = "the subscription is past due: cancel it now" }) end
+      if s.status == "past_due" then
+        error({ status = 409, message = "the subscription is past due: cancel it now" })
+      end
       _, err = tx.exec("update subscription_subscriptions set cancel_at_period_end = true, next_plan_id = null,"
         .. " updated_at = to_timestamp($2) where id = $1", s.id, now)
       if err then error(tostring(err)) end

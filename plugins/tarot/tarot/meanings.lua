@@ -5,7 +5,8 @@ local M = {}
 local MAJOR = {
   ["the-fool"] = { "A leap into the new, trusting the road", "Recklessness; a jump taken without looking" },
   ["the-magician"] = { "Skill and will aligned: you have the tools", "Talent scattered, or used to mislead" },
-  ["the-high-priestess"] = { "Quiet knowing; listen beneath the surface", "Ignoring your intuition; secrets kept too long" },
+  ["the-high-priestess"] = { "Quiet knowing; listen beneath the surface",
+    "Ignoring your intuition; secrets kept too long" },
   ["the-empress"] = { "Abundance, care and growth that takes its time", "Smothering, or neglecting what you nurture" },
   ["the-emperor"] = { "Structure and steady leadership", "Rigidity; control held too tightly" },
   ["the-hierophant"] = { "Tradition, teachers and shared rules", "Questioning convention; finding your own way" },
