@@ -199,3 +199,38 @@ t.test("the form encoder uses Stripe's bracket notation", function()
   t.eq(form.encode({ a = { b = 1, c = { "x", "y" } }, d = true, e = "a b&c" }),
     "a%5Bb%5D=1&a%5Bc%5D%5B0%5D=x&a%5Bc%5D%5B1%5D=y&d=true&e=a%20b%26c")
 end)
+
+t.test("a checkout that failed at the provider is not replayed as a success under its Idempotency-Key", function()
+  t.config({ secret_key = "sk_test_123", webhook_secret = SECRET })
+  t.http.stub("POST", API .. "/v1/checkout/sessions", { status = 503, json = { error = { message = "down" } } })
+  local h = { ["idempotency-key"] = "k-fail" }
+  local res = t.post(SUB .. "/checkout", { json = { plan = "basic" }, as = as("u4"), headers = h })
+  t.eq(res.status, 502)
+  res = t.post(SUB .. "/checkout", { json = { plan = "basic" }, as = as("u4"), headers = h })
+  t.eq(res.status, 409)
+  t.match(res.json.error, "retry with a new key")
+  t.http.stub("POST", API .. "/v1/checkout/sessions",
+    { status = 200, json = { id = "cs_4", url = "https://x.example/cs_4" } })
+  res = t.post(SUB .. "/checkout",
+    { json = { plan = "basic" }, as = as("u4"), headers = { ["idempotency-key"] = "k-2" } })
+  t.eq(res.status, 201)
+end)
+
+t.test("a payment for a superseded checkout gives no plan and is flagged for a refund", function()
+  t.time.set("2026-07-01T00:00:00Z")
+  t.http.stub("POST", API .. "/v1/checkout/sessions",
+    { status = 200, json = { id = "cs_5", url = "https://x.example/cs_5" } })
+  t.eq(t.post(SUB .. "/checkout", { json = { plan = "basic" }, as = as("u5") }).status, 201)
+  local old = params(t.http.calls()[1].body)["client_reference_id"]
+  local res = t.post(SUB .. "/checkout", { json = { plan = "pro" }, as = as("u5") })
+  t.eq(res.status, 201)
+  res = webhook(pi_event("evt_late", "payment_intent.succeeded", { id = "pi_late", amount = 499,
+    amount_received = 499, currency = "eur", customer = "cus_5", payment_method = "pm_5",
+    metadata = { reference = old } }))
+  t.eq(res.status, 200)
+  t.eq(res.json.changed, false)
+  t.eq(t.get(SUB .. "/me", { as = as("u5") }).status, 404)
+  local list = t.get(SUB .. "/invoices", { as = as("u5") }).json.invoices
+  t.eq(list[2].status, "void")
+  t.match(list[2].last_error, "refund payment pi_late")
+end)

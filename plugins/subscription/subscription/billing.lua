@@ -111,6 +111,13 @@ function M.checkout(user_id, body, key)
       if prior.request_hash ~= hash then
         error({ status = 409, message = "this Idempotency-Key was used for another request" })
       end
+      if prior.kind == "checkout" and prior.total_minor > 0 and not prior.checkout_url then
+        if prior.status == "open" then
+          error({ status = 409, message = "a request with this Idempotency-Key is in progress" })
+        end
+        error({ status = 409, message = "the checkout with this Idempotency-Key failed ("
+          .. tostring(prior.last_error) .. "): retry with a new key" })
+      end
       return 201, response(prior.id), { ["Idempotent-Replayed"] = "true" }
     end
   end
@@ -193,6 +200,14 @@ end
 -- an invoice paid already changes nothing. p: {payment_id, amount,
 -- currency, customer?, payment_method?}.
 function M.settle(tx, inv, p, now)
+  if inv.status == "void" or inv.status == "uncollectible" then
+    -- paid at a checkout that was superseded or given up: the money is taken, the plan is not given
+    local why = "paid after the invoice became " .. inv.status .. ": refund payment "
+      .. tostring(p.payment_id) .. " or settle by hand"
+    invoices.set(tx, inv.id, now, { last_error = why })
+    log.error("a payment arrived for a closed invoice", { invoice = inv.number, payment = p.payment_id })
+    return false
+  end
   if inv.status ~= "open" then return false end
   if p.amount ~= nil and (tonumber(p.amount) ~= inv.total_minor
       or (p.currency and p.currency:upper() ~= inv.currency)) then
