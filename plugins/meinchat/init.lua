@@ -31,8 +31,9 @@ function P.initialize(cfg)
   config = cfg
 end
 
+-- user_of: every route is registered with auth = true, so the engine has
+-- already answered 401 to a caller without a valid token.
 local function user_of(req)
-  if not req.user then error({ status = 401, message = "sign in first" }) end
   return req.user.id
 end
 
@@ -163,7 +164,8 @@ function P.on_enable(ctx)
 end
 
 function P.routes(r)
-  r:put("/nickname", function(req)
+  local AUTH = { auth = true } -- 401 without a valid token, before the handler runs
+  r:put("/nickname", AUTH, function(req)
     local uid = user_of(req)
     require_plan(uid)
     local body = req:json()
@@ -174,7 +176,7 @@ function P.routes(r)
     return 200, chat.set_nickname(uid, nick)
   end)
 
-  r:post("/rooms", function(req)
+  r:post("/rooms", AUTH, function(req)
     local uid = user_of(req)
     require_plan(uid)
     local body = req:json()
@@ -193,7 +195,7 @@ function P.routes(r)
   end)
 
   -- the rooms the caller is in (a caller without the plan sees only the rooms where they are read-only)
-  r:get("/rooms", function(req)
+  r:get("/rooms", AUTH, function(req)
     local uid = user_of(req)
     if entitled(uid) then return 200, { rooms = chat.rooms_of(uid, false) } end
     local rooms = chat.rooms_of(uid, true)
@@ -201,7 +203,7 @@ function P.routes(r)
     return 200, { rooms = rooms }
   end)
 
-  r:post("/rooms/{slug}/join", function(req)
+  r:post("/rooms/{slug}/join", AUTH, function(req)
     local uid = user_of(req)
     require_plan(uid)
     local room = chat.room_and_member(req.params.slug, uid)
@@ -211,7 +213,7 @@ function P.routes(r)
       read_only = m.read_only, joined_at = m.joined_at }
   end)
 
-  r:post("/rooms/{slug}/messages", function(req)
+  r:post("/rooms/{slug}/messages", AUTH, function(req)
     local uid, room = room_access(req, true)
     local text = message_body(req)
     local wait, msg = limited(uid, function() return chat.post(room, uid, text) end)
@@ -222,14 +224,14 @@ function P.routes(r)
   end)
 
   -- direct messages, addressed by nickname
-  r:get("/dm", function(req)
+  r:get("/dm", AUTH, function(req)
     local uid = user_of(req)
     require_plan(uid)
     return 200, { conversations = dm.conversations(uid) }
   end)
 
   -- live direct messages to the caller: the last REPLAY received, then new ones
-  r:get("/dm/events", { stream = true }, function(req)
+  r:get("/dm/events", { stream = true, auth = true }, function(req)
     local uid = user_of(req)
     require_plan(uid)
     local msgs = dm.received(uid, REPLAY)
@@ -238,7 +240,7 @@ function P.routes(r)
     return { channel = dm_channel(uid), events = events }
   end)
 
-  r:post("/dm/{nickname}", function(req)
+  r:post("/dm/{nickname}", AUTH, function(req)
     local uid = user_of(req)
     require_plan(uid)
     local other = counterpart(req, uid)
@@ -251,7 +253,7 @@ function P.routes(r)
   end)
 
   -- GET /dm/{nickname}?before=&limit=: the conversation, newest first; marks it read
-  r:get("/dm/{nickname}", function(req)
+  r:get("/dm/{nickname}", AUTH, function(req)
     local uid = user_of(req)
     require_plan(uid)
     local other = counterpart(req, uid)
@@ -261,7 +263,7 @@ function P.routes(r)
   end)
 
   -- GET /rooms/{slug}/messages?before=<id>&limit=<n>: newest first, next = the cursor of the next page
-  r:get("/rooms/{slug}/messages", function(req)
+  r:get("/rooms/{slug}/messages", AUTH, function(req)
     local _, room = room_access(req, false)
     local before, limit = cursor_params(req)
     local rows, next_cursor = chat.page(room, before, limit)
@@ -269,7 +271,7 @@ function P.routes(r)
   end)
 
   -- live updates: the last REPLAY messages (oldest first), then what POST .../messages publishes
-  r:get("/rooms/{slug}/events", { stream = true }, function(req)
+  r:get("/rooms/{slug}/events", { stream = true, auth = true }, function(req)
     local _, room = room_access(req, false)
     local rows = chat.page(room, nil, REPLAY)
     local events = {}

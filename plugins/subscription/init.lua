@@ -46,8 +46,9 @@ local function billing_pass()
   return r
 end
 
+-- user_of: the routes calling it are registered with auth = true, so the
+-- engine has already answered 401 to a caller without a valid token.
 local function user_of(req)
-  if not req.user then error({ status = 401, message = "sign in first" }) end
   return req.user.id
 end
 
@@ -134,12 +135,13 @@ function P.on_enable(ctx)
 end
 
 function P.routes(r)
+  local AUTH = { auth = true } -- 401 without a valid token, before the handler runs
   -- the public catalogue: active plans, cheapest first
   r:get("/plans", function()
     return 200, { plans = plans.list_active() }
   end)
 
-  r:get("/me", function(req)
+  r:get("/me", AUTH, function(req)
     local sub = subscriptions.current(user_of(req))
     if not sub then error({ status = 404, message = "no active subscription" }) end
     return 200, sub
@@ -150,20 +152,20 @@ function P.routes(r)
   local function checkout(req)
     return billing.checkout(user_of(req), req:json(), req.headers["idempotency-key"])
   end
-  r:post("/checkout", checkout)
-  r:post("/subscribe", checkout)
+  r:post("/checkout", AUTH, checkout)
+  r:post("/subscribe", AUTH, checkout)
 
   -- the provider's webhook: public, authenticated by the provider's signature
   r:post("/webhook", { body_limit = 1024 * 1024 }, function(req)
     return 200, billing.webhook({ headers = req.headers, body = req.body })
   end)
 
-  r:post("/change", function(req)
+  r:post("/change", AUTH, function(req)
     return change.change(user_of(req), req:json())
   end)
 
   -- cancel now, or with {"at_period_end": true} at the period end
-  r:post("/cancel", function(req)
+  r:post("/cancel", AUTH, function(req)
     local uid = user_of(req)
     local at_end = false
     if req.body and req.body ~= "" then
@@ -176,15 +178,15 @@ function P.routes(r)
     return 200, subscriptions.cancel(uid, at_end)
   end)
 
-  r:post("/resume", function(req)
+  r:post("/resume", AUTH, function(req)
     return 200, subscriptions.resume(user_of(req))
   end)
 
-  r:get("/invoices", function(req)
+  r:get("/invoices", AUTH, function(req)
     return 200, invoices.list(user_of(req), req.query.limit, req.query.offset)
   end)
 
-  r:get("/invoices/{number}", function(req)
+  r:get("/invoices/{number}", AUTH, function(req)
     return 200, invoices.find_for(user_of(req), req.params.number)
   end)
 
