@@ -340,3 +340,24 @@ t.test("invoices are the caller's own and exported through the exchanger", funct
     { json = { { number = "INV-999999" } }, as = SUPER })
   t.eq(res.status, 422)
 end)
+
+t.test("a payment failed at checkout leaves the subscription pending; a wrong amount activates nothing", function()
+  local res = checkout("f1", "basic")
+  t.eq(pay(res.json.checkout.url, "failed").status, 200)
+  t.deliver()
+  t.eq(me("f1").status, 404)
+  local inv = t.get(SUB .. "/invoices/" .. res.json.invoice.number, { as = as("f1") }).json
+  t.eq(inv.status, "open")
+  t.match(inv.last_error, "failed at checkout")
+
+  local ref = db.query_one("select reference from payments_fake_payments where id = $1", res.json.checkout.id).reference
+  local body = json.encode({ id = "evt_cheap", type = "payment.succeeded", payment_id = "fake_pi_cheap",
+    reference = ref, amount = 1, currency = "EUR" })
+  local w = t.post(SUB .. "/webhook", { body = body,
+    headers = { ["x-fake-signature"] = crypto.hmac_sha256("whsec_fake_development_only", body) } })
+  t.eq(w.status, 200)
+  t.eq(w.json.changed, false)
+  t.eq(me("f1").status, 404)
+  inv = t.get(SUB .. "/invoices/" .. res.json.invoice.number, { as = as("f1") }).json
+  t.match(inv.last_error, "expected 499 EUR")
+end)
