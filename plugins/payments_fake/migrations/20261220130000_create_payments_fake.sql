@@ -7,6 +7,8 @@ create table payments_fake_payments (
   reference       text not null,           -- the consumer's reference (subscription: the invoice id)
   customer        text,
   description     text,
+  success_url     text,                    -- where the checkout page returns the customer
+  cancel_url      text,
   status          text not null check (status in ('open', 'paid', 'failed', 'refunded')),
   refunded_minor  integer not null default 0,
   idempotency_key text unique,

@@ -58,7 +58,7 @@ local function check_money(a)
 end
 
 local COLUMNS = "p.id, p.kind, p.amount, p.currency, p.reference, p.customer, p.description, p.status,"
-  .. " p.refunded_minor, p.created_at, c.payment_method"
+  .. " p.refunded_minor, p.created_at, p.success_url, p.cancel_url, c.payment_method"
 local FROM = " from payments_fake_payments p left join payments_fake_customers c on c.customer = p.customer"
 
 function M.find(q, id)
@@ -87,10 +87,10 @@ function M.create_checkout(a)
   local id = "fake_cs_" .. crypto.random_hex(12)
   local now = vtime.now()
   local _, err = db.exec("insert into payments_fake_payments (id, kind, amount, currency, reference, customer,"
-    .. " description, status, idempotency_key, created_at, updated_at)"
-    .. " values ($1, 'checkout', $2, $3, $4, $5, $6, 'open', $7, to_timestamp($8), to_timestamp($8))",
+    .. " description, status, idempotency_key, created_at, updated_at, success_url, cancel_url)"
+    .. " values ($1, 'checkout', $2, $3, $4, $5, $6, 'open', $7, to_timestamp($8), to_timestamp($8), $9, $10)",
     id, a.amount, a.currency:upper(), a.reference, a.customer or db.null, a.description or db.null,
-    a.idempotency_key or db.null, now)
+    a.idempotency_key or db.null, now, a.success_url or db.null, a.cancel_url or db.null)
   if err then fail(err) end
   return { id = id, url = checkout_url(id) }
 end
@@ -119,7 +119,8 @@ function M.pay(id, outcome)
     end
     M.deliver(payment_event(status == "paid" and "payment.succeeded" or "payment.failed", row,
       status == "failed" and { error = "the customer's payment failed at checkout" } or nil))
-    return { id = id, status = status, reference = row.reference }
+    return { id = id, status = status, reference = row.reference,
+      return_url = status == "paid" and row.success_url or row.cancel_url }
   end)
 end
 

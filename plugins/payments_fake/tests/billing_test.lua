@@ -361,3 +361,20 @@ t.test("a payment failed at checkout leaves the subscription pending; a wrong am
   inv = t.get(SUB .. "/invoices/" .. res.json.invoice.number, { as = as("f1") }).json
   t.match(inv.last_error, "expected 499 EUR")
 end)
+
+t.test("a browser gets the checkout as a page whose form pays and returns to the success URL", function()
+  local res = checkout("h1", "pro")
+  local path = res.json.checkout.url:match("(/api/v1/payments_fake/checkout/[%w_]+)$")
+  local page = t.get(path, { headers = { accept = "text/html,application/xhtml+xml" } })
+  t.eq(page.status, 200)
+  t.match(page.headers["content-type"], "^text/html")
+  t.match(page.body, "9%.99 EUR")
+  t.match(page.body, '<form method="post" action="' .. path:gsub("%p", "%%%0") .. '/pay">')
+  local paid = t.post(path .. "/pay", { body = "outcome=paid",
+    headers = { ["content-type"] = "application/x-www-form-urlencoded" } })
+  t.eq(paid.status, 303)
+  t.eq(paid.headers["location"], "http://127.0.0.1:8080/billing/success")
+  t.deliver()
+  t.eq(me("h1").json.status, "active")
+  t.ok(not t.get(path, { headers = { accept = "text/html" } }).body:find("<form", 1, true), "no buttons once paid")
+end)
