@@ -378,3 +378,40 @@ t.test("a browser gets the checkout as a page whose form pays and returns to the
   t.eq(me("h1").json.status, "active")
   t.ok(not t.get(path, { headers = { accept = "text/html" } }).body:find("<form", 1, true), "no buttons once paid")
 end)
+
+t.test("an upgrade: declined (402, plan kept), without a saved method (202, a checkout), during a trial", function()
+  t.time.set("2026-09-01T00:00:00Z")
+  local res = checkout("g1", "basic")
+  pay(res.json.checkout.url)
+  t.deliver()
+  t.eq(t.put(FAKE .. "/customers/g1", { json = { decline = true }, as = ADMIN }).status, 200)
+  t.time.set("2026-09-16T00:00:00Z")
+  res = t.post(SUB .. "/change", { json = { plan = "pro" }, as = as("g1") })
+  t.eq(res.status, 402)
+  t.match(res.json.error, "card declined")
+  t.eq(me("g1").json.plan.slug, "basic")
+  t.eq(t.get(SUB .. "/invoices/" .. res.json.invoice, { as = as("g1") }).json.status, "void")
+
+  -- a free plan has no saved payment method: the prorated charge goes through a checkout
+  t.time.set("2026-09-01T00:00:00Z")
+  t.eq(checkout("g2", "free").status, 201)
+  t.time.set("2026-09-16T00:00:00Z")
+  res = t.post(SUB .. "/change", { json = { plan = "basic" }, as = as("g2") })
+  t.eq(res.status, 202, t.repr(res.json))
+  t.eq(res.json.invoice.total_minor, 250)             -- round(499 / 2) - 0
+  t.eq(res.json.subscription.plan.slug, "free")       -- until it is paid
+  pay(res.json.checkout.url)
+  t.deliver()
+  t.eq(me("g2").json.plan.slug, "basic")
+  t.expect_event("subscription.changed")
+
+  -- during a trial a change is not prorated
+  t.eq(t.post(SUB .. "/plans", { json = { slug = "trial-basic", name = "Trial basic", price_minor = 700,
+    interval = "month", trial_days = 7 }, as = ADMIN }).status, 201)
+  t.eq(checkout("g3", "trial-basic").json.subscription.status, "trialing")
+  res = t.post(SUB .. "/change", { json = { plan = "pro" }, as = as("g3") })
+  t.eq(res.status, 200)
+  t.eq(res.json.invoice.total_minor, 0)
+  t.eq(res.json.subscription.plan.slug, "pro")
+  t.eq(res.json.subscription.status, "trialing")
+end)

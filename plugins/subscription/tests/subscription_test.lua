@@ -201,6 +201,7 @@ t.test("grants and the billing run need their permissions; grant refusals", func
   t.eq(res.status, 403)
   t.eq(res.json.required, "subscription.grant")
   t.eq(t.post(BASE .. "/billing/run", { as = { id = "g1" } }).status, 403)
+  t.eq(t.post(BASE .. "/billing/run").status, 401)
   t.eq(t.post(BASE .. "/grants", { json = { plan = "basic" }, as = ADMIN }).json.field, "user_id")
   t.eq(t.post(BASE .. "/grants", { json = { user_id = "g1" }, as = ADMIN }).json.field, "plan")
   t.eq(grant("g1", "basic", 0).status, 422)

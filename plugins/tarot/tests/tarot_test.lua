@@ -242,6 +242,7 @@ t.test("a three-card spread: past, present, future, distinct cards, each with it
   t.eq(again.json.cards, res.json.cards)
   t.eq(t.get(SPREADS .. "/" .. res.json.id, { as = as("sp2") }).status, 404)
   t.eq(t.get(SPREADS .. "/nope", { as = as("sp1") }).status, 404)
+  t.eq(t.get(SPREADS .. "/" .. res.json.id).status, 401)
 
   -- the day's limit, then tomorrow again
   t.eq(t.post(SPREADS, { as = as("sp1") }).status, 201)
