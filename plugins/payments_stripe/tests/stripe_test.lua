@@ -195,6 +195,16 @@ t.test("Stripe answering 500, or a host outside http.allow, is a 502 and writes 
   t.match(res.json.error, "evil%.example")
 end)
 
+t.test("without a webhook secret the webhook is 503 (Stripe retries), not accepted", function()
+  t.config({ secret_key = "sk_test_123", webhook_secret = "" })
+  local body = json.encode(pi_event("evt_nosecret", "payment_intent.succeeded", { id = "pi_z", metadata = {} }))
+  local res = t.post(SUB .. "/webhook", { body = body,
+    headers = { ["stripe-signature"] = sign(body, tostring(vtime.unix()), "") } })
+  t.eq(res.status, 503)
+  t.match(res.json.error, "webhook_secret is not configured")
+  t.config({ secret_key = "sk_test_123", webhook_secret = SECRET })
+end)
+
 t.test("the form encoder uses Stripe's bracket notation", function()
   t.eq(form.encode({ a = { b = 1, c = { "x", "y" } }, d = true, e = "a b&c" }),
     "a%5Bb%5D=1&a%5Bc%5D%5B0%5D=x&a%5Bc%5D%5B1%5D=y&d=true&e=a%20b%26c")

@@ -287,9 +287,12 @@ function M.webhook(request)
   local pay = payments.provider()
   local ok, ev = pcall(pay.verify_webhook, request)
   if not ok then
-    local status = type(ev) == "table" and ev.status or 400
-    error({ status = (status >= 400 and status < 500) and status or 400,
-      message = "webhook refused: " .. payments.message(ev) })
+    -- a refusal by the provider stays a 4xx; the provider unable to verify (no secret) a 503, so the sender retries
+    local status = type(ev) == "table" and tonumber(ev.status) or 400
+    if status >= 500 then
+      error({ status = 503, message = "webhook not verified: " .. payments.message(ev) })
+    end
+    error({ status = status >= 400 and status or 400, message = "webhook refused: " .. payments.message(ev) })
   end
   return M.apply_event(ev)
 end
