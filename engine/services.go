@@ -18,7 +18,7 @@ import (
 
 // The engine's half of vbwd.di (stdlib/di is the Lua half): resolving a
 // service name for a calling plugin (its own services, its declared
-// dependencies', the Go services), and running a call in the provider's
+// dependencies', its extensions' (extensions.go), the Go services), and running a call in the provider's
 // pool. A call is routed by name at call time through the registry index,
 // so a reload of the provider is picked up by the next call and a call that
 // meets a retired generation resolves again. The call carries the caller's
@@ -128,6 +128,9 @@ func (b *serviceBinding) mayUse(owner string) error {
 		if d.Name == owner {
 			return nil
 		}
+	}
+	if b.e.extendedBy(owner, b.plugin) { // owner is an extension of the caller (extensions.go)
+		return nil
 	}
 	return fmt.Errorf("plugin %s does not depend on %s (add %q to dependencies)", b.plugin, owner, owner)
 }

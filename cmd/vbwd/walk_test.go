@@ -13,7 +13,7 @@ import (
 )
 
 // TestBusinessWalk drives the three business plugins over real HTTP as one
-// user would: plans -> subscribe -> tarot daily card -> draws beyond the limit
+// user would: plans -> a granted subscription -> tarot daily card -> draws beyond the limit
 // (429) -> join a meinchat room -> post and receive the message over SSE ->
 // cancel -> the chat becomes read-only and tarot answers 402.
 func TestBusinessWalk(t *testing.T) {
@@ -62,9 +62,15 @@ func TestBusinessWalk(t *testing.T) {
 	if code, m := call("GET", "/api/v1/subscription/plans", "", ""); code != 200 || len(m["plans"].([]any)) != 3 {
 		t.Fatalf("plans: %d %v", code, m)
 	}
-	for _, tok := range []string{alice, bob} {
-		if code, m := call("POST", "/api/v1/subscription/subscribe", tok, `{"plan": "basic"}`); code != 201 && code != 200 {
-			t.Fatalf("subscribe: %d %v", code, m)
+	// A paid plan is live only once paid (TestBillingWalk pays through
+	// payments_fake); here an administrator grants it.
+	ops, err := auth.Mint(secret, "ops", []string{"admin"}, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"alice", "bob"} {
+		if code, m := call("POST", "/api/v1/subscription/grants", ops, `{"user_id": "`+id+`", "plan": "basic"}`); code != 201 {
+			t.Fatalf("grant: %d %v", code, m)
 		}
 	}
 	// Tarot: the daily card, then draws until the plan's limit answers 429.

@@ -1,11 +1,16 @@
 -- meinchat: chat rooms for subscribers whose plan has the "meinchat" feature.
--- Nicknames, rooms, membership, messages with cursor pagination, live updates
--- over server-sent events (vbwd.stream), read-only members after a cancelled
--- or expired subscription, and a retention job (ctx:every).
+-- Nicknames, rooms, membership, messages with cursor pagination, direct
+-- messages between two users, a per-user send rate limit, live updates over
+-- server-sent events (vbwd.stream), read-only members after a cancelled or
+-- expired subscription, and a retention job (ctx:every).
 local di = require("vbwd.di")
 local log = require("vbwd.log")
 local stream = require("vbwd.stream")
+local db = require("vbwd.db")
+local crypto = require("vbwd.crypto")
+local vtime = require("vbwd.time")
 local chat = require("meinchat.chat")
+local dm = require("meinchat.dm")
 local retention = require("meinchat.retention")
 
 local P = {
@@ -74,6 +79,69 @@ end
 
 local function as_event(m)
   return { event = "message", id = tostring(m.id), data = m }
+end
+
+-- dm_channel: a user's direct-message stream (user ids may hold any character)
+local function dm_channel(uid)
+  return "meinchat.dm." .. crypto.sha256(uid):sub(1, 40)
+end
+
+local function message_body(req)
+  local body = req:json()
+  local text = type(body) == "table" and body.body
+  if type(text) ~= "string" or trim(text) == "" then
+    error({ status = 422, message = "body must be a non-empty string", field = "body" })
+  end
+  local max = config.max_message_length or 2000
+  if text_length(text) > max then
+    error({ status = 422, message = "body is longer than " .. max .. " characters", field = "body" })
+  end
+  return text
+end
+
+-- limited runs send(tx, now) unless the user has sent send_rate_limit
+-- messages (rooms and direct) in the last send_rate_window_seconds: then it
+-- returns the seconds to wait. A per-user advisory lock makes concurrent
+-- sends count each other, on every engine sharing the database.
+local function limited(uid, send)
+  local now = vtime.now()
+  return db.tx(function(tx)
+    dm.lock_sender(tx, uid)
+    local wait = dm.rate(tx, uid, config.send_rate_limit or 20, config.send_rate_window_seconds or 60, now)
+    if wait then return wait end
+    return nil, send(tx, now)
+  end)
+end
+
+local function too_fast(wait)
+  return 429, { error = "sending too fast: at most " .. (config.send_rate_limit or 20) .. " messages per "
+    .. (config.send_rate_window_seconds or 60) .. " seconds", retry_after = wait }, { ["Retry-After"] = tostring(wait) }
+end
+
+local function cursor_params(req)
+  local before, limit = req.query.before, req.query.limit
+  if before ~= nil then
+    before = tonumber(before)
+    if not before or before < 1 or before % 1 ~= 0 then
+      error({ status = 422, message = "before must be a message id", field = "before" })
+    end
+  end
+  if limit ~= nil then
+    limit = tonumber(limit)
+    if not limit or limit < 1 or limit % 1 ~= 0 then
+      error({ status = 422, message = "limit must be a positive integer", field = "limit" })
+    end
+    limit = math.min(limit, MAX_PAGE)
+  end
+  return before, limit or DEFAULT_PAGE
+end
+
+-- counterpart: the user a /dm/{nickname} route addresses (404 unknown, 422 oneself)
+local function counterpart(req, uid)
+  local other = dm.user_of_nickname(req.params.nickname)
+  if not other then error({ status = 404, message = "no user with this nickname" }) end
+  if other == uid then error({ status = 422, message = "that is your own nickname", field = "nickname" }) end
+  return other
 end
 
 function P.on_enable(ctx)
@@ -147,39 +215,58 @@ function P.routes(r)
 
   r:post("/rooms/{slug}/messages", AUTH, function(req)
     local uid, room = room_access(req, true)
-    local body = req:json()
-    local text = type(body) == "table" and body.body
-    if type(text) ~= "string" or trim(text) == "" then
-      error({ status = 422, message = "body must be a non-empty string", field = "body" })
-    end
-    local max = config.max_message_length or 2000
-    if text_length(text) > max then
-      error({ status = 422, message = "body is longer than " .. max .. " characters", field = "body" })
-    end
-    local msg = chat.post(room, uid, text)
+    local text = message_body(req)
+    local wait, msg = limited(uid, function() return chat.post(room, uid, text) end)
+    if wait then return too_fast(wait) end
     local ok, err = stream.publish(channel(room.slug), msg, "message", tostring(msg.id))
     if not ok then log.warn("meinchat: stream publish failed", { room = room.slug, error = tostring(err) }) end
     return 201, msg
   end)
 
+  -- direct messages, addressed by nickname
+  r:get("/dm", AUTH, function(req)
+    local uid = user_of(req)
+    require_plan(uid)
+    return 200, { conversations = dm.conversations(uid) }
+  end)
+
+  -- live direct messages to the caller: the last REPLAY received, then new ones
+  r:get("/dm/events", { stream = true, auth = true }, function(req)
+    local uid = user_of(req)
+    require_plan(uid)
+    local msgs = dm.received(uid, REPLAY)
+    local events = {}
+    for i = #msgs, 1, -1 do events[#events + 1] = as_event(msgs[i]) end
+    return { channel = dm_channel(uid), events = events }
+  end)
+
+  r:post("/dm/{nickname}", AUTH, function(req)
+    local uid = user_of(req)
+    require_plan(uid)
+    local other = counterpart(req, uid)
+    local text = message_body(req)
+    local wait, msg = limited(uid, function(tx, now) return dm.send(tx, uid, other, text, now) end)
+    if wait then return too_fast(wait) end
+    local ok, err = stream.publish(dm_channel(other), msg, "message", tostring(msg.id))
+    if not ok then log.warn("meinchat: dm stream publish failed", { error = tostring(err) }) end
+    return 201, msg
+  end)
+
+  -- GET /dm/{nickname}?before=&limit=: the conversation, newest first; marks it read
+  r:get("/dm/{nickname}", AUTH, function(req)
+    local uid = user_of(req)
+    require_plan(uid)
+    local other = counterpart(req, uid)
+    local before, limit = cursor_params(req)
+    local rows, next_cursor = dm.conversation(uid, other, before, limit)
+    return 200, { messages = rows, next = next_cursor }
+  end)
+
   -- GET /rooms/{slug}/messages?before=<id>&limit=<n>: newest first, next = the cursor of the next page
   r:get("/rooms/{slug}/messages", AUTH, function(req)
     local _, room = room_access(req, false)
-    local before, limit = req.query.before, req.query.limit
-    if before ~= nil then
-      before = tonumber(before)
-      if not before or before < 1 or before % 1 ~= 0 then
-        error({ status = 422, message = "before must be a message id", field = "before" })
-      end
-    end
-    if limit ~= nil then
-      limit = tonumber(limit)
-      if not limit or limit < 1 or limit % 1 ~= 0 then
-        error({ status = 422, message = "limit must be a positive integer", field = "limit" })
-      end
-      limit = math.min(limit, MAX_PAGE)
-    end
-    local rows, next_cursor = chat.page(room, before, limit or DEFAULT_PAGE)
+    local before, limit = cursor_params(req)
+    local rows, next_cursor = chat.page(room, before, limit)
     return 200, { messages = rows, next = next_cursor }
   end)
 

@@ -1,11 +1,21 @@
--- subscription: plans and user subscriptions. A public plan catalogue, the
--- caller's subscription, subscribe/cancel with durable events, admin plan
--- CRUD under subscription.plans.manage, an expiry job (ctx:every), the
--- subscription.service for dependent plugins and the subscription.plans exchanger.
+-- subscription: plans, user subscriptions and their billing. A public plan
+-- catalogue; checkout → invoice → payment (through the configured payments
+-- provider, subscription.payments) → activation; trials; invoices; renewal,
+-- past_due and expiry by the subscription.billing job (ctx:every); plan
+-- changes with proration; cancel now or at period end; admin plan CRUD and
+-- grants; the subscription.service for dependent plugins; the
+-- subscription.plans and subscription.invoices exchangers.
 local db = require("vbwd.db")
+local log = require("vbwd.log")
 local plans = require("subscription.plans")
 local subscriptions = require("subscription.subscriptions")
 local expiry = require("subscription.expiry")
+local renewal = require("subscription.renewal")
+local billing = require("subscription.billing")
+local change = require("subscription.change")
+local invoices = require("subscription.invoices")
+local payments = require("subscription.payments")
+local settings = require("subscription.settings")
 local service = require("subscription.service")
 
 local P = {
@@ -17,12 +27,23 @@ local P = {
 }
 
 local MANAGE = "subscription.plans.manage"
+local GRANT = "subscription.grant"
+local RUN = "subscription.billing.run"
 local EXPORT_FIELDS = { "slug", "name", "price_minor", "currency", "interval", "active" }
 
 local config
 
 function P.initialize(cfg)
   config = cfg
+  settings.set(cfg)
+end
+
+-- billing_pass is the subscription.billing job: renewal invoices and
+-- charges, then what ended (expired, cancelled) or fell past_due.
+local function billing_pass()
+  local r = renewal.run()
+  r.ended, r.past_due = expiry.run()
+  return r
 end
 
 -- user_of: the routes calling it are registered with auth = true, so the
@@ -70,10 +91,32 @@ function P.on_enable(ctx)
     feature = service.feature,
   })
 
-  ctx:every("subscription.expire", ctx.config.expiry_check_seconds or 60, function()
-    local n = expiry.run()
-    if n > 0 then require("vbwd.log").info("subscriptions expired", { count = n }) end
+  ctx:permission(GRANT, { description = "Give a user a plan without payment (it ends at its period end)",
+    roles = { "admin" } })
+
+  ctx:permission(RUN, { description = "Run the billing job now (renewals, past_due, expiry)", roles = { "admin" } })
+
+  ctx:every("subscription.billing", ctx.config.expiry_check_seconds or 60, function()
+    local r = billing_pass()
+    if r.invoiced + r.paid + r.failed + r.ended + r.past_due > 0 then log.info("subscription billing", r) end
   end)
+
+  -- a provider that delivers its events itself (payments_fake) publishes the
+  -- durable event <provider>.webhook with the request it stands for
+  ctx:on(payments.name() .. ".webhook", function(event)
+    billing.webhook(event.payload)
+  end)
+
+  ctx:exchanger({
+    key = "subscription.invoices",
+    label = "Invoices",
+    natural_key = "number",
+    formats = { "json", "csv" },
+    fields = invoices.EXPORT_FIELDS,
+    pii = { "user_id" },
+    export = invoices.export,
+    import = invoices.import,
+  })
 
   ctx:exchanger({
     key = "subscription.plans",
@@ -92,28 +135,80 @@ function P.on_enable(ctx)
 end
 
 function P.routes(r)
+  local AUTH = { auth = true } -- 401 without a valid token, before the handler runs
   -- the public catalogue: active plans, cheapest first
   r:get("/plans", function()
     return 200, { plans = plans.list_active() }
   end)
 
-  r:get("/me", { auth = true }, function(req)
+  r:get("/me", AUTH, function(req)
     local sub = subscriptions.current(user_of(req))
     if not sub then error({ status = 404, message = "no active subscription" }) end
     return 200, sub
   end)
 
-  r:post("/subscribe", { auth = true }, function(req)
-    local uid = user_of(req)
-    local body = req:json()
-    if type(body) ~= "table" or type(body.plan) ~= "string" or body.plan == "" then
-      error({ status = 422, message = "plan must be a plan slug", field = "plan" })
-    end
-    return 200, subscriptions.subscribe(uid, body.plan)
+  -- checkout (and its old name, subscribe): a free or trial plan is live at
+  -- once; a paid one is pending until the provider reports the payment
+  local function checkout(req)
+    return billing.checkout(user_of(req), req:json(), req.headers["idempotency-key"])
+  end
+  r:post("/checkout", AUTH, checkout)
+  r:post("/subscribe", AUTH, checkout)
+
+  -- the provider's webhook: public, authenticated by the provider's signature
+  r:post("/webhook", { body_limit = 1024 * 1024 }, function(req)
+    return 200, billing.webhook({ headers = req.headers, body = req.body })
   end)
 
-  r:post("/cancel", { auth = true }, function(req)
-    return 200, subscriptions.cancel(user_of(req))
+  r:post("/change", AUTH, function(req)
+    return change.change(user_of(req), req:json())
+  end)
+
+  -- cancel now, or with {"at_period_end": true} at the period end
+  r:post("/cancel", AUTH, function(req)
+    local uid = user_of(req)
+    local at_end = false
+    if req.body and req.body ~= "" then
+      local body = req:json()
+      if type(body) ~= "table" or (body.at_period_end ~= nil and type(body.at_period_end) ~= "boolean") then
+        error({ status = 422, message = "at_period_end must be true or false", field = "at_period_end" })
+      end
+      at_end = body.at_period_end == true
+    end
+    return 200, subscriptions.cancel(uid, at_end)
+  end)
+
+  r:post("/resume", AUTH, function(req)
+    return 200, subscriptions.resume(user_of(req))
+  end)
+
+  r:get("/invoices", AUTH, function(req)
+    return 200, invoices.list(user_of(req), req.query.limit, req.query.offset)
+  end)
+
+  r:get("/invoices/{number}", AUTH, function(req)
+    return 200, invoices.find_for(user_of(req), req.params.number)
+  end)
+
+  -- the billing job's pass, now (ops; and tests, whose clock does not run jobs)
+  r:post("/billing/run", { permission = RUN }, function()
+    return 200, billing_pass()
+  end)
+
+  -- an administrator's comp: live at once, no payment, no renewal
+  r:post("/grants", { permission = GRANT }, function(req)
+    local body = req:json()
+    if type(body) ~= "table" or type(body.user_id) ~= "string" or body.user_id == "" or #body.user_id > 200 then
+      error({ status = 422, message = "user_id must be a non-empty string", field = "user_id" })
+    end
+    if type(body.plan) ~= "string" or body.plan == "" then
+      error({ status = 422, message = "plan must be a plan slug", field = "plan" })
+    end
+    local days = body.days
+    if days ~= nil and (type(days) ~= "number" or days < 1 or days > 3650 or days ~= math.floor(days)) then
+      error({ status = 422, message = "days must be an integer from 1 to 3650", field = "days" })
+    end
+    return 201, subscriptions.grant(body.user_id, body.plan, days)
   end)
 
   r:post("/plans", { permission = MANAGE }, function(req)

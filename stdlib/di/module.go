@@ -80,7 +80,7 @@ func (m *Module) exports() map[string]lua.LGFunction {
 func (m *Module) Docs() []hostapi.Export {
 	return []hostapi.Export{
 		{Name: "get", Sig: "get(name: string): table?, string?",
-			Doc: "a proxy of the service name (own, a declared dependency's, or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error"},
+			Doc: "a proxy of the service name (own, a declared dependency's, an extension's — a plugin depending on the caller — or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error"},
 	}
 }
 

@@ -6,7 +6,7 @@
 ---@class vbwd.di
 local di = {}
 
----a proxy of the service name (own, a declared dependency's, or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error
+---a proxy of the service name (own, a declared dependency's, an extension's — a plugin depending on the caller — or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error
 ---@param name string
 ---@return table?
 ---@return string? err

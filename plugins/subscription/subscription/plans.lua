@@ -4,7 +4,7 @@ local db = require("vbwd.db")
 
 local M = {}
 
-M.COLUMNS = "slug, name, price_minor, currency, \"interval\", features, active"
+M.COLUMNS = "slug, name, price_minor, currency, \"interval\", trial_days, features, active"
 
 local function reject(field, why)
   error({ status = 422, message = field .. " " .. why, field = field })
@@ -56,6 +56,11 @@ function M.validate(body, create, default_currency)
     end
     out.interval = body.interval
   end
+  if body.trial_days ~= nil then
+    local n = tonumber(body.trial_days)
+    if not n or n < 0 or n > 365 or n ~= math.floor(n) then reject("trial_days", "must be an integer from 0 to 365") end
+    out.trial_days = n
+  end
   if body.features ~= nil then
     if type(body.features) ~= "table" or body.features[1] ~= nil then
       reject("features", "must be a JSON object")
@@ -95,9 +100,10 @@ end
 
 function M.create(p)
   local row, err = db.query_one(
-    "insert into subscription_plans (slug, name, price_minor, currency, \"interval\", features, active)"
-    .. " values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning " .. M.COLUMNS,
-    p.slug, p.name, p.price_minor, p.currency, p.interval, db.json(p.features or {}), p.active ~= false)
+    "insert into subscription_plans (slug, name, price_minor, currency, \"interval\", features, active, trial_days)"
+    .. " values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) returning " .. M.COLUMNS,
+    p.slug, p.name, p.price_minor, p.currency, p.interval, db.json(p.features or {}), p.active ~= false,
+    p.trial_days or 0)
   if err then M.fail(err) end
   return row
 end
@@ -109,9 +115,10 @@ function M.update(slug, p)
   if p.active ~= nil then active = p.active end
   local row, err = db.query_one(
     "update subscription_plans set slug = $2, name = $3, price_minor = $4, currency = $5, \"interval\" = $6,"
-    .. " features = $7::jsonb, active = $8, updated_at = now() where id = $1 returning " .. M.COLUMNS,
+    .. " features = $7::jsonb, active = $8, trial_days = $9, updated_at = now() where id = $1 returning " .. M.COLUMNS,
     cur.id, p.slug or cur.slug, p.name or cur.name, p.price_minor or cur.price_minor,
-    p.currency or cur.currency, p.interval or cur.interval, db.json(p.features or cur.features or {}), active)
+    p.currency or cur.currency, p.interval or cur.interval, db.json(p.features or cur.features or {}), active,
+    p.trial_days or cur.trial_days)
   if err then M.fail(err) end
   return row
 end

@@ -7,6 +7,7 @@ local events = require("vbwd.events")
 local crypto = require("vbwd.crypto")
 local json = require("vbwd.json")
 local vtime = require("vbwd.time")
+local meanings = require("tarot.meanings")
 
 local M = {}
 
@@ -21,7 +22,8 @@ local function shape(row)
   return {
     id = row.id, user_id = row.user_id, kind = row.kind, drawn_on = row.drawn_on,
     created_at = row.created_at, draw = row.draw_no,
-    card = { slug = row.slug, name = row.name, arcana = row.arcana, suit = row.suit, number = row.number },
+    card = { slug = row.slug, name = row.name, arcana = row.arcana, suit = row.suit, number = row.number,
+      meanings = meanings.of(row.slug) },
   }
 end
 

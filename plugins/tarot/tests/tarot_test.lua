@@ -6,9 +6,12 @@ local READINGS = "/api/v1/tarot/readings"
 
 local function as(id) return { id = id, roles = { "subscriber" } } end
 
+-- an admin grant: the plan live at once, without a payment (checkout and
+-- payments are tested with payments_fake)
 local function subscribe(id, plan)
-  local res = t.post("/api/v1/subscription/subscribe", { json = { plan = plan or "basic" }, as = as(id) })
-  t.eq(res.status, 200, "subscribe " .. id)
+  local res = t.post("/api/v1/subscription/grants", { json = { user_id = id, plan = plan or "basic" },
+    as = { id = "admin", roles = { "admin" } } })
+  t.eq(res.status, 201, "subscribe " .. id)
 end
 
 -- the cards of a user's daily readings on a day, in draw order
@@ -179,4 +182,86 @@ t.test("cancelling the subscription answers 402 again", function()
   t.eq(t.get(DAILY, { as = as("w1") }).status, 402)
   -- history stays readable
   t.eq(t.get(READINGS, { as = as("w1") }).status, 200)
+end)
+
+t.test("every card of the deck has an upright and a reversed meaning", function()
+  local meanings = require("tarot.meanings")
+  local cards = db.query("select slug from tarot_cards order by slug")
+  t.eq(#cards, 78)
+  local seen = {}
+  for _, c in ipairs(cards) do
+    local m = meanings.of(c.slug)
+    t.ok(m and type(m.upright) == "string" and type(m.reversed) == "string", "meanings of " .. c.slug)
+    t.ok(m.upright ~= m.reversed, "two meanings for " .. c.slug)
+    t.ok(not seen[m.upright], "upright meaning of " .. c.slug .. " is its own")
+    seen[m.upright] = true
+  end
+  local res = t.get("/api/v1/tarot/cards/the-tower", { as = as("w1") })
+  t.eq(res.status, 200)
+  t.eq(res.json.name, "The Tower")
+  t.eq(res.json.meanings, meanings.of("the-tower"))
+  t.eq(t.get("/api/v1/tarot/cards/the-joker", { as = as("w1") }).status, 404)
+  t.eq(t.get("/api/v1/tarot/cards/the-tower").status, 401)
+end)
+
+t.test("a three-card spread: past, present, future, distinct cards, each with its orientation's meaning", function()
+  local meanings = require("tarot.meanings")
+  local SPREADS = "/api/v1/tarot/spreads"
+  t.time.set("2026-09-01T10:00:00Z")
+  t.eq(t.post(SPREADS).status, 401)
+  t.eq(t.post(SPREADS, { as = { id = "sp1", roles = { "visitor" } } }).status, 403)
+  local res = t.post(SPREADS, { as = as("sp1") })
+  t.eq(res.status, 402)
+  t.eq(res.json.error, "subscription required")
+  subscribe("sp1", "basic")
+  t.eq(t.post(SPREADS, { json = { spread = "celtic-cross" }, as = as("sp1") }).status, 422)
+  t.eq(t.post(SPREADS, { json = { spread = 3 }, as = as("sp1") }).status, 422)
+
+  res = t.post(SPREADS, { json = { spread = "three-card" }, as = as("sp1") })
+  t.eq(res.status, 201, t.repr(res.json))
+  t.eq(res.json.spread, "three-card")
+  t.eq(res.json.drawn_on, "2026-09-01")
+  t.eq(#res.json.cards, 3)
+  local positions, slugs = {}, {}
+  for i, c in ipairs(res.json.cards) do
+    positions[i] = c.position
+    t.ok(not slugs[c.card.slug], "distinct cards")
+    slugs[c.card.slug] = true
+    t.ok(c.orientation == "upright" or c.orientation == "reversed", "an orientation")
+    t.eq(c.meaning, meanings.of(c.card.slug)[c.orientation])
+  end
+  t.eq(positions, { "past", "present", "future" })
+  t.eq(res.json.limit, 3)
+  t.eq(res.json.remaining, 2)
+  local ev = t.expect_event("tarot.spread_drawn")
+  t.eq(ev.payload, { user_id = "sp1", spread_id = res.json.id, spread = "three-card" })
+
+  -- re-read it; someone else's is a 404
+  local again = t.get(SPREADS .. "/" .. res.json.id, { as = as("sp1") })
+  t.eq(again.status, 200)
+  t.eq(again.json.cards, res.json.cards)
+  t.eq(t.get(SPREADS .. "/" .. res.json.id, { as = as("sp2") }).status, 404)
+  t.eq(t.get(SPREADS .. "/nope", { as = as("sp1") }).status, 404)
+  t.eq(t.get(SPREADS .. "/" .. res.json.id).status, 401)
+
+  -- the day's limit, then tomorrow again
+  t.eq(t.post(SPREADS, { as = as("sp1") }).status, 201)
+  t.eq(t.post(SPREADS, { as = as("sp1") }).status, 201)
+  res = t.post(SPREADS, { as = as("sp1") })
+  t.eq(res.status, 429)
+  t.eq(res.json.limit, 3)
+  t.time.advance(86400)
+  t.eq(t.post(SPREADS, { as = as("sp1") }).status, 201)
+end)
+
+t.test("reversed_chance decides the orientation: 1 reverses every card, 0 none", function()
+  local SPREADS = "/api/v1/tarot/spreads"
+  subscribe("sp3", "pro")
+  t.config({ reversed_chance = 1 })
+  local res = t.post(SPREADS, { as = as("sp3") })
+  t.eq(res.status, 201)
+  for _, c in ipairs(res.json.cards) do t.eq(c.orientation, "reversed") end
+  t.config({ reversed_chance = 0 })
+  res = t.post(SPREADS, { as = as("sp3") })
+  for _, c in ipairs(res.json.cards) do t.eq(c.orientation, "upright") end
 end)

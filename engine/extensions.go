@@ -1,0 +1,26 @@
+package engine
+
+// Extensions: a plugin may call the services of the plugins that declare a
+// dependency on it, not only those it depends on. That is how a plugin
+// defines a contract that others implement and picks one by a name from its
+// config without depending on any of them: subscription calls
+// "<payments.provider>.payments", provided by payments_fake or
+// payments_stripe, which depend on subscription (docs/plugin-guide.md, "The
+// payments contract"). Like any DI name it is resolved at call time, so the
+// extension being reloaded, disabled or not yet enabled is an error of that
+// call, not of the host.
+
+// extendedBy reports whether the serving generation of owner declares a
+// dependency on plugin (owner is one of plugin's extensions).
+func (e *Engine) extendedBy(owner, plugin string) bool {
+	g := e.servingGen(owner)
+	if g == nil {
+		return false
+	}
+	for _, d := range g.Manifest.Dependencies {
+		if d.Name == plugin {
+			return true
+		}
+	}
+	return false
+}
