@@ -33,6 +33,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.logLevel, "log-level", envOr("VBWD_LOG_LEVEL", "info"), "debug, info, warn or error")
 	pf.StringVar(&g.logFormat, "log-format", envOr("VBWD_LOG_FORMAT", "text"), "text or json")
 	cmd.AddCommand(newServeCmd(g), newPluginCmd(g), newMigrateCmd(g), newPopulateCmd(g), newTestCmd(g), newTokenCmd(), newDataCmd(), newVersionCmd())
+	teach(cmd) // help.go: longer help, examples, environment, named missing arguments
 	return cmd
 }
 
