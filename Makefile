@@ -4,7 +4,7 @@ BIN     := bin/vbwd
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres clean
+.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres release clean
 
 all: build
 
@@ -80,10 +80,16 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# Archives a user can install: per OS/arch (TARGETS="linux/amd64 ..."), the
+# static binary with the docs, the shipped and example plugins, and
+# dist/SHA256SUMS (scripts/release.sh; docs/ops.md, "Install").
+release:
+	GO=$(GO) scripts/release.sh
+
 # PostgreSQL server binaries: installed from Debian's packages when missing and
 # running as root, else an explanation of how to get them.
 postgres:
 	@scripts/ensure-postgres.sh
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out dist
