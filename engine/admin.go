@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
@@ -35,7 +37,7 @@ func (e *Engine) adminRouter() http.Handler {
 	e.exchangeRoutes(r.With(e.adminNeeds(PermDataExport)), r.With(e.adminNeeds(PermDataImport)))
 	e.parkedRoutes(r.With(e.adminNeeds(PermEvents)))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(asRespWriter(w), http.StatusNotFound, "no admin route for "+r.Method+" "+r.URL.Path, nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no admin route for "+r.Method+" "+r.URL.Path, nil)
 	})
 	return r
 }
@@ -73,11 +75,11 @@ type adminCallerKey struct{}
 // permission in the root config.json: a JWT secret alone turns nothing on.
 func (e *Engine) adminAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := asRespWriter(w)
+		rw := web.AsRespWriter(w)
 		ix := e.index.Load()
 		jwtAdmins := e.jwt.Enabled() && ix.adminGrants.any()
 		if e.opts.AdminToken == "" && !jwtAdmins {
-			writeError(rw, http.StatusNotFound, adminOffMessage, nil)
+			web.WriteError(rw, http.StatusNotFound, adminOffMessage, nil)
 			return
 		}
 		header := r.Header.Get("Authorization")
@@ -95,12 +97,12 @@ func (e *Engine) adminAuth(next http.Handler) http.Handler {
 		}
 		if caller == nil {
 			rw.Header().Set("WWW-Authenticate", `Bearer realm="vbwd admin"`)
-			writeError(rw, http.StatusUnauthorized, "admin token or a JWT whose roles config.json grants admin.* permissions required (Authorization: Bearer ...)", nil)
+			web.WriteError(rw, http.StatusUnauthorized, "admin token or a JWT whose roles config.json grants admin.* permissions required (Authorization: Bearer ...)", nil)
 			return
 		}
 		ctx := context.WithValue(r.Context(), adminCallerKey{}, caller)
 		if caller.user != nil {
-			ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.requestID, User: caller.user})
+			ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: caller.user})
 		}
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -116,7 +118,7 @@ func (e *Engine) adminNeeds(perm string) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := r.Context().Value(adminCallerKey{}).(*adminCaller)
 			if c == nil || (!c.token && !e.index.Load().adminGrants.allowsAdmin(c.user, perm)) {
-				writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
+				web.WriteError(web.AsRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -125,7 +127,7 @@ func (e *Engine) adminNeeds(perm string) func(http.Handler) http.Handler {
 }
 
 func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"plugins": e.Plugins()})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"plugins": e.Plugins()})
 }
 
 // pluginDetail is GET /admin/plugins/{name}: the plugin's status and what
@@ -140,7 +142,7 @@ type pluginDetail struct {
 func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 	st, ok := e.Plugin(chi.URLParam(r, "name"))
 	if !ok {
-		writeError(asRespWriter(w), http.StatusNotFound, "no plugin "+chi.URLParam(r, "name"), nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no plugin "+chi.URLParam(r, "name"), nil)
 		return
 	}
 	d := pluginDetail{PluginStatus: st, Node: e.opts.NodeID}
@@ -154,14 +156,14 @@ func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 			d.HashMismatch = true
 		}
 	}
-	writeJSON(w, http.StatusOK, d)
+	web.WriteJSON(w, http.StatusOK, d)
 }
 
 func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	if _, ok := e.Plugin(name); !ok {
 		// an unknown (or non-UTF-8) name must not become a metric series
-		writeError(asRespWriter(w), http.StatusNotFound, "no plugin "+strconv.Quote(name), nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no plugin "+strconv.Quote(name), nil)
 		return
 	}
 	out, err := e.applyAdmin(r.Context(), "reload", name, nil)
@@ -174,7 +176,7 @@ func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
 	if res.Unchanged {
 		status = "unchanged"
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": status, "plugin": res.Plugin, "generation": res.Generation, "hash": res.Hash})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"status": status, "plugin": res.Plugin, "generation": res.Generation, "hash": res.Hash})
 }
 
 func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
@@ -183,7 +185,7 @@ func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
 		e.writeAdminError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	web.WriteJSON(w, http.StatusOK, res)
 }
 
 func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
@@ -199,7 +201,7 @@ func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
 			return
 		}
 		st, _ := e.Plugin(name)
-		writeJSON(w, http.StatusOK, st)
+		web.WriteJSON(w, http.StatusOK, st)
 	}
 }
 
@@ -213,10 +215,10 @@ func (e *Engine) adminGetConfig(w http.ResponseWriter, r *http.Request) {
 	out := map[string]any{"plugin": name, "override": override, "config": merged}
 	var schema any
 	file := filepath.Join(e.opts.Root, "plugins", name, "admin-config.json")
-	if readPluginJSONFile(file, "admin-config.json", &schema) == nil {
+	if spec.ReadPluginJSONFile(file, "admin-config.json", &schema) == nil {
 		out["schema"] = schema
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }
 
 func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +228,7 @@ func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(body, &cfg)
 	}
 	if err != nil || cfg == nil {
-		writeError(asRespWriter(w), http.StatusBadRequest, "the body must be a JSON object: the plugin's config", nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, "the body must be a JSON object: the plugin's config", nil)
 		return
 	}
 	out, err := e.applyAdmin(r.Context(), "config", chi.URLParam(r, "name"), cfg)
@@ -235,14 +237,14 @@ func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, _ := out.(ReloadResult)
-	writeJSON(w, http.StatusOK, map[string]any{"status": "saved", "plugin": res.Plugin, "generation": res.Generation})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "saved", "plugin": res.Plugin, "generation": res.Generation})
 }
 
 // writeAdminError maps lifecycle errors to statuses: unknown plugin 404,
 // dependents or wrong state 409, anything about the plugin's files 422
 // with plugin, file, line and message.
 func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
-	rw := asRespWriter(w)
+	rw := web.AsRespWriter(w)
 	var (
 		de  *DependentsError
 		ce  *ConfigError
@@ -251,30 +253,30 @@ func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
 	)
 	switch {
 	case errors.Is(err, ErrUnknownPlugin):
-		writeError(rw, http.StatusNotFound, err.Error(), nil)
+		web.WriteError(rw, http.StatusNotFound, err.Error(), nil)
 	case errors.As(err, &de):
-		writeError(rw, http.StatusConflict, err.Error(), map[string]any{"dependents": de.Dependents,
+		web.WriteError(rw, http.StatusConflict, err.Error(), map[string]any{"dependents": de.Dependents,
 			"hint": "disable them first, or ask for ?cascade=true"})
 	case errors.Is(err, ErrNotEnabled), errors.Is(err, ErrEngineStopped):
-		writeError(rw, http.StatusConflict, err.Error(), nil)
+		web.WriteError(rw, http.StatusConflict, err.Error(), nil)
 	case errors.As(err, &ce):
 		extra := map[string]any{"violations": ce.Violations}
 		if errors.As(err, &pe) {
 			extra["plugin"], extra["file"] = pe.Plugin, pe.File
 		}
-		writeError(rw, http.StatusUnprocessableEntity, err.Error(), extra)
+		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), extra)
 	case errors.As(err, &pe):
-		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{
+		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{
 			"plugin": pe.Plugin, "file": pe.File, "line": pe.Line, "message": pe.Err.Error()})
 	case errors.As(err, &dep):
-		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"chain": dep.Chain, "message": dep.Reason})
+		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"chain": dep.Chain, "message": dep.Reason})
 	case errors.As(err, new(*RootConfigError)):
-		writeError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"file": "config.json"})
+		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"file": "config.json"})
 	case errors.Is(err, os.ErrNotExist):
-		writeError(rw, http.StatusNotFound, err.Error(), nil)
+		web.WriteError(rw, http.StatusNotFound, err.Error(), nil)
 	default:
 		e.log.Error("admin request failed", "err", err)
-		writeError(rw, http.StatusInternalServerError, err.Error(), nil)
+		web.WriteError(rw, http.StatusInternalServerError, err.Error(), nil)
 	}
 }
 
@@ -290,5 +292,5 @@ func (e *Engine) adminStatus(w http.ResponseWriter, r *http.Request) {
 		}
 		out["database"] = db
 	}
-	writeJSON(w, http.StatusOK, out)
+	web.WriteJSON(w, http.StatusOK, out)
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // SetEnabled enables or disables a plugin and persists the choice to
@@ -36,7 +38,7 @@ func (e *Engine) setEnabled(ctx context.Context, name string, enabled, cascade b
 			return nil, &DependentsError{Plugin: name, Dependents: deps}
 		}
 		for _, n := range append(deps, name) {
-			if err := persistEnabled(e.opts.Root, n, false, e.wantedNames()); err != nil {
+			if err := spec.PersistEnabled(e.opts.Root, n, false, e.wantedNames()); err != nil {
 				return nil, err
 			}
 		}
@@ -46,7 +48,7 @@ func (e *Engine) setEnabled(ctx context.Context, name string, enabled, cascade b
 		}
 		return e.disable(ctx, name, cascade)
 	}
-	if err := persistEnabled(e.opts.Root, name, true, e.wantedNames()); err != nil {
+	if err := spec.PersistEnabled(e.opts.Root, name, true, e.wantedNames()); err != nil {
 		return nil, err
 	}
 	if p.state == StateEnabled {
@@ -94,7 +96,7 @@ func (e *Engine) setConfig(ctx context.Context, name string, cfg map[string]any)
 		return ReloadResult{}, nil, err
 	}
 	if p.state != StateEnabled {
-		return ReloadResult{Plugin: name}, nil, persistConfig(e.opts.Root, name, cfg)
+		return ReloadResult{Plugin: name}, nil, spec.PersistConfig(e.opts.Root, name, cfg)
 	}
 	// Build first, persist, then swap: a config that cannot start is neither
 	// saved nor served.
@@ -102,21 +104,21 @@ func (e *Engine) setConfig(ctx context.Context, name string, cfg map[string]any)
 	if err != nil {
 		return res, left, err
 	}
-	return res, left, persistConfig(e.opts.Root, name, cfg)
+	return res, left, spec.PersistConfig(e.opts.Root, name, cfg)
 }
 
 // mergedWith merges an override into the plugin's defaults and validates it.
 func (e *Engine) mergedWith(p *plugin, override map[string]any) (map[string]any, error) {
-	defaults, err := pluginConfig(p.src, nil)
+	defaults, err := spec.PluginConfig(p.src, nil)
 	if err != nil {
 		// the defaults alone may violate the schema; validate the merge below
 		defaults = map[string]any{}
-		if d, rerr := readJSONObject(filepath.Join(p.src.dir, "config.json"), p.src.relDir+"/config.json"); rerr == nil {
+		if d, rerr := spec.ReadJSONObject(filepath.Join(p.src.Dir, "config.json"), p.src.RelDir+"/config.json"); rerr == nil {
 			defaults = d
 		}
 	}
-	merged := mergeConfig(defaults, override)
-	if err := validateConfig(p.src, merged); err != nil {
+	merged := spec.MergeConfig(defaults, override)
+	if err := spec.ValidateConfig(p.src, merged); err != nil {
 		return nil, err
 	}
 	return merged, nil
@@ -142,7 +144,7 @@ func (e *Engine) Config(name string) (override, merged map[string]any, err error
 	if p.src == nil {
 		return override, nil, nil
 	}
-	merged, _ = pluginConfig(p.src, override)
+	merged, _ = spec.PluginConfig(p.src, override)
 	return override, merged, nil
 }
 
@@ -178,7 +180,7 @@ func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, er
 	if e.stopped {
 		return res, nil, ErrEngineStopped
 	}
-	pf, exists, err := readPluginsFile(e.opts.Root)
+	pf, exists, err := spec.ReadPluginsFile(e.opts.Root)
 	if err != nil {
 		return res, nil, err
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // Several engines may share one PostgreSQL. Admin changes are recorded in
@@ -77,7 +79,7 @@ func (e *Engine) startCluster(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	err := e.migr.locked(ctx, func() error {
+	err := e.migr.Locked(ctx, func() error {
 		_, err := e.opts.DB.Exec(ctx, clusterSchema)
 		return err
 	})
@@ -175,15 +177,15 @@ const adminLogLock = 0x76627764_61646d6e // "vbwdadmn"
 // listen applies the changes in the log as they are announced (catching up
 // after every reconnect) and refreshes this node's report when idle.
 func (e *Engine) listen() {
-	e.runListener(listener{
-		what:    "admin changes",
-		channel: notifyChannel,
-		idle:    heartbeatEvery,
-		onConnect: func(ctx context.Context) error {
+	e.runListener(pgcoord.Listener{
+		What:    "admin changes",
+		Channel: notifyChannel,
+		Idle:    heartbeatEvery,
+		OnConnect: func(ctx context.Context) error {
 			e.reportNodes(ctx)
 			return e.applyLog(ctx)
 		},
-		onNotify: func(ctx context.Context, n *pgconn.Notification) error {
+		OnNotify: func(ctx context.Context, n *pgconn.Notification) error {
 			if n == nil {
 				e.reportNodes(ctx)
 				return nil
@@ -282,7 +284,7 @@ func writeAppliedChange(root string, id int64) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	return writeFileAtomic(file, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644)
+	return spec.WriteFileAtomic(file, []byte(strconv.FormatInt(id, 10)+"\n"), 0o644)
 }
 
 // reportNodes records what this node runs, one row per plugin.

@@ -26,7 +26,7 @@ func (g *Generation) bindEgress() error {
 		return nil
 	}
 	if err := m.Configure(g.Config); err != nil {
-		return &PluginError{Plugin: g.Plugin, File: path.Join(g.src.relDir, "config.json"), Op: "config", Err: err}
+		return &PluginError{Plugin: g.Plugin, File: path.Join(g.src.RelDir, "config.json"), Op: "config", Err: err}
 	}
 	return nil
 }

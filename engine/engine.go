@@ -16,6 +16,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
@@ -75,14 +79,14 @@ type Options struct {
 	// cancelled and on_disable runs anyway. Default 30s.
 	DrainTimeout time.Duration
 	// DBRoleSecret derives the passwords of the plugins' database roles
-	// (dbroles.go). Default VBWD_DB_ROLE_SECRET, else the password of DB.
+	// (engine/plugindb/dbroles.go). Default VBWD_DB_ROLE_SECRET, else the password of DB.
 	DBRoleSecret string
 	// UnsafeSharedDBRole runs plugin SQL as DB's own user when that user
 	// may not create roles (default VBWD_UNSAFE_SHARED_DB_ROLE=1); otherwise
 	// plugin SQL is refused then.
 	UnsafeSharedDBRole bool
 	// MemoryBudget is what one Lua call may allocate when the plugin's
-	// manifest sets no memory_limit_mb (memory.go). Default 64 MiB.
+	// manifest sets no memory_limit_mb (engine/luavm/memory.go). Default 64 MiB.
 	MemoryBudget int64
 	// MemoryCeiling is the process's memory ceiling: the Go soft limit is
 	// set below it and a watchdog cancels the largest calls above it.
@@ -136,8 +140,8 @@ func (o *Options) setDefaults() {
 type Engine struct {
 	opts    Options
 	log     *slog.Logger
-	access  *accessLog // nil when off
-	migr    *Migrator  // nil without a database
+	access  *web.AccessLog // nil when off
+	migr    *Migrator      // nil without a database
 	root    *rootHandler
 	admin   http.Handler
 	snap    atomic.Pointer[snapshot]   // what serves: router, registrations, generations
@@ -173,7 +177,7 @@ type Engine struct {
 // plugin is the engine's record of one plugin directory.
 type plugin struct {
 	name     string
-	src      *pluginSource
+	src      *luavm.Source
 	manifest *Manifest
 	state    LifecycleState
 	err      error
@@ -198,14 +202,14 @@ func New(opts Options) (*Engine, error) {
 		broker: newBroker(), streamsDone: make(chan struct{})}
 	e.shared = newSharedStore(opts.Clock)
 	if opts.DB != nil {
-		if e.migr, err = NewMigrator(opts.DB, abs, opts.Logger); err != nil {
+		if e.migr, err = plugindb.NewMigrator(opts.DB, abs, opts.Logger); err != nil {
 			return nil, err
 		}
-		e.migr.roles = newDBRoles(opts.DB, opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax, opts.Logger)
-		e.migr.lookup = e.dbLookup
+		e.migr.UseRoles(opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax)
+		e.migr.SetLookup(e.dbLookup)
 	}
 	if opts.AccessLog != nil {
-		e.access = newAccessLog(opts.AccessLog, opts.AccessLogFormat)
+		e.access = web.NewAccessLog(opts.AccessLog, opts.AccessLogFormat)
 	}
 	e.modules = opts.Modules
 	if e.modules == nil {
@@ -253,11 +257,11 @@ func (e *Engine) load(ctx context.Context) error {
 	if e.loaded {
 		return nil
 	}
-	pf, exists, err := readPluginsFile(e.opts.Root)
+	pf, exists, err := spec.ReadPluginsFile(e.opts.Root)
 	if err != nil {
 		return err
 	}
-	if _, err := readRootConfig(e.opts.Root); err != nil {
+	if _, err := spec.ReadRootConfig(e.opts.Root); err != nil {
 		return err
 	}
 	names, err := e.discover(ctx)
@@ -303,7 +307,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := e.load(ctx); err != nil {
 		return err
 	}
-	rootCfg, err := readRootConfig(e.opts.Root)
+	rootCfg, err := spec.ReadRootConfig(e.opts.Root)
 	if err != nil {
 		return err
 	}
@@ -315,7 +319,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}()
 	e.retiring.Add(1)
 	go e.sweepShared(30 * time.Second)
-	e.startWatchdog()
+	luavm.StartWatchdog(e.opts.MemoryCeiling, e.log, e.quit)
 	if _, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg}); err != nil {
 		return err
 	}
@@ -338,11 +342,11 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 func (e *Engine) Order() ([]string, map[string]error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	nodes := make(map[string]graphNode, len(e.plugins))
+	nodes := make(map[string]spec.GraphNode, len(e.plugins))
 	for n, p := range e.plugins {
-		nodes[n] = graphNode{manifest: p.manifest, enabled: p.wanted, failed: p.state == StateFailed}
+		nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: p.wanted, Failed: p.state == StateFailed}
 	}
-	order, failures := orderPlugins(nodes)
+	order, failures := spec.OrderPlugins(nodes)
 	var ok []string
 	for _, n := range order {
 		if e.plugins[n].state != StateFailed {
@@ -416,7 +420,7 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 	if old := e.plugins[name]; old != nil {
 		p.genSeq, p.wanted = old.genSeq, old.wanted
 	}
-	src, err := loadSource(e.opts.Root, name)
+	src, err := luavm.LoadSource(e.opts.Root, name)
 	if err == nil {
 		p.manifest, err = e.readManifest(ctx, src)
 	}
@@ -431,10 +435,11 @@ func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
 
 // readManifest runs a plugin's init.lua in a throwaway state (build phase,
 // bounded by the request timeout) and reads its manifest.
-func (e *Engine) readManifest(ctx context.Context, src *pluginSource) (*Manifest, error) {
+func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest, error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
 	defer cancel()
-	return readManifest(ctx, src, e.newEnv(src, 0), e.opts.MemoryBudget)
+	env := e.newEnv(src, 0)
+	return spec.ReadManifest(ctx, src, env.modules, env.logger, e.opts.MemoryBudget)
 }
 
 func (p *plugin) fail(err error) {
@@ -442,9 +447,9 @@ func (p *plugin) fail(err error) {
 }
 
 // newEnv binds the host modules to one plugin generation.
-func (e *Engine) newEnv(src *pluginSource, gen int64) *stateEnv {
-	logger := e.log.With("plugin", src.name, "gen", gen)
-	info := hostapi.Plugin{Name: src.name, Generation: gen, Dir: src.dir, Logger: logger}
+func (e *Engine) newEnv(src *luavm.Source, gen int64) *stateEnv {
+	logger := e.log.With("plugin", src.Name, "gen", gen)
+	info := hostapi.Plugin{Name: src.Name, Generation: gen, Dir: src.Dir, Logger: logger}
 	mods := make(map[string]hostapi.Module, len(e.modules))
 	for _, f := range e.modules {
 		m := f(info)

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/stdlib/events"
@@ -105,10 +107,10 @@ func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, p
 	id := uuid.NewString()
 	var err error
 	switch {
-	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, rolePrefix):
+	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, plugindb.RolePrefix):
 		// a plugin's role may not write the outbox: it calls the engine's
 		// SECURITY DEFINER function, which takes the source from the role
-		// (dbroles.go)
+		// (engine/plugindb/dbroles.go)
 		_, err = tx.Exec(ctx, "select vbwd_api.publish_event($1::text::uuid, $2, $3::jsonb)", id, name, payload)
 	case tx != nil:
 		_, err = tx.Exec(ctx, publishSQL, id, name, source, payload)
@@ -211,7 +213,7 @@ func (s *State) callEvent(ctx context.Context, fn *lua.LFunction, ev *eventMsg) 
 	L.Push(fn)
 	L.Push(t)
 	if err := L.PCall(1, 0, nil); err != nil {
-		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "event "+ev.name, err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "event "+ev.name, err))
 	}
 	return nil
 }

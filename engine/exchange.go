@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -95,7 +97,7 @@ func (e *Engine) exchangeRoutes(export, imp chi.Router) {
 			out = append(out, ref.gen.exchangers[ref.name()])
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-		writeJSON(w, http.StatusOK, map[string]any{"exchangers": out})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"exchangers": out})
 	})
 	export.Get("/data-exchange/{key}/export", e.exportHandler)
 	imp.Post("/data-exchange/{key}/import", e.importHandler)
@@ -108,7 +110,7 @@ func (e *Engine) exchanger(w http.ResponseWriter, r *http.Request) (regRef, Exch
 	key := chi.URLParam(r, "key")
 	ref, ok := e.index.Load().exchangers[key]
 	if !ok {
-		writeError(asRespWriter(w), http.StatusNotFound, "no exchanger "+key, nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no exchanger "+key, nil)
 		return ref, ExchangerSpec{}, "", false
 	}
 	spec := ref.gen.exchangers[key]
@@ -121,7 +123,7 @@ func (e *Engine) exchanger(w http.ResponseWriter, r *http.Request) (regRef, Exch
 			return ref, spec, format, true
 		}
 	}
-	writeError(asRespWriter(w), http.StatusBadRequest, fmt.Sprintf("exchanger %s does not offer format %q (offers %s)", key, format, strings.Join(spec.Formats, ", ")), nil)
+	web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, fmt.Sprintf("exchanger %s does not offer format %q (offers %s)", key, format, strings.Join(spec.Formats, ", ")), nil)
 	return ref, spec, "", false
 }
 
@@ -132,7 +134,7 @@ func (e *Engine) exportHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	withPII := r.URL.Query().Get("pii") == "true"
 	if withPII && !e.adminMay(r, spec.Key+".export.pii") {
-		writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".export.pii"})
+		web.WriteError(web.AsRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".export.pii"})
 		return
 	}
 	ex := &exporter{spec: spec, format: format, pii: withPII, w: w}
@@ -185,7 +187,7 @@ func (s *State) callExport(ctx context.Context, spec *lua.LTable, offset, limit 
 	L.Push(spec.RawGetString("export"))
 	L.Push(q)
 	if err := L.PCall(1, 1, nil); err != nil {
-		return nil, withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "export", err))
+		return nil, luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "export", err))
 	}
 	v := L.Get(-1)
 	L.Pop(1)

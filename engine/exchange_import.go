@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
 	lua "github.com/yuin/gopher-lua"
@@ -41,7 +43,7 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !e.adminMay(r, spec.Key+".import") {
-		writeError(asRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".import"})
+		web.WriteError(web.AsRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": spec.Key + ".import"})
 		return
 	}
 	mode := r.URL.Query().Get("mode")
@@ -49,17 +51,17 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 		mode = "upsert"
 	}
 	if mode != "upsert" && mode != "replace_all" {
-		writeError(asRespWriter(w), http.StatusBadRequest, "mode must be upsert or replace_all", nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, "mode must be upsert or replace_all", nil)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, importMaxBody+1))
 	if err != nil || len(body) > importMaxBody {
-		writeError(asRespWriter(w), http.StatusRequestEntityTooLarge, fmt.Sprintf("import body must be at most %d bytes", importMaxBody), nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusRequestEntityTooLarge, fmt.Sprintf("import body must be at most %d bytes", importMaxBody), nil)
 		return
 	}
 	rows, err := parseImport(format, body)
 	if err != nil {
-		writeError(asRespWriter(w), http.StatusBadRequest, err.Error(), nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, err.Error(), nil)
 		return
 	}
 	res := ImportResult{Exchanger: spec.Key, DryRun: r.URL.Query().Get("dry_run") == "1" || r.URL.Query().Get("dry_run") == "true",
@@ -71,9 +73,9 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		e.writeAdminError(w, err)
 	case len(res.Errors) > 0:
-		writeJSON(w, http.StatusUnprocessableEntity, res)
+		web.WriteJSON(w, http.StatusUnprocessableEntity, res)
 	default:
-		writeJSON(w, http.StatusOK, res)
+		web.WriteJSON(w, http.StatusOK, res)
 	}
 }
 
@@ -184,7 +186,7 @@ func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[str
 	L.Push(luaconv.FromGo(L, list))
 	L.Push(opts)
 	if err := L.PCall(2, 1, nil); err != nil {
-		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
 	}
 	out, _ := L.Get(-1).(*lua.LTable)
 	L.Pop(1)

@@ -13,6 +13,9 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -61,8 +64,8 @@ func FuzzManifest(f *testing.F) {
 		if routes {
 			tbl.RawSetString("routes", L.NewFunction(func(*lua.LState) int { return 0 }))
 		}
-		src := &pluginSource{name: "fz", relDir: "plugins/fz"}
-		m, err := parseManifest(src, tbl)
+		src := &luavm.Source{Name: "fz", RelDir: "plugins/fz"}
+		m, err := spec.ParseManifest(src, tbl)
 		if err != nil {
 			var pe *PluginError
 			if !errors.As(err, &pe) || pe.Plugin != "fz" || pe.File != "plugins/fz/init.lua" || pe.Op != "manifest" {
@@ -84,8 +87,8 @@ func FuzzManifest(f *testing.F) {
 				strings.ContainsAny(prefix, "\r\n\t {}*?#%\\") {
 				t.Fatalf("url_prefix %q accepted", prefix)
 			}
-			for _, r := range reservedPrefix {
-				if prefixesOverlap(prefix, r) {
+			for _, r := range spec.ReservedPrefix {
+				if spec.PrefixesOverlap(prefix, r) {
 					t.Fatalf("url_prefix %q accepted over the engine's %s", prefix, r)
 				}
 			}
@@ -95,7 +98,7 @@ func FuzzManifest(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, d := range m.Dependencies {
-			if !pluginName.MatchString(d.Name) || seen[d.Name] {
+			if !plugindb.PluginName.MatchString(d.Name) || seen[d.Name] {
 				t.Fatalf("dependency %q accepted (twice: %v)", d.Name, seen[d.Name])
 			}
 			seen[d.Name] = true
@@ -129,7 +132,7 @@ func FuzzRootJSON(f *testing.F) {
 		fuzzWrite(t, filepath.Join(root, "plugins.json"), pluginsJSON)
 		fuzzWrite(t, filepath.Join(root, "config.json"), configJSON)
 
-		pf, exists, err := readPluginsFile(root)
+		pf, exists, err := spec.ReadPluginsFile(root)
 		if !exists {
 			t.Fatalf("plugins.json exists but was not seen")
 		}
@@ -160,7 +163,7 @@ func FuzzRootJSON(f *testing.F) {
 			}
 		}
 
-		cfg, err := readRootConfig(root)
+		cfg, err := spec.ReadRootConfig(root)
 		var rawCfg map[string]map[string]any
 		cfgOK := json.Valid(configJSON) && json.Unmarshal(configJSON, &rawCfg) == nil
 		switch {
@@ -202,8 +205,8 @@ func FuzzConfig(f *testing.F) {
 		f.Add([]byte(s[0]), []byte(s[1]), []byte(s[2]))
 	}
 	root := f.TempDir()
-	src := &pluginSource{name: "fz", dir: filepath.Join(root, "plugins", "fz"), relDir: "plugins/fz"}
-	if err := os.MkdirAll(src.dir, 0o755); err != nil {
+	src := &luavm.Source{Name: "fz", Dir: filepath.Join(root, "plugins", "fz"), RelDir: "plugins/fz"}
+	if err := os.MkdirAll(src.Dir, 0o755); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, defaults, override, schema []byte) {
@@ -216,22 +219,22 @@ func FuzzConfig(f *testing.F) {
 		}
 		var baseCopy map[string]any
 		_ = json.Unmarshal(defaults, &baseCopy)
-		merged := mergeConfig(base, over)
+		merged := spec.MergeConfig(base, over)
 		checkMerge(t, "$", base, over, merged)
-		if again := mergeConfig(merged, over); !reflect.DeepEqual(again, merged) {
+		if again := spec.MergeConfig(merged, over); !reflect.DeepEqual(again, merged) {
 			t.Fatalf("merge is not idempotent: %v then %v", merged, again)
 		}
 		if !reflect.DeepEqual(base, baseCopy) {
 			t.Fatalf("merge changed the defaults: %v, was %v", base, baseCopy)
 		}
 
-		schemaFile := filepath.Join(src.dir, "admin-config.json")
+		schemaFile := filepath.Join(src.Dir, "admin-config.json")
 		if len(schema) == 0 {
 			_ = os.Remove(schemaFile)
 		} else {
 			fuzzWrite(t, schemaFile, schema)
 		}
-		err1, err2 := validateConfig(src, merged), validateConfig(src, merged)
+		err1, err2 := spec.ValidateConfig(src, merged), spec.ValidateConfig(src, merged)
 		if (err1 == nil) != (err2 == nil) {
 			t.Fatalf("validation is not deterministic: %v then %v", err1, err2)
 		}

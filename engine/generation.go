@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -25,7 +27,7 @@ type Generation struct {
 	Config   map[string]any
 	LoadedAt time.Time
 
-	src    *pluginSource
+	src    *luavm.Source
 	env    *stateEnv
 	opts   *Options
 	logger *slog.Logger
@@ -66,7 +68,8 @@ func newGeneration(ctx context.Context, g *Generation) (err error) {
 	if err := g.bindEgress(); err != nil {
 		return err
 	}
-	g.pool = newPool(g.opts.PoolMax, g.buildState)
+	g.pool = luavm.NewPool(luavm.PoolConfig{Plugin: g.Plugin, Max: g.opts.PoolMax, Budget: g.memoryBudget(), Cancelled: &g.cancelled},
+		g.buildState)
 	first, err := g.buildFirst(ctx)
 	if err != nil {
 		return err
@@ -86,7 +89,7 @@ func newGeneration(ctx context.Context, g *Generation) (err error) {
 		}
 		states = append(states, s)
 	}
-	g.pool.warm(states...)
+	g.pool.Warm(states...)
 	g.LoadedAt = time.Now()
 	return nil
 }
@@ -120,7 +123,7 @@ func (g *Generation) buildState(ctx context.Context) (*State, error) {
 	}
 	if err := sameRegistrations(g.regs, rc.regs); err != nil {
 		s.close()
-		return nil, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.relDir, "init.lua"), Op: "on_enable",
+		return nil, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.RelDir, "init.lua"), Op: "on_enable",
 			Err: fmt.Errorf("%w: a new state of the pool %v; registrations must not depend on per-state data (time, random numbers, shared values)", ErrRegMismatch, err)}
 	}
 	return s, nil
@@ -131,21 +134,21 @@ func (g *Generation) buildState(ctx context.Context) (*State, error) {
 func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder, err error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), g.opts.RequestTimeout)
 	defer cancel()
-	L := newSandbox(g.src, g.env.modules, g.env.logger)
-	s := &State{L: L, gen: g}
+	L := luavm.NewSandbox(g.src, g.env.modules, g.env.logger)
+	s := &State{VM: luavm.VM{L: L}, gen: g}
 	ok := false
-	done := armCall(L, g.Plugin, g.memoryBudget())
+	done := luavm.ArmCall(L, g.Plugin, g.memoryBudget())
 	L.SetContext(ctx)
 	defer func() {
 		L.RemoveContext()
 		if merr := done(err); merr != nil && ok { // over its memory budget yet no error: never pooled
-			built, rec, ok, err = nil, nil, false, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.relDir, "init.lua"), Op: "build", Err: merr}
+			built, rec, ok, err = nil, nil, false, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.RelDir, "init.lua"), Op: "build", Err: merr}
 		}
 		if !ok {
 			L.Close()
 		}
 	}()
-	tbl, err := runEntry(ctx, L, g.src)
+	tbl, err := spec.RunEntry(ctx, L, g.src)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,14 +185,14 @@ func (s *State) callHook(ctx context.Context, name string, arg lua.LValue) error
 	L.Push(fn)
 	L.Push(arg)
 	if err := L.PCall(1, 0, nil); err != nil {
-		err = withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, name, err))
+		err = luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, name, err))
 		if pe, ok := err.(*PluginError); ok {
 			return pe
 		}
 		if se, ok := err.(*StatusError); ok {
 			err = fmt.Errorf("raised %v", se)
 		}
-		return &PluginError{Plugin: s.gen.Plugin, File: path.Join(s.gen.src.relDir, "init.lua"), Op: name, Err: err}
+		return &PluginError{Plugin: s.gen.Plugin, File: path.Join(s.gen.src.RelDir, "init.lua"), Op: name, Err: err}
 	}
 	return nil
 }
@@ -246,8 +249,8 @@ func (g *Generation) retire(bound time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), g.opts.RequestTimeout)
 	defer cancel()
 	var hookErr error
-	if g.Manifest.hasOnDisable {
-		runErr := g.pool.runFinal(ctx, func(s *State) error {
+	if g.Manifest.HasOnDisable {
+		runErr := g.pool.RunFinal(ctx, func(s *State) error {
 			return s.callHook(ctx, "on_disable", s.hookCtx(nil))
 		})
 		if runErr != nil {

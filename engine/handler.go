@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	lua "github.com/yuin/gopher-lua"
@@ -54,9 +56,9 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 				g.leave()
 			}
 		}()
-		rw := asRespWriter(w)
-		rw.plugin, rw.gen = g.Plugin, g.Number
-		defer func() { rm.observe(rw.status, time.Since(rw.start)) }()
+		rw := web.AsRespWriter(w)
+		rw.Plugin, rw.Gen = g.Plugin, g.Number
+		defer func() { rm.observe(rw.Status, time.Since(rw.Start)) }()
 		user, ok := e.authorize(rw, r, rt.Permission, rt.Auth)
 		if !ok {
 			return
@@ -67,11 +69,11 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
-		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.requestID, User: user})
+		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
 		resp := responsePool.Get().(*response)
 		defer func() { resp.reset(); responsePool.Put(resp) }()
 		err := g.pool.Run(ctx, func(s *State) error {
-			return s.serve(ctx, idx, r, body, rw.requestID, user, resp)
+			return s.serve(ctx, idx, r, body, rw.RequestID, user, resp)
 		})
 		if err != nil {
 			e.writeCallError(rw, r, g, rt, err)
@@ -94,13 +96,13 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 // the permission 403. Another scheme (Basic, for a proxy in front) and any
 // Bearer while no JWT secret is set are not the engine's: the caller is
 // anonymous.
-func (e *Engine) authorize(w *respWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
+func (e *Engine) authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
 	var user *hostapi.User
 	if h := r.Header.Get("Authorization"); e.jwt.Enabled() && strings.HasPrefix(h, "Bearer ") {
 		u, err := e.jwt.FromHeader(h)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, err.Error(), nil)
+			web.WriteError(w, http.StatusUnauthorized, err.Error(), nil)
 			return nil, false
 		}
 		user = &hostapi.User{ID: u.ID, Roles: u.Roles, Claims: u.Claims}
@@ -111,14 +113,14 @@ func (e *Engine) authorize(w *respWriter, r *http.Request, perm string, needUser
 		if perm != "" {
 			extra = map[string]any{"required": perm}
 		}
-		writeError(w, http.StatusUnauthorized, "authentication required", extra)
+		web.WriteError(w, http.StatusUnauthorized, "authentication required", extra)
 		return nil, false
 	}
 	if perm == "" {
 		return user, true
 	}
 	if !e.Check(user, perm) {
-		writeError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
+		web.WriteError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
 		return nil, false
 	}
 	return user, true
@@ -126,21 +128,21 @@ func (e *Engine) authorize(w *respWriter, r *http.Request, perm string, needUser
 
 // readBody reads the request body up to limit bytes; it answers 413 and
 // returns false when the body is larger.
-func readBody(w *respWriter, r *http.Request, limit int64) ([]byte, bool) {
+func readBody(w *web.RespWriter, r *http.Request, limit int64) ([]byte, bool) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil, true
 	}
 	if r.ContentLength > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
+		web.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
 		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "cannot read request body", nil)
+		web.WriteError(w, http.StatusBadRequest, "cannot read request body", nil)
 		return nil, false
 	}
 	if int64(len(body)) > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
+		web.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
 		return nil, false
 	}
 	return body, true
@@ -155,7 +157,7 @@ func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte
 	L.Push(s.handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {
-		return withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "handler", err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "handler", err))
 	}
 	status, bodyV, headers := L.Get(-3), L.Get(-2), L.Get(-1)
 	L.Pop(3)
@@ -203,13 +205,7 @@ func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) e
 	} else if headers != lua.LNil {
 		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
 	}
-	var check func() error
-	if s.guard != nil {
-		check = s.guard.check
-	} else {
-		check = s.L.Interrupted
-	}
-	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, check)
+	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, s.Interrupted())
 }
 
 // encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
@@ -220,7 +216,7 @@ func encodeBody(body lua.LValue, resp *response, max int64, check func() error) 
 		return nil
 	case lua.LString:
 		if int64(len(b)) > max {
-			return responseTooLarge(max)
+			return luavm.ResponseTooLarge(max)
 		}
 		resp.body = append(resp.body, b...)
 		if resp.contentType == "" {
@@ -232,7 +228,7 @@ func encodeBody(body lua.LValue, resp *response, max int64, check func() error) 
 	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: check})
 	if err != nil {
 		if _, ok := err.(*luaconv.TooLargeError); ok {
-			return responseTooLarge(max)
+			return luavm.ResponseTooLarge(max)
 		}
 		return fmt.Errorf("encoding the response body: %w", err)
 	}
@@ -244,7 +240,7 @@ func encodeBody(body lua.LValue, resp *response, max int64, check func() error) 
 
 var contentTypeJSON = []string{"application/json"}
 
-func writeResponse(w *respWriter, resp *response) {
+func writeResponse(w *web.RespWriter, resp *response) {
 	h := w.Header()
 	for _, kv := range resp.headers {
 		h.Set(kv[0], kv[1])
@@ -264,7 +260,7 @@ func writeResponse(w *respWriter, resp *response) {
 }
 
 // writeCallError maps an error from running a handler to a response.
-func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, rt Route, err error) {
+func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generation, rt Route, err error) {
 	var se *StatusError
 	switch {
 	case errors.As(err, &se):
@@ -272,15 +268,15 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 		if msg == "" {
 			msg = http.StatusText(se.Status)
 		}
-		writeError(w, se.Status, msg, se.Extra)
+		web.WriteError(w, se.Status, msg, se.Extra)
 	case r.Context().Err() != nil:
-		w.status = 499 // client closed the request: nothing to answer, not a Lua error
-		g.logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
+		w.Status = 499 // client closed the request: nothing to answer, not a Lua error
+		g.logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
 	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
-		writeError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
+		web.WriteError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
 	case errors.Is(err, ErrDatabaseUnavailable):
 		// an outage, not a bug: clients may retry; details go to the log
-		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.requestID, "err", err.Error()}
+		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.RequestID, "err", err.Error()}
 		var pe *PluginError
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "src", pe.Location())
@@ -288,34 +284,23 @@ func (e *Engine) writeCallError(w *respWriter, r *http.Request, g *Generation, r
 		g.logger.Warn("handler failed: the database is unavailable", attrs...)
 		e.metrics.luaErrors.WithLabelValues(g.Plugin, "database").Inc()
 		w.Header().Set("Retry-After", retryAfterOutage)
-		writeError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
+		web.WriteError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
 	case errors.Is(err, ErrTimeout):
 		e.metrics.luaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
-		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.requestID)
-		writeError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
+		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
+		web.WriteError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
 	default:
-		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.requestID, "err", err.Error()}
+		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.RequestID, "err", err.Error()}
 		var pe *PluginError
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
 		}
 		g.logger.Error("handler failed", attrs...)
 		e.metrics.luaErrors.WithLabelValues(g.Plugin, "error").Inc()
-		writeError(w, http.StatusInternalServerError, "internal", nil)
+		web.WriteError(w, http.StatusInternalServerError, "internal", nil)
 	}
 }
 
 // retryAfterOutage is the Retry-After (seconds) of a 503 for a database
 // outage: about what a supervised embedded PostgreSQL needs to come back.
 const retryAfterOutage = "5"
-
-// writeError answers {"error": msg, "request_id": ..., extra...}.
-func writeError(w *respWriter, status int, msg string, extra map[string]any) {
-	m := make(map[string]any, len(extra)+2)
-	for k, v := range extra {
-		m[k] = v
-	}
-	m["error"] = msg
-	m["request_id"] = w.requestID
-	writeJSON(w, status, m)
-}

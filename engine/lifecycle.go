@@ -9,6 +9,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // LifecycleState is where a plugin is in its lifecycle.
@@ -28,10 +32,10 @@ const (
 // pending migrations, builds (pre-warms) a new generation of p from src and
 // compiles its routes into its own sub-router, without touching p's current
 // generation. On error nothing of the new generation is left open.
-func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSource, m *Manifest, cfg map[string]any,
+func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Source, m *Manifest, cfg map[string]any,
 	serving map[string]*Generation) (*Generation, error) {
 	if o := overlapping(serving, p.name, m.URLPrefix); o != nil {
-		return nil, &PluginError{Plugin: p.name, File: src.relDir + "/init.lua", Op: "enable",
+		return nil, &PluginError{Plugin: p.name, File: src.RelDir + "/init.lua", Op: "enable",
 			Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (serving)", m.URLPrefix, o.Manifest.URLPrefix, o.Plugin)}
 	}
 	if err := e.preparePluginDB(ctx, p.name, m); err != nil {
@@ -58,12 +62,12 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *pluginSourc
 
 // migrate applies p's pending migrations (its dependencies' ran before, in
 // dependency order).
-func (e *Engine) migrate(ctx context.Context, name string, src *pluginSource) error {
-	if !hasMigrations(e.opts.Root, name) {
+func (e *Engine) migrate(ctx context.Context, name string, src *luavm.Source) error {
+	if !plugindb.HasMigrations(e.opts.Root, name) {
 		return nil
 	}
 	if e.migr == nil {
-		return &PluginError{Plugin: name, File: src.relDir + "/migrations", Op: "migrate",
+		return &PluginError{Plugin: name, File: src.RelDir + "/migrations", Op: "migrate",
 			Err: errors.New("the plugin has migrations but the engine has no database")}
 	}
 	_, err := e.migr.Up(ctx, name)
@@ -253,13 +257,13 @@ func dependentsWhere(plugins map[string]*plugin, name string, keep func(*plugin)
 
 // reverseOrder lists enabled plugins with dependents before dependencies.
 func (e *Engine) reverseOrder() []string {
-	nodes := map[string]graphNode{}
+	nodes := map[string]spec.GraphNode{}
 	for n, p := range e.plugins {
 		if p.gen != nil {
-			nodes[n] = graphNode{manifest: p.manifest, enabled: true}
+			nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: true}
 		}
 	}
-	order, _ := orderPlugins(nodes)
+	order, _ := spec.OrderPlugins(nodes)
 	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
 		order[i], order[j] = order[j], order[i]
 	}
@@ -349,7 +353,7 @@ func statusOf(v pluginView, p *plugin) PluginStatus {
 		}
 	}
 	if p.src != nil {
-		st.Hash = p.src.hash
+		st.Hash = p.src.Hash
 	}
 	if p.err != nil {
 		st.Error = p.err.Error()

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 )
 
 // bombPlugin holds one route per memory bomb of issue 10, each of which
@@ -99,7 +101,7 @@ func vmRSS(t testing.TB) int64 {
 // watchdog watches.
 func processBytes(t testing.TB) int64 {
 	if raceEnabled {
-		return newProcessMemory().read()
+		return luavm.NewProcessMemory().Read()
 	}
 	return vmRSS(t)
 }
@@ -277,7 +279,7 @@ end`),
 func TestWatchdogStops(t *testing.T) {
 	running := func() bool {
 		buf := make([]byte, 1<<20)
-		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "startWatchdog.func")
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "StartWatchdog.func")
 	}
 	if running() {
 		t.Skip("a watchdog of another test is running")

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
@@ -212,7 +213,7 @@ func (e *Engine) startEvents(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	err := e.migr.locked(ctx, func() error {
+	err := e.migr.Locked(ctx, func() error {
 		_, err := e.opts.DB.Exec(ctx, outboxSchema)
 		return err
 	})
@@ -439,11 +440,11 @@ func (ob *outbox) sweep() {
 func (ob *outbox) listen() {
 	defer ob.e.retiring.Done()
 	wake := func(context.Context) error { ob.wakeAll(); return nil }
-	ob.e.runListener(listener{
-		what:      "published events",
-		channel:   eventsChannel,
-		onConnect: wake, // catch up with what was published while not listening
-		onNotify:  func(ctx context.Context, _ *pgconn.Notification) error { return wake(ctx) },
+	ob.e.runListener(pgcoord.Listener{
+		What:      "published events",
+		Channel:   eventsChannel,
+		OnConnect: wake, // catch up with what was published while not listening
+		OnNotify:  func(ctx context.Context, _ *pgconn.Notification) error { return wake(ctx) },
 	})
 }
 

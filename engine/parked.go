@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // The admin side of parked events (see outbox.go): ops list the events
@@ -47,7 +48,7 @@ func (e *Engine) parkedRoutes(r chi.Router) {
 
 func (e *Engine) adminListParked(w http.ResponseWriter, r *http.Request) {
 	if e.opts.DB == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"events": []ParkedEvent{}})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"events": []ParkedEvent{}})
 		return
 	}
 	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
@@ -68,26 +69,26 @@ func (e *Engine) adminListParked(w http.ResponseWriter, r *http.Request) {
 	if evs == nil {
 		evs = []ParkedEvent{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"events": evs})
 }
 
 func (e *Engine) adminDiscardParked(w http.ResponseWriter, r *http.Request) {
-	rw := asRespWriter(w)
+	rw := web.AsRespWriter(w)
 	plugin, id := r.URL.Query().Get("plugin"), r.URL.Query().Get("id")
 	if plugin == "" {
-		writeError(rw, http.StatusBadRequest, "say whose events to discard: ?plugin=<name>[&id=<event id>]", nil)
+		web.WriteError(rw, http.StatusBadRequest, "say whose events to discard: ?plugin=<name>[&id=<event id>]", nil)
 		return
 	}
 	var idArg any
 	if id != "" {
 		if _, err := uuid.Parse(id); err != nil {
-			writeError(rw, http.StatusBadRequest, "id must be an event id (a uuid)", nil)
+			web.WriteError(rw, http.StatusBadRequest, "id must be an event id (a uuid)", nil)
 			return
 		}
 		idArg = id
 	}
 	if e.opts.DB == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"discarded": 0})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"discarded": 0})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), outboxDBTimeout)
@@ -98,5 +99,5 @@ func (e *Engine) adminDiscardParked(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.log.Warn("events: parked events discarded by an admin", "plugin", plugin, "event_id", id, "events", tag.RowsAffected())
-	writeJSON(w, http.StatusOK, map[string]any{"discarded": tag.RowsAffected(), "plugin": plugin})
+	web.WriteJSON(w, http.StatusOK, map[string]any{"discarded": tag.RowsAffected(), "plugin": plugin})
 }

@@ -13,11 +13,6 @@ import (
 // the engine's admin.* permissions unless config.json grants them.
 const SuperAdminRole = "super_admin"
 
-// engineConfigKey is the root config.json entry of the engine itself:
-// {"vbwd": {"roles": {"<role>": ["perm", "prefix.*", "*"]}}} replaces the
-// grants the plugins declared for those roles.
-const engineConfigKey = "vbwd"
-
 // grants maps a role to the permission patterns it holds: exact keys,
 // "prefix.*" and "*".
 type grants map[string][]string

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -40,7 +41,7 @@ func (e *Engine) Populate(ctx context.Context, names ...string) ([]string, error
 		if len(want) > 0 && !want[n] {
 			continue
 		}
-		file := filepath.Join(p.src.dir, "populate.lua")
+		file := filepath.Join(p.src.Dir, "populate.lua")
 		if _, err := os.Stat(file); err != nil {
 			continue
 		}
@@ -63,8 +64,8 @@ func (e *Engine) enabledOrder() []string {
 }
 
 func (g *Generation) populate(ctx context.Context, file string) error {
-	chunk := path.Join(g.src.relDir, "populate.lua")
-	proto, err := compileFile(g.Plugin, file, chunk)
+	chunk := path.Join(g.src.RelDir, "populate.lua")
+	proto, err := luavm.CompileFile(g.Plugin, file, chunk)
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func (g *Generation) populate(ctx context.Context, file string) error {
 		L := s.L
 		L.Push(L.NewFunctionFromProto(proto))
 		if err := L.PCall(0, 1, nil); err != nil {
-			return withCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
+			return luavm.WithCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
 		}
 		fn, ok := L.Get(-1).(*lua.LFunction)
 		L.Pop(1)
@@ -84,7 +85,7 @@ func (g *Generation) populate(ctx context.Context, file string) error {
 		L.Push(fn)
 		L.Push(s.hookCtx(nil))
 		if err := L.PCall(1, 0, nil); err != nil {
-			err = withCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
+			err = luavm.WithCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
 			if se, ok := err.(*StatusError); ok {
 				err = &PluginError{Plugin: g.Plugin, File: chunk, Op: "populate", Err: se}
 			}

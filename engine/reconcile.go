@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // One reconciler. Every lifecycle entry point — Start, Enable, Disable,
@@ -38,7 +41,7 @@ func (e *RootConfigError) Unwrap() error { return e.Err }
 
 // rootConfig reads the root config.json for one reconcile.
 func (e *Engine) rootConfig() (rootConfig, error) {
-	cfg, err := readRootConfig(e.opts.Root)
+	cfg, err := spec.ReadRootConfig(e.opts.Root)
 	if err != nil {
 		return nil, &RootConfigError{Err: err}
 	}
@@ -65,7 +68,7 @@ type reconcileResult struct {
 
 // candidate is a new source of a serving plugin, built for a reload.
 type candidate struct {
-	src      *pluginSource
+	src      *luavm.Source
 	manifest *Manifest
 }
 
@@ -124,15 +127,15 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 // startOrder lists the wanted plugins in dependency order and fails, on
 // their records, those whose dependencies cannot be met.
 func (e *Engine) startOrder(next map[string]*Generation, res *reconcileResult) []string {
-	nodes := make(map[string]graphNode, len(e.plugins))
+	nodes := make(map[string]spec.GraphNode, len(e.plugins))
 	for n, p := range e.plugins {
 		failed := p.state == StateFailed && !isDependencyErr(p.err) && next[n] == nil
-		nodes[n] = graphNode{manifest: p.manifest, enabled: p.wanted, failed: failed}
+		nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: p.wanted, Failed: failed}
 		if !p.wanted && next[n] == nil && (p.state == StateDiscovered || p.state == StateEnabled) {
 			p.state = StateDisabled
 		}
 	}
-	order, failures := orderPlugins(nodes)
+	order, failures := spec.OrderPlugins(nodes)
 	for n, err := range failures {
 		if next[n] == nil {
 			e.attemptFailed(e.plugins[n], err, res)
@@ -155,7 +158,7 @@ func startClashes(plugins map[string]*plugin, order []string, next map[string]*G
 	}
 	for _, p := range starting {
 		for _, o := range starting {
-			if o != p && prefixesOverlap(o.manifest.URLPrefix, p.manifest.URLPrefix) && out[p.name] == nil {
+			if o != p && spec.PrefixesOverlap(o.manifest.URLPrefix, p.manifest.URLPrefix) && out[p.name] == nil {
 				out[p.name] = prefixClash(p, o.manifest.URLPrefix, o.name, "also starting")
 			}
 		}
@@ -169,7 +172,7 @@ func startClashes(plugins map[string]*plugin, order []string, next map[string]*G
 }
 
 func prefixClash(p *plugin, other, otherName, how string) error {
-	return &PluginError{Plugin: p.name, File: p.src.relDir + "/init.lua", Op: "enable",
+	return &PluginError{Plugin: p.name, File: p.src.RelDir + "/init.lua", Op: "enable",
 		Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (%s)", p.manifest.URLPrefix, other, otherName, how)}
 }
 
@@ -180,7 +183,7 @@ func overlapping(serving map[string]*Generation, name, prefix string) *Generatio
 		return nil
 	}
 	for n, g := range serving {
-		if n != name && g.Manifest.URLPrefix != "" && prefixesOverlap(g.Manifest.URLPrefix, prefix) {
+		if n != name && g.Manifest.URLPrefix != "" && spec.PrefixesOverlap(g.Manifest.URLPrefix, prefix) {
 			return g
 		}
 	}
@@ -212,7 +215,7 @@ func (e *Engine) start(ctx context.Context, p *plugin, rootCfg rootConfig, next,
 	if err := depsIn(p.name, p.manifest, next); err != nil {
 		return err
 	}
-	cfg, err := pluginConfig(p.src, rootCfg[p.name])
+	cfg, err := spec.PluginConfig(p.src, rootCfg[p.name])
 	if err != nil {
 		return err
 	}
@@ -232,7 +235,7 @@ func (e *Engine) rebuild(ctx context.Context, p *plugin, cfg map[string]any, roo
 	next, built map[string]*Generation, cands map[string]candidate, res *reconcileResult) {
 	old := next[p.name]
 	src, m, cfg, err := e.loadCandidate(ctx, p, cfg, rootCfg, next)
-	if err == nil && src.hash == p.src.hash && reflect.DeepEqual(cfg, old.Config) {
+	if err == nil && src.Hash == p.src.Hash && reflect.DeepEqual(cfg, old.Config) {
 		p.err, p.outdated = nil, false
 		res.unchanged = append(res.unchanged, p.name)
 		return
@@ -308,13 +311,13 @@ func (e *Engine) discard(g *Generation) {
 // dependentsFirst orders generations so that a plugin's dependents come
 // before it (the order in which they are retired).
 func dependentsFirst(gens []*Generation) []*Generation {
-	nodes := map[string]graphNode{}
+	nodes := map[string]spec.GraphNode{}
 	by := map[string][]*Generation{}
 	for _, g := range gens {
-		nodes[g.Plugin] = graphNode{manifest: g.Manifest, enabled: true}
+		nodes[g.Plugin] = spec.GraphNode{Manifest: g.Manifest, Enabled: true}
 		by[g.Plugin] = append(by[g.Plugin], g)
 	}
-	order, _ := orderPlugins(nodes)
+	order, _ := spec.OrderPlugins(nodes)
 	seen := map[string]bool{}
 	var out []*Generation
 	for i := len(order) - 1; i >= 0; i-- {
@@ -336,7 +339,7 @@ func depsIn(name string, m *Manifest, next map[string]*Generation) error {
 		switch {
 		case dg == nil:
 			return &DependencyError{Chain: []string{name, d.Name}, Reason: d.Name + " is not enabled"}
-		case !d.Allows(dg.Manifest.semver):
+		case !d.Allows(dg.Manifest.Semver):
 			return &DependencyError{Chain: []string{name, d.Name}, Reason: fmt.Sprintf("%s %s does not satisfy %s", d.Name, dg.Manifest.Version, d.Range)}
 		}
 	}

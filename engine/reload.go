@@ -3,6 +3,9 @@ package engine
 import (
 	"context"
 	"fmt"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
 // ReloadResult says what a reload did.
@@ -63,11 +66,11 @@ func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (R
 		return ReloadResult{Plugin: name}, res.retire, err
 	}
 	g := p.gen
-	out := ReloadResult{Plugin: name, Generation: g.Number, Hash: p.src.hash}
+	out := ReloadResult{Plugin: name, Generation: g.Number, Hash: p.src.Hash}
 	if len(res.reloaded) == 0 || !contains(res.reloaded, name) {
 		out.Unchanged = true
 	} else {
-		e.log.Info("plugin reloaded", "plugin", name, "gen", g.Number, "hash", p.src.hash[:12])
+		e.log.Info("plugin reloaded", "plugin", name, "gen", g.Number, "hash", p.src.Hash[:12])
 	}
 	return out, res.retire, nil
 }
@@ -89,14 +92,14 @@ func (e *Engine) reloadNotServing(ctx context.Context, p *plugin, rootCfg rootCo
 	if err != nil {
 		return ReloadResult{Plugin: p.name}, nil, err
 	}
-	return ReloadResult{Plugin: p.name, Generation: p.gen.Number, Hash: p.src.hash}, res.retire, nil
+	return ReloadResult{Plugin: p.name, Generation: p.gen.Number, Hash: p.src.Hash}, res.retire, nil
 }
 
 // loadCandidate compiles a plugin's current files and checks them against
 // the serving set: manifest, dependencies, dependents' ranges, config.
 func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]any, rootCfg rootConfig,
-	serving map[string]*Generation) (*pluginSource, *Manifest, map[string]any, error) {
-	src, err := loadSource(e.opts.Root, p.name)
+	serving map[string]*Generation) (*luavm.Source, *Manifest, map[string]any, error) {
+	src, err := luavm.LoadSource(e.opts.Root, p.name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -109,15 +112,15 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 	}
 	for dn, dg := range serving {
 		for _, d := range dg.Manifest.Dependencies {
-			if d.Name == p.name && !d.Allows(m.semver) {
+			if d.Name == p.name && !d.Allows(m.Semver) {
 				return nil, nil, nil, &DependencyError{Chain: []string{dn, p.name}, Reason: fmt.Sprintf("%s %s would not satisfy %s", p.name, m.Version, d.Range)}
 			}
 		}
 	}
 	if cfg == nil {
-		cfg, err = pluginConfig(src, rootCfg[p.name])
+		cfg, err = spec.PluginConfig(src, rootCfg[p.name])
 	} else {
-		err = validateConfig(src, cfg)
+		err = spec.ValidateConfig(src, cfg)
 	}
 	if err != nil {
 		return nil, nil, nil, err

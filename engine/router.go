@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // rootHandler serves every request: it assigns a request id, dispatches
@@ -32,54 +32,20 @@ func newRootHandler(e *Engine) *rootHandler {
 	return h
 }
 
-// respWriter records what the access log needs.
-type respWriter struct {
-	http.ResponseWriter
-	status    int
-	start     time.Time
-	requestID string
-	plugin    string
-	gen       int64
-}
-
-func (w *respWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *respWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer (flush).
-func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-var respWriterPool = sync.Pool{New: func() any { return new(respWriter) }}
-
-func asRespWriter(w http.ResponseWriter) *respWriter {
-	if rw, ok := w.(*respWriter); ok {
-		return rw
-	}
-	return &respWriter{ResponseWriter: w, requestID: "-"}
-}
+var respWriterPool = sync.Pool{New: func() any { return new(web.RespWriter) }}
 
 func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := respWriterPool.Get().(*respWriter)
-	*rw = respWriter{ResponseWriter: w, requestID: h.requestID(r), start: start}
-	w.Header()["X-Request-Id"] = []string{rw.requestID}
+	rw := respWriterPool.Get().(*web.RespWriter)
+	*rw = web.RespWriter{ResponseWriter: w, RequestID: h.requestID(r), Start: start}
+	w.Header()["X-Request-Id"] = []string{rw.RequestID}
 	if hasDotSegment(r.URL.Path) {
-		writeError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
+		web.WriteError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
 	} else {
 		h.e.snap.Load().mux.ServeHTTP(rw, r)
 	}
 	h.e.accessLog(r, rw, time.Since(start))
-	*rw = respWriter{}
+	*rw = web.RespWriter{}
 	respWriterPool.Put(rw)
 }
 
@@ -101,9 +67,9 @@ func safeID(s string) bool {
 	return true
 }
 
-func (e *Engine) accessLog(r *http.Request, w *respWriter, d time.Duration) {
+func (e *Engine) accessLog(r *http.Request, w *web.RespWriter, d time.Duration) {
 	if e.access != nil {
-		e.access.write(r, w, d)
+		e.access.Write(r, w, d)
 	}
 }
 
@@ -135,14 +101,14 @@ func hasDotSegment(p string) bool {
 
 func (e *Engine) notFound(w http.ResponseWriter, r *http.Request) {
 	if e.closing.Load() {
-		writeError(asRespWriter(w), http.StatusServiceUnavailable, "shutting down", nil)
+		web.WriteError(web.AsRespWriter(w), http.StatusServiceUnavailable, "shutting down", nil)
 		return
 	}
-	writeError(asRespWriter(w), http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
+	web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeError(asRespWriter(w), http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path, nil)
+	web.WriteError(web.AsRespWriter(w), http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path, nil)
 }
 
 // compileRoutes compiles a generation's routes into its own sub-router,
@@ -159,7 +125,7 @@ func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
 	mux.MethodNotAllowed(methodNotAllowed)
 	for i, rt := range g.routes {
 		if err := addRoute(mux, rt, e.routeHandler(g, i)); err != nil {
-			pe := &PluginError{Plugin: g.Plugin, File: g.src.relDir + "/init.lua", Op: "routes",
+			pe := &PluginError{Plugin: g.Plugin, File: g.src.RelDir + "/init.lua", Op: "routes",
 				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
 			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {
 				if line, err := strconv.Atoi(rt.Where[i+1:]); err == nil {
@@ -185,20 +151,8 @@ func addRoute(mux *chi.Mux, rt Route, h http.Handler) (err error) {
 func (e *Engine) readyz(w http.ResponseWriter, r *http.Request) {
 	ready, why := e.Ready(r.Context())
 	if !ready {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reasons": why})
+		web.WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "reasons": why})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		b = []byte(`{"error":"internal"}`)
-		status = http.StatusInternalServerError
-	}
-	w.Header()["Content-Type"] = []string{"application/json"}
-	w.Header()["Content-Length"] = []string{strconv.Itoa(len(b))}
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ready"})
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -71,7 +72,7 @@ type scheduler struct {
 // Shutdown stops it (e.quit) and waits for a running job (e.retiring).
 func (e *Engine) startScheduler(ctx context.Context) error {
 	if e.opts.DB != nil {
-		err := e.migr.locked(ctx, func() error {
+		err := e.migr.Locked(ctx, func() error {
 			_, err := e.opts.DB.Exec(ctx, jobsSchema)
 			return err
 		})
@@ -157,7 +158,7 @@ func (s *scheduler) run(name string, ref regRef, at time.Time) {
 		L.Push(v)
 		L.Push(job)
 		if err := L.PCall(1, 0, nil); err != nil {
-			return withCtxErr(ctx, normalizeLuaError(ref.gen.Plugin, "job "+name, err))
+			return luavm.WithCtxErr(ctx, normalizeLuaError(ref.gen.Plugin, "job "+name, err))
 		}
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
@@ -184,7 +185,7 @@ func (s *State) callService(ctx context.Context, name, method string, v lua.LVal
 		L.Push(luaconv.FromGo(L, a))
 	}
 	if err := L.PCall(len(args), lua.MultRet, nil); err != nil {
-		return nil, serviceError(withCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "", err)))
+		return nil, serviceError(luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "", err)))
 	}
 	res := make([]any, L.GetTop()-top)
 	for i := range res {

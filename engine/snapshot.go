@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // snapshot is everything a request, an event, a DI call or a permission
@@ -41,7 +43,7 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	sort.Slice(list, func(i, j int) bool { return list[i].Plugin < list[j].Plugin })
 	for i, a := range list {
 		for _, b := range list[i+1:] {
-			if a.mux != nil && b.mux != nil && prefixesOverlap(a.Manifest.URLPrefix, b.Manifest.URLPrefix) {
+			if a.mux != nil && b.mux != nil && spec.PrefixesOverlap(a.Manifest.URLPrefix, b.Manifest.URLPrefix) {
 				return nil, fmt.Errorf("url_prefix %s of plugin %s overlaps %s of plugin %s",
 					a.Manifest.URLPrefix, a.Plugin, b.Manifest.URLPrefix, b.Plugin)
 			}
@@ -51,7 +53,7 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	if err != nil {
 		return nil, err
 	}
-	ix, err := buildIndex(list, rootCfg[engineConfigKey])
+	ix, err := buildIndex(list, rootCfg[spec.EngineConfigKey])
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	mux.NotFound(e.notFound)
 	mux.MethodNotAllowed(methodNotAllowed)
 	mux.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.Get("/readyz", e.readyz)
 	mux.Mount("/admin", e.admin)

@@ -2,18 +2,24 @@ package engine
 
 import (
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+)
+
+// Pool is the pool of a generation's states (engine/luavm).
+type (
+	Pool      = luavm.Pool[*State]
+	PoolStats = luavm.PoolStats
 )
 
 // State is one sandboxed Lua state of a generation's pool, with the handler
 // functions its own routes(r) registered (closures of this state).
 type State struct {
-	L        *lua.LState
+	luavm.VM // L, and what bounds its calls
 	gen      *Generation
 	plugin   *lua.LTable
 	handlers []*lua.LFunction
 	values   []lua.LValue // per registration of the generation: what this state registered
-	broken   bool         // set when the state must not be reused
-	guard    *callGuard   // memory budget and watchdog registration of its calls (memory.go)
 
 	// Metatables and methods of the req and req.params userdata.
 	reqMeta    *lua.LTable
@@ -22,4 +28,4 @@ type State struct {
 	queryAllFn *lua.LFunction
 }
 
-func (s *State) close() { s.L.Close() }
+func (s *State) close() { s.Close() }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	vstream "github.com/vbwd-platform/vbwd-engine/stdlib/stream"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -107,10 +109,10 @@ func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
 // listenStreams relays NOTIFYd stream events to this engine's subscribers.
 func (e *Engine) listenStreams() {
 	defer e.retiring.Done()
-	e.runListener(listener{
-		what:    "stream events",
-		channel: streamNotify,
-		onNotify: func(_ context.Context, n *pgconn.Notification) error {
+	e.runListener(pgcoord.Listener{
+		What:    "stream events",
+		Channel: streamNotify,
+		OnNotify: func(_ context.Context, n *pgconn.Notification) error {
 			var ev StreamEvent
 			payload, ok := e.verifyStream(n.Payload)
 			if !ok {
@@ -130,7 +132,7 @@ func (e *Engine) listenStreams() {
 // relays the channel until the client goes away, the generation g that
 // served it retires (reload, disable) or the engine stops; the last two end
 // with a final event telling the client to reconnect.
-func (e *Engine) serveStream(w *respWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
+func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
 	ch := e.broker.subscribe(channel)
 	defer e.broker.unsubscribe(channel, ch)
 	h := w.Header()

@@ -30,7 +30,7 @@ func (e *Engine) loadStreamKey() {
 	e.streamKey = key
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := e.migr.locked(ctx, func() error {
+	err := e.migr.Locked(ctx, func() error {
 		if _, err := e.opts.DB.Exec(ctx, streamKeysSQL); err != nil {
 			return err
 		}

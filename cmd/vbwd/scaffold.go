@@ -45,7 +45,7 @@ func newPluginNewCmd(g *globals) *cobra.Command {
 	}
 }
 
-// scaffoldName is the engine's rule for plugin names (engine/manifest.go).
+// scaffoldName is the engine's rule for plugin names (engine/plugindb.PluginName).
 var scaffoldName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // scaffoldData fills the templates.

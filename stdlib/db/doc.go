@@ -1,7 +1,7 @@
 // Package db is the vbwd.db host module: PostgreSQL for plugins, with
 // parameters only (there is no interpolation helper). The engine gives each
 // plugin a pool that logs in as the plugin's own database role, with the
-// plugin's schema as search_path (Options.Pool; engine/dbroles.go).
+// plugin's schema as search_path (Options.Pool; engine/plugindb/dbroles.go).
 //
 //	local db = require("vbwd.db")
 //	local rows, err = db.query("select id, title from notes where owner = $1 order by id", user_id)

@@ -51,7 +51,7 @@
 // Inside a plugin's transaction the row is written by the engine's SECURITY
 // DEFINER function vbwd_api.publish_event (the plugin's database role may
 // not touch the outbox itself), which takes the source plugin from the
-// role: see the engine package's dbroles.go.
+// role: see engine/plugindb/dbroles.go.
 //
 // The engine implements Bus and binds one Module to each plugin generation.
 package events

@@ -1,4 +1,4 @@
-package engine
+package spec
 
 import (
 	"fmt"
@@ -7,10 +7,10 @@ import (
 )
 
 // graphNode is what the dependency check needs to know about one plugin.
-type graphNode struct {
-	manifest *Manifest // nil when the plugin failed to load
-	enabled  bool      // enabled in plugins.json (or asked to be)
-	failed   bool      // failed for another reason (load, earlier check)
+type GraphNode struct {
+	Manifest *Manifest // nil when the plugin failed to load
+	Enabled  bool      // enabled in plugins.json (or asked to be)
+	Failed   bool      // failed for another reason (load, earlier check)
 }
 
 // DependencyError says why a plugin cannot be enabled because of its
@@ -27,11 +27,11 @@ func (e *DependencyError) Error() string {
 // orderPlugins checks the dependencies of every enabled plugin and returns
 // the enabled plugins whose checks pass in topological order (dependencies
 // first, ties broken by name), and the reasons the others fail.
-func orderPlugins(nodes map[string]graphNode) (order []string, failures map[string]error) {
+func OrderPlugins(nodes map[string]GraphNode) (order []string, failures map[string]error) {
 	g := &graph{nodes: nodes, state: map[string]int{}, errs: map[string]error{}}
 	names := make([]string, 0, len(nodes))
 	for n, node := range nodes {
-		if node.enabled {
+		if node.Enabled {
 			names = append(names, n)
 		}
 	}
@@ -49,7 +49,7 @@ const (
 )
 
 type graph struct {
-	nodes map[string]graphNode
+	nodes map[string]GraphNode
 	state map[string]int
 	errs  map[string]error
 	order []string
@@ -83,10 +83,10 @@ func (g *graph) visit(n string) error {
 
 func (g *graph) check(n string) error {
 	node := g.nodes[n]
-	if node.failed || node.manifest == nil {
+	if node.Failed || node.Manifest == nil {
 		return nil // its own error is reported elsewhere; dependents see it below
 	}
-	deps := append([]Dependency(nil), node.manifest.Dependencies...)
+	deps := append([]Dependency(nil), node.Manifest.Dependencies...)
 	sort.Slice(deps, func(i, j int) bool { return deps[i].Name < deps[j].Name })
 	for _, d := range deps {
 		chain := []string{n, d.Name}
@@ -94,12 +94,12 @@ func (g *graph) check(n string) error {
 		switch {
 		case !ok:
 			return &DependencyError{Chain: chain, Reason: fmt.Sprintf("%s is not installed (no plugins/%s/init.lua)", d.Name, d.Name)}
-		case dn.manifest == nil || dn.failed:
+		case dn.Manifest == nil || dn.Failed:
 			return &DependencyError{Chain: chain, Reason: fmt.Sprintf("%s failed to load", d.Name)}
-		case !dn.enabled:
+		case !dn.Enabled:
 			return &DependencyError{Chain: chain, Reason: fmt.Sprintf("%s is not enabled", d.Name)}
-		case !d.Allows(dn.manifest.semver):
-			return &DependencyError{Chain: chain, Reason: fmt.Sprintf("%s %s does not satisfy %s", d.Name, dn.manifest.Version, d.Range)}
+		case !d.Allows(dn.Manifest.Semver):
+			return &DependencyError{Chain: chain, Reason: fmt.Sprintf("%s %s does not satisfy %s", d.Name, dn.Manifest.Version, d.Range)}
 		}
 		err := g.visit(d.Name)
 		if err == nil {

@@ -1,4 +1,4 @@
-package engine
+package web
 
 import (
 	"io"
@@ -9,25 +9,27 @@ import (
 	"unicode/utf8"
 )
 
-// accessLog writes one line per request straight into a byte buffer and
+// AccessLog writes one line per request straight into a byte buffer and
 // then to its writer in one call. It exists because a request log line
 // through slog costs several times more than the rest of a hello request
 // (PocketBase's default request logging halves its throughput); the lines
 // keep slog's text or JSON shape so one log stream stays uniform.
-type accessLog struct {
+type AccessLog struct {
 	w    io.Writer
 	json bool
 	bufs sync.Pool
 }
 
-func newAccessLog(w io.Writer, format string) *accessLog {
-	a := &accessLog{w: w, json: format == "json"}
+// NewAccessLog writes lines to w in format "text" or "json".
+func NewAccessLog(w io.Writer, format string) *AccessLog {
+	a := &AccessLog{w: w, json: format == "json"}
 	a.bufs.New = func() any { b := make([]byte, 0, 256); return &b }
 	return a
 }
 
-func (a *accessLog) write(r *http.Request, w *respWriter, d time.Duration) {
-	status := w.status
+// Write writes the line of one request.
+func (a *AccessLog) Write(r *http.Request, w *RespWriter, d time.Duration) {
+	status := w.Status
 	if status == 0 {
 		status = http.StatusOK
 	}
@@ -45,11 +47,11 @@ func (a *accessLog) write(r *http.Request, w *respWriter, d time.Duration) {
 		b = append(b, `,"dur":`...)
 		b = strconv.AppendInt(b, int64(d), 10)
 		b = append(b, `,"request_id":`...)
-		b = appendJSONString(b, w.requestID)
+		b = appendJSONString(b, w.RequestID)
 		b = append(b, `,"plugin":`...)
-		b = appendJSONString(b, w.plugin)
+		b = appendJSONString(b, w.Plugin)
 		b = append(b, `,"gen":`...)
-		b = strconv.AppendInt(b, w.gen, 10)
+		b = strconv.AppendInt(b, w.Gen, 10)
 		b = append(b, "}\n"...)
 	} else {
 		b = append(b, "time="...)
@@ -63,11 +65,11 @@ func (a *accessLog) write(r *http.Request, w *respWriter, d time.Duration) {
 		b = append(b, " dur="...)
 		b = append(b, d.String()...)
 		b = append(b, " request_id="...)
-		b = appendTextValue(b, w.requestID)
+		b = appendTextValue(b, w.RequestID)
 		b = append(b, " plugin="...)
-		b = appendTextValue(b, w.plugin)
+		b = appendTextValue(b, w.Plugin)
 		b = append(b, " gen="...)
-		b = strconv.AppendInt(b, w.gen, 10)
+		b = strconv.AppendInt(b, w.Gen, 10)
 		b = append(b, '\n')
 	}
 	_, _ = a.w.Write(b)

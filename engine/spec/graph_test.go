@@ -1,4 +1,4 @@
-package engine
+package spec
 
 import (
 	"strings"
@@ -7,9 +7,9 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-func node(t *testing.T, version string, deps ...string) graphNode {
+func node(t *testing.T, version string, deps ...string) GraphNode {
 	t.Helper()
-	m := &Manifest{Version: version, semver: semver.MustParse(version)}
+	m := &Manifest{Version: version, Semver: semver.MustParse(version)}
 	for _, d := range deps {
 		dep, err := ParseDependency(d)
 		if err != nil {
@@ -17,47 +17,47 @@ func node(t *testing.T, version string, deps ...string) graphNode {
 		}
 		m.Dependencies = append(m.Dependencies, dep)
 	}
-	return graphNode{manifest: m, enabled: true}
+	return GraphNode{Manifest: m, Enabled: true}
 }
 
 func TestOrderPlugins(t *testing.T) {
-	off := func(n graphNode) graphNode { n.enabled = false; return n }
+	off := func(n GraphNode) GraphNode { n.Enabled = false; return n }
 	tests := []struct {
 		name  string
-		nodes map[string]graphNode
+		nodes map[string]GraphNode
 		order string
 		errs  map[string]string
 	}{
-		{"dependencies first, ties by name", map[string]graphNode{
+		{"dependencies first, ties by name", map[string]GraphNode{
 			"tarot": node(t, "1.0.0", "subscription@^1.0"), "meinchat": node(t, "1.0.0", "subscription"),
 			"subscription": node(t, "1.2.0", "email"), "email": node(t, "26.7.1"), "hello": node(t, "1.0.0"),
 		}, "email,hello,subscription,meinchat,tarot", nil},
-		{"cycle names the chain", map[string]graphNode{
+		{"cycle names the chain", map[string]GraphNode{
 			"a": node(t, "1.0.0", "b"), "b": node(t, "1.0.0", "c"), "c": node(t, "1.0.0", "a"), "d": node(t, "1.0.0", "a"), "e": node(t, "1.0.0"),
 		}, "e", map[string]string{
 			"a": "a -> b -> c -> a: dependency cycle", "b": "b -> c -> a -> b: dependency cycle",
 			"c": "c -> a -> b -> c: dependency cycle", "d": "d -> a: a is on a dependency cycle",
 		}},
-		{"missing dependency through a chain", map[string]graphNode{
+		{"missing dependency through a chain", map[string]GraphNode{
 			"a": node(t, "1.0.0", "b"), "b": node(t, "1.0.0", "c"),
 		}, "", map[string]string{
 			"a": "dependency chain a -> b -> c: c is not installed", "b": "dependency chain b -> c: c is not installed",
 		}},
-		{"disabled dependency", map[string]graphNode{
+		{"disabled dependency", map[string]GraphNode{
 			"a": node(t, "1.0.0", "b"), "b": off(node(t, "1.0.0")),
 		}, "", map[string]string{"a": "a -> b: b is not enabled"}},
-		{"version range not met", map[string]graphNode{
+		{"version range not met", map[string]GraphNode{
 			"a": node(t, "1.0.0", "b@^2.0"), "b": node(t, "1.5.0"), "c": node(t, "1.0.0", "b@>=1.5"),
 		}, "b,c", map[string]string{"a": "a -> b: b 1.5.0 does not satisfy ^2.0"}},
-		{"self dependency", map[string]graphNode{"a": node(t, "1.0.0", "a")}, "",
+		{"self dependency", map[string]GraphNode{"a": node(t, "1.0.0", "a")}, "",
 			map[string]string{"a": "a -> a: dependency cycle"}},
-		{"year.month versions", map[string]graphNode{
+		{"year.month versions", map[string]GraphNode{
 			"a": node(t, "1.0.0", "email@>=26.7"), "email": node(t, "26.6.1"),
 		}, "email", map[string]string{"a": "email 26.6.1 does not satisfy >=26.7"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			order, errs := orderPlugins(tt.nodes)
+			order, errs := OrderPlugins(tt.nodes)
 			if got := strings.Join(order, ","); got != tt.order {
 				t.Errorf("order = %s, want %s", got, tt.order)
 			}
@@ -70,24 +70,5 @@ func TestOrderPlugins(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestEngine_DependencyFailuresDoNotStopOthers(t *testing.T) {
-	root := writeRoot(t, files{
-		"plugins/base/init.lua":  pluginSrc("base", "", "function P.initialize() error('base is broken') end"),
-		"plugins/child/init.lua": pluginSrc("child", `, dependencies = {"base"}`, ""),
-		"plugins/loner/init.lua": pluginSrc("loner", `, dependencies = {"ghost"}`, ""),
-		"plugins/ok/init.lua":    pluginSrc("ok", "", `function P.routes(r) r:get("/", function() return 200, {} end) end`),
-	})
-	te := startEngine(t, root, nil)
-	if st := te.status(t, "child"); st.State != StateFailed || !strings.Contains(st.Error, "child -> base") {
-		t.Errorf("child: %s %s", st.State, st.Error)
-	}
-	if st := te.status(t, "loner"); st.State != StateFailed || !strings.Contains(st.Error, "loner -> ghost: ghost is not installed") {
-		t.Errorf("loner: %s %s", st.State, st.Error)
-	}
-	if st := te.status(t, "ok"); st.State != StateEnabled {
-		t.Errorf("ok: %s %s", st.State, st.Error)
 	}
 }

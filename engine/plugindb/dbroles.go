@@ -1,4 +1,4 @@
-package engine
+package plugindb
 
 import (
 	"context"
@@ -36,12 +36,12 @@ import (
 // CREATEROLE) plugin SQL is refused, unless ops opt in to running it as the
 // engine's own user (Options.UnsafeSharedDBRole), which is logged loudly.
 
-// rolePrefix names plugin roles: vbwd_plugin_<plugin>.
-const rolePrefix = "vbwd_plugin_"
+// RolePrefix names plugin roles: vbwd_plugin_<plugin>.
+const RolePrefix = "vbwd_plugin_"
 
 // maxRolePlugin is the longest plugin name whose role name fits PostgreSQL's
 // 63-byte identifiers.
-const maxRolePlugin = 63 - len(rolePrefix)
+const maxRolePlugin = 63 - len(RolePrefix)
 
 // dbMode is how plugin SQL reaches the database.
 type dbMode int
@@ -90,7 +90,7 @@ func newDBRoles(admin *pgxpool.Pool, secret string, unsafe bool, poolMax int, lo
 }
 
 // pluginRole is the role of a plugin.
-func pluginRole(plugin string) string { return rolePrefix + plugin }
+func pluginRole(plugin string) string { return RolePrefix + plugin }
 
 // rolePassword is a plugin role's password: the same on every engine that
 // shares the secret, so that nodes of one database agree without talking.
@@ -114,7 +114,7 @@ func checkSchemaName(plugin string) error {
 	case strings.HasPrefix(plugin, "vbwd"):
 		return fmt.Errorf("plugin name %q: names starting with vbwd are reserved for the engine's schemas", plugin)
 	case len(plugin) > maxRolePlugin:
-		return fmt.Errorf("plugin name %q is longer than %d bytes, too long for its database role %s<name>", plugin, maxRolePlugin, rolePrefix)
+		return fmt.Errorf("plugin name %q is longer than %d bytes, too long for its database role %s<name>", plugin, maxRolePlugin, RolePrefix)
 	}
 	return nil
 }
@@ -170,16 +170,16 @@ language plpgsql security definer set search_path = pg_catalog, pg_temp as $fn$
 declare
   src text;
 begin
-  if left(session_user, length('` + rolePrefix + `')) <> '` + rolePrefix + `' then
+  if left(session_user, length('` + RolePrefix + `')) <> '` + RolePrefix + `' then
     raise exception 'vbwd_api.publish_event: % is not a plugin role', session_user using errcode = '42501';
   end if;
-  src := substr(session_user, length('` + rolePrefix + `') + 1);
+  src := substr(session_user, length('` + RolePrefix + `') + 1);
   if left(p_name, length(src) + 1) <> src || '.' then
     raise exception 'vbwd_api.publish_event: plugin % may only publish its own events (%.<event>), not %', src, src, p_name
       using errcode = '42501';
   end if;
   insert into vbwd.events_outbox (id, name, source, payload) values (p_id, p_name, src, coalesce(p_payload, 'null'::jsonb));
-  perform pg_notify('` + eventsChannel + `', '');
+  perform pg_notify('` + EventsChannel + `', '');
 end
 $fn$;
 revoke all on function vbwd_api.publish_event(uuid, text, jsonb) from public;`

@@ -1,4 +1,4 @@
-package engine
+package spec
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 // writeFileAtomic replaces path with data: written to a temp file in the
 // same directory, synced, renamed over path, directory synced. A reader
 // sees the old file or the new one, never a mix; a crash loses nothing.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -47,9 +47,9 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 
 // readJSONObject reads a JSON object file keeping every field; a missing
 // file is an empty object.
-func readJSONObject(file, rel string) (map[string]any, error) {
+func ReadJSONObject(file, rel string) (map[string]any, error) {
 	obj := map[string]any{}
-	err := readJSONFile(file, rel, &obj)
+	err := ReadJSONFile(file, rel, &obj)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]any{}, nil
 	}
@@ -64,7 +64,7 @@ func writeJSONObject(file string, obj map[string]any) error {
 	if err := enc.Encode(obj); err != nil {
 		return err
 	}
-	return writeFileAtomic(file, buf.Bytes(), 0o644)
+	return WriteFileAtomic(file, buf.Bytes(), 0o644)
 }
 
 // persistEnabled sets plugins.json's plugins.<name>.enabled, keeping every
@@ -72,10 +72,10 @@ func writeJSONObject(file string, obj map[string]any) error {
 // plugins.json (a fresh install, where every plugin is enabled) the file is
 // created listing the plugins in seed as enabled, so writing one choice does
 // not switch the others off.
-func persistEnabled(root, name string, enabled bool, seed []string) error {
+func PersistEnabled(root, name string, enabled bool, seed []string) error {
 	file := filepath.Join(root, "plugins.json")
 	_, statErr := os.Stat(file)
-	obj, err := readJSONObject(file, "plugins.json")
+	obj, err := ReadJSONObject(file, "plugins.json")
 	if err != nil {
 		return err
 	}
@@ -102,9 +102,9 @@ func persistEnabled(root, name string, enabled bool, seed []string) error {
 }
 
 // persistConfig sets the root config.json's entry for a plugin.
-func persistConfig(root, name string, cfg map[string]any) error {
+func PersistConfig(root, name string, cfg map[string]any) error {
 	file := filepath.Join(root, "config.json")
-	obj, err := readJSONObject(file, "config.json")
+	obj, err := ReadJSONObject(file, "config.json")
 	if err != nil {
 		return err
 	}

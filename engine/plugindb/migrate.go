@@ -1,4 +1,4 @@
-package engine
+package plugindb
 
 import (
 	"bufio"
@@ -20,6 +20,7 @@ import (
 	"github.com/amacneil/dbmate/v2/pkg/dbmate"
 	_ "github.com/amacneil/dbmate/v2/pkg/driver/postgres" // registers the postgres driver
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 )
 
 // migrationsTable is a plugin's dbmate versions table, in its schema:
@@ -61,6 +62,20 @@ func NewMigrator(pool *pgxpool.Pool, root string, log *slog.Logger) (*Migrator, 
 	return m, nil
 }
 
+// UseRoles configures the plugins' database roles: secret derives their
+// passwords, unsafeShared runs plugin SQL as the engine's own user when no
+// role may be created, poolMax bounds each plugin's pool.
+func (m *Migrator) UseRoles(secret string, unsafeShared bool, poolMax int) {
+	m.roles = newDBRoles(m.pool, secret, unsafeShared, poolMax, m.log)
+}
+
+// SetLookup sets what gives a plugin's declared extensions and the names of
+// every installed plugin; it is called with the engine's lock held (or
+// before anything runs concurrently, from the CLI).
+func (m *Migrator) SetLookup(lookup func(plugin string) (exts, names []string)) {
+	m.lookup = lookup
+}
+
 // Close closes the plugins' database pools.
 func (m *Migrator) Close() { m.roles.close() }
 
@@ -68,7 +83,7 @@ func (m *Migrator) Close() { m.roles.close() }
 // extensions its manifest declares (exts), under the migration lock; names
 // are the installed plugins. It is idempotent.
 func (m *Migrator) Prepare(ctx context.Context, plugin string, exts, names []string) error {
-	return m.locked(ctx, func() error { return m.roles.prepare(ctx, plugin, exts, names) })
+	return m.Locked(ctx, func() error { return m.roles.prepare(ctx, plugin, exts, names) })
 }
 
 // PluginPool is the pool a plugin's SQL runs on: one logging in as its role.
@@ -116,10 +131,10 @@ func (m *Migrator) migrationsDir(plugin string) string {
 
 // HasMigrations reports whether a plugin ships migration files.
 func (m *Migrator) HasMigrations(plugin string) bool {
-	return hasMigrations(m.root, plugin)
+	return HasMigrations(m.root, plugin)
 }
 
-func hasMigrations(root, plugin string) bool {
+func HasMigrations(root, plugin string) bool {
 	entries, err := os.ReadDir(filepath.Join(root, "plugins", plugin, "migrations"))
 	if err != nil {
 		return false
@@ -151,10 +166,10 @@ func (m *Migrator) dbmate(plugin string, mode dbMode, log io.Writer) *dbmate.DB 
 func (m *Migrator) runMode(ctx context.Context, plugin string) (dbMode, error) {
 	mode, err := m.prepared(ctx, plugin)
 	if err != nil {
-		return 0, &PluginError{Plugin: plugin, Op: "migrate", Err: err}
+		return 0, &errs.PluginError{Plugin: plugin, Op: "migrate", Err: err}
 	}
 	if mode == modeRefused {
-		return 0, &PluginError{Plugin: plugin, Op: "migrate", Err: errPluginSQLRefused}
+		return 0, &errs.PluginError{Plugin: plugin, Op: "migrate", Err: errPluginSQLRefused}
 	}
 	return mode, nil
 }
@@ -166,10 +181,10 @@ const lockTableSQL = `create schema if not exists vbwd;
 create table if not exists vbwd.migration_lock ();
 revoke all on vbwd.migration_lock from public`
 
-// locked runs fn while holding the migration lock: an EXCLUSIVE lock on
+// Locked runs fn while holding the migration lock: an EXCLUSIVE lock on
 // vbwd.migration_lock, in a transaction of a connection of its own that
 // stays open while fn runs on others.
-func (m *Migrator) locked(ctx context.Context, fn func() error) error {
+func (m *Migrator) Locked(ctx context.Context, fn func() error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	conn, err := m.pool.Acquire(ctx)
@@ -199,7 +214,7 @@ func (m *Migrator) locked(ctx context.Context, fn func() error) error {
 
 // Up applies a plugin's pending migrations in order, each file in its own
 // transaction. It returns the files applied. A failing file is rolled back
-// and reported as a PluginError naming the file and the line of the SQL
+// and reported as a errs.PluginError naming the file and the line of the SQL
 // error.
 func (m *Migrator) Up(ctx context.Context, plugin string) ([]string, error) {
 	if !m.HasMigrations(plugin) {
@@ -210,7 +225,7 @@ func (m *Migrator) Up(ctx context.Context, plugin string) ([]string, error) {
 		return nil, err
 	}
 	var out bytes.Buffer
-	err = m.locked(ctx, func() error { return m.dbmate(plugin, mode, &out).Migrate() })
+	err = m.Locked(ctx, func() error { return m.dbmate(plugin, mode, &out).Migrate() })
 	applied := logged(out.String(), "Applied: ")
 	if err != nil {
 		failing := lastLogged(out.String(), "Applying: ")
@@ -234,7 +249,7 @@ func (m *Migrator) Down(ctx context.Context, plugin string, steps int) ([]string
 	var done []string
 	for i := 0; i < steps; i++ {
 		var out bytes.Buffer
-		err := m.locked(ctx, func() error { return m.dbmate(plugin, mode, &out).Rollback() })
+		err := m.Locked(ctx, func() error { return m.dbmate(plugin, mode, &out).Rollback() })
 		if errors.Is(err, dbmate.ErrNoRollback) {
 			break
 		}
@@ -257,7 +272,7 @@ func (m *Migrator) Status(ctx context.Context, plugin string) ([]MigrationStatus
 		return nil, err
 	}
 	var list []dbmate.Migration
-	err = m.locked(ctx, func() (err error) {
+	err = m.Locked(ctx, func() (err error) {
 		list, err = m.dbmate(plugin, mode, io.Discard).FindMigrations()
 		return err
 	})
@@ -306,7 +321,7 @@ func lastLogged(out, prefix string) string {
 // migrationError names the plugin, the file and the file line of the SQL
 // error dbmate reports (its position is relative to the up or down block).
 func (m *Migrator) migrationError(plugin, file string, err error) error {
-	pe := &PluginError{Plugin: plugin, Op: "migrate", Err: err}
+	pe := &errs.PluginError{Plugin: plugin, Op: "migrate", Err: err}
 	if file == "" {
 		return pe
 	}
@@ -337,11 +352,11 @@ func (m *Migrator) migrationError(plugin, file string, err error) error {
 // NewMigration creates plugins/<plugin>/migrations/<timestamp>_<name>.sql
 // with both sections and returns its root-relative path.
 func NewMigration(root, plugin, name string, now time.Time) (string, error) {
-	if !pluginName.MatchString(plugin) {
+	if !PluginName.MatchString(plugin) {
 		return "", fmt.Errorf("bad plugin name %q", plugin)
 	}
 	if _, err := os.Stat(filepath.Join(root, "plugins", plugin, "init.lua")); err != nil {
-		return "", fmt.Errorf("%w: %s (no plugins/%s/init.lua)", ErrUnknownPlugin, plugin, plugin)
+		return "", fmt.Errorf("%w: %s (no plugins/%s/init.lua)", errs.ErrUnknownPlugin, plugin, plugin)
 	}
 	if !migrationName.MatchString(name) {
 		return "", fmt.Errorf("migration name %q: use lower-case letters, digits and _", name)

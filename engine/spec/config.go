@@ -1,4 +1,4 @@
-package engine
+package spec
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -32,7 +34,7 @@ type PluginsEntry struct {
 
 // readJSONFile decodes a JSON file into v; a syntax or type error names the
 // file, line and column. A missing file returns an error wrapping fs.ErrNotExist.
-func readJSONFile(file, rel string, v any) error {
+func ReadJSONFile(file, rel string, v any) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -53,7 +55,7 @@ func readJSONFile(file, rel string, v any) error {
 // which must be a regular file: a symlink could make the plugin read the
 // root config.json (every plugin's settings) or any file of the machine,
 // as the Lua sources' loader refuses too.
-func readPluginJSONFile(file, rel string, v any) error {
+func ReadPluginJSONFile(file, rel string, v any) error {
 	fi, err := os.Lstat(file)
 	if err != nil {
 		return err
@@ -61,7 +63,7 @@ func readPluginJSONFile(file, rel string, v any) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: not a regular file (a plugin's files may not be symlinks or devices)", rel)
 	}
-	return readJSONFile(file, rel, v)
+	return ReadJSONFile(file, rel, v)
 }
 
 func jsonFileError(rel string, data []byte, err error) error {
@@ -89,11 +91,11 @@ func jsonFileError(rel string, data []byte, err error) error {
 }
 
 // readPluginsFile reads <root>/plugins.json. exists is false when there is none.
-func readPluginsFile(root string) (pf PluginsFile, exists bool, err error) {
+func ReadPluginsFile(root string) (pf PluginsFile, exists bool, err error) {
 	var raw struct {
 		Plugins map[string]map[string]any `json:"plugins"`
 	}
-	err = readJSONFile(filepath.Join(root, "plugins.json"), "plugins.json", &raw)
+	err = ReadJSONFile(filepath.Join(root, "plugins.json"), "plugins.json", &raw)
 	if errors.Is(err, fs.ErrNotExist) {
 		return PluginsFile{Plugins: map[string]PluginsEntry{}}, false, nil
 	}
@@ -121,9 +123,9 @@ func readPluginsFile(root string) (pf PluginsFile, exists bool, err error) {
 
 // readRootConfig reads <root>/config.json: {"<plugin>": {...}}. A missing
 // file is an empty config.
-func readRootConfig(root string) (map[string]map[string]any, error) {
+func ReadRootConfig(root string) (map[string]map[string]any, error) {
 	cfg := map[string]map[string]any{}
-	err := readJSONFile(filepath.Join(root, "config.json"), "config.json", &cfg)
+	err := ReadJSONFile(filepath.Join(root, "config.json"), "config.json", &cfg)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]map[string]any{}, nil
 	}
@@ -133,15 +135,15 @@ func readRootConfig(root string) (map[string]map[string]any, error) {
 // pluginConfig merges the plugin's own config.json defaults with the root
 // config.json override (objects merged key by key, anything else replaced)
 // and validates the result against admin-config.json when present.
-func pluginConfig(src *pluginSource, override map[string]any) (map[string]any, error) {
-	defaultsRel := path.Join(src.relDir, "config.json")
+func PluginConfig(src *luavm.Source, override map[string]any) (map[string]any, error) {
+	defaultsRel := path.Join(src.RelDir, "config.json")
 	defaults := map[string]any{}
-	err := readPluginJSONFile(filepath.Join(src.dir, "config.json"), defaultsRel, &defaults)
+	err := ReadPluginJSONFile(filepath.Join(src.Dir, "config.json"), defaultsRel, &defaults)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, &PluginError{Plugin: src.name, File: defaultsRel, Op: "config", Err: stripPrefix(err, defaultsRel)}
+		return nil, &errs.PluginError{Plugin: src.Name, File: defaultsRel, Op: "config", Err: stripPrefix(err, defaultsRel)}
 	}
-	merged := mergeConfig(defaults, override)
-	if err := validateConfig(src, merged); err != nil {
+	merged := MergeConfig(defaults, override)
+	if err := ValidateConfig(src, merged); err != nil {
 		return nil, err
 	}
 	return merged, nil
@@ -151,7 +153,7 @@ func stripPrefix(err error, rel string) error {
 	return errors.New(strings.TrimPrefix(err.Error(), rel+": "))
 }
 
-func mergeConfig(base, over map[string]any) map[string]any {
+func MergeConfig(base, over map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(over))
 	for k, v := range base {
 		out[k] = v
@@ -160,7 +162,7 @@ func mergeConfig(base, over map[string]any) map[string]any {
 		bm, ok1 := out[k].(map[string]any)
 		om, ok2 := v.(map[string]any)
 		if ok1 && ok2 {
-			out[k] = mergeConfig(bm, om)
+			out[k] = MergeConfig(bm, om)
 			continue
 		}
 		out[k] = v
@@ -193,16 +195,16 @@ func (e *ConfigError) Error() string {
 
 var schemaPrinter = message.NewPrinter(language.English)
 
-func validateConfig(src *pluginSource, cfg map[string]any) error {
-	schemaRel := path.Join(src.relDir, "admin-config.json")
-	schemaFile := filepath.Join(src.dir, "admin-config.json")
+func ValidateConfig(src *luavm.Source, cfg map[string]any) error {
+	schemaRel := path.Join(src.RelDir, "admin-config.json")
+	schemaFile := filepath.Join(src.Dir, "admin-config.json")
 	var doc any
-	err := readPluginJSONFile(schemaFile, schemaRel, &doc)
+	err := ReadPluginJSONFile(schemaFile, schemaRel, &doc)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	fail := func(err error) error {
-		return &PluginError{Plugin: src.name, File: schemaRel, Op: "config", Err: err}
+		return &errs.PluginError{Plugin: src.Name, File: schemaRel, Op: "config", Err: err}
 	}
 	if err != nil {
 		return fail(stripPrefix(err, schemaRel))

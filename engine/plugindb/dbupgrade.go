@@ -1,4 +1,4 @@
-package engine
+package plugindb
 
 import (
 	"context"
@@ -15,8 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// extensionName is what a manifest may list in extensions.
-var extensionName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+// ExtensionName is what a manifest may list in extensions.
+var ExtensionName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 
 // ensureExtensions creates the extensions a plugin's manifest declares, in
 // schema public (on every plugin's search_path). An extension already in the

@@ -1,4 +1,4 @@
-package engine
+package luavm
 
 import (
 	"context"
@@ -6,16 +6,19 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 )
 
 // Pool is a bounded, pre-warmed, LIFO pool of Lua states of one plugin
 // generation. Its API is one verb: Run.
-type Pool struct {
-	build func(ctx context.Context) (*State, error)
+type Pool[S Stater] struct {
+	cfg   PoolConfig
+	build func(ctx context.Context) (S, error)
 	sem   chan struct{} // one token per state that may exist
 
 	mu     sync.Mutex
-	idle   []*State // LIFO: the most recently used state is the warmest
+	idle   []S // LIFO: the most recently used state is the warmest
 	closed bool
 
 	created  atomic.Int64 // states alive
@@ -36,15 +39,29 @@ type PoolStats struct {
 	Discards int64         `json:"discards"`
 }
 
-func newPool(max int, build func(ctx context.Context) (*State, error)) *Pool {
-	if max < 1 {
-		max = 1
-	}
-	return &Pool{build: build, sem: make(chan struct{}, max)}
+// PoolConfig is what a pool bounds its calls with.
+type PoolConfig struct {
+	Plugin string // whose calls they are (memory errors, the watchdog)
+	Max    int    // states that may exist at once
+	Budget int64  // what one call may allocate (0: DefaultMemoryBudget)
+	// Cancelled, once set, interrupts every call still running (the
+	// generation's retirement gave up waiting for them); nil: never.
+	Cancelled *atomic.Bool
 }
 
-// warm parks already built states as idle.
-func (p *Pool) warm(states ...*State) {
+// NewPool makes a pool whose states build makes.
+func NewPool[S Stater](cfg PoolConfig, build func(ctx context.Context) (S, error)) *Pool[S] {
+	if cfg.Max < 1 {
+		cfg.Max = 1
+	}
+	if cfg.Cancelled == nil {
+		cfg.Cancelled = new(atomic.Bool)
+	}
+	return &Pool[S]{cfg: cfg, build: build, sem: make(chan struct{}, cfg.Max)}
+}
+
+// Warm parks already built states as idle.
+func (p *Pool[S]) Warm(states ...S) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range states {
@@ -63,19 +80,19 @@ func (p *Pool) warm(states ...*State) {
 // landing on the plugin whose state the current call holds — runs on that
 // held state instead of borrowing a second one, which with a small pool
 // would wait for itself until the deadline.
-func (p *Pool) Run(ctx context.Context, fn func(*State) error) error {
+func (p *Pool[S]) Run(ctx context.Context, fn func(S) error) error {
 	return p.run(ctx, fn, false)
 }
 
-// runFinal is Run for on_disable, which runs after a drain that gave up
-// (gen.cancelled): its call is bounded by ctx alone, not cancelled with
-// the calls it outlived.
-func (p *Pool) runFinal(ctx context.Context, fn func(*State) error) error {
+// RunFinal is Run for on_disable, which runs after a drain that gave up
+// (PoolConfig.Cancelled): its call is bounded by ctx alone, not cancelled
+// with the calls it outlived.
+func (p *Pool[S]) RunFinal(ctx context.Context, fn func(S) error) error {
 	return p.run(ctx, fn, true)
 }
 
-func (p *Pool) run(ctx context.Context, fn func(*State) error, final bool) error {
-	if s, ok := ctx.Value(heldStateKey{p}).(*State); ok {
+func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
+	if s, ok := ctx.Value(heldStateKey{p}).(S); ok {
 		return runHeld(ctx, s, fn)
 	}
 	if err := p.acquire(ctx); err != nil {
@@ -87,16 +104,17 @@ func (p *Pool) run(ctx context.Context, fn func(*State) error, final bool) error
 		return err
 	}
 	p.inUse.Add(1)
-	if s.guard == nil {
-		s.guard = newCallGuard(s.L, s.gen.Plugin)
+	vm := s.Core()
+	if vm.guard == nil {
+		vm.guard = newCallGuard(vm.L, p.cfg.Plugin)
 	}
-	s.guard.arm(s.gen.memoryBudget())
-	hc := &heldCtx{Context: ctx, s: s, final: final}
-	s.L.SetContext(hc)
+	vm.guard.arm(p.cfg.Budget)
+	hc := &heldCtx[S]{Context: ctx, s: s, p: p, final: final}
+	vm.L.SetContext(hc)
 	err = fn(s)
-	s.L.RemoveContext()
-	discard := hc.Err() != nil || s.broken || s.guard.stopped() // interrupted, or over a memory limit
-	err = s.guard.done(err)
+	vm.L.RemoveContext()
+	discard := hc.Err() != nil || vm.Broken || vm.guard.stopped() // interrupted, or over a memory limit
+	err = vm.guard.done(err)
 	p.inUse.Add(-1)
 	p.put(s, discard)
 	<-p.sem
@@ -106,29 +124,31 @@ func (p *Pool) run(ctx context.Context, fn func(*State) error, final bool) error
 // runHeld runs a re-entrant call on the state its caller holds, under the
 // nested call's context (emit depth, DI call chain), restoring the outer
 // one after.
-func runHeld(ctx context.Context, s *State, fn func(*State) error) error {
-	outer := s.L.Context()
-	s.L.SetContext(ctx)
-	defer s.L.SetContext(outer)
+func runHeld[S Stater](ctx context.Context, s S, fn func(S) error) error {
+	L := s.Core().L
+	outer := L.Context()
+	L.SetContext(ctx)
+	defer L.SetContext(outer)
 	return fn(s)
 }
 
 // heldStateKey keys, in a call's context, the state of pool the call (or a
 // call up its chain: a -> b -> a) holds.
-type heldStateKey struct{ pool *Pool }
+type heldStateKey struct{ pool any }
 
 // heldCtx is the context a borrowed state runs under: the caller's, plus
 // the state itself for re-entrant calls to find, plus the generation's
 // cancellation. When retirement gives up waiting for in-flight calls, it
-// sets gen.cancelled: from then on Done is a closed channel and Err
+// sets PoolConfig.Cancelled: from then on Done is a closed channel and Err
 // errDrainCancelled, and the Lua VM, which polls Done at every
 // instruction, stops at the next one. (Done changes value only then; a
 // child context made before keeps the caller's deadline. This costs no
 // allocation, no goroutine and no registration per call, where a
 // WithCancel plus AfterFunc per call cost about 2 µs.)
-type heldCtx struct {
+type heldCtx[S Stater] struct {
 	context.Context
-	s     *State
+	s     S
+	p     *Pool[S]
 	final bool // on_disable: not cancelled by the drain timeout
 }
 
@@ -136,28 +156,28 @@ var errDrainCancelled = errors.New("cancelled: the plugin generation was retired
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func (c *heldCtx) Done() <-chan struct{} {
-	if !c.final && c.s.gen.cancelled.Load() {
+func (c *heldCtx[S]) Done() <-chan struct{} {
+	if !c.final && c.p.cfg.Cancelled.Load() {
 		return closedChan
 	}
 	return c.Context.Done()
 }
 
-func (c *heldCtx) Err() error {
-	if !c.final && c.s.gen.cancelled.Load() {
+func (c *heldCtx[S]) Err() error {
+	if !c.final && c.p.cfg.Cancelled.Load() {
 		return errDrainCancelled
 	}
 	return c.Context.Err()
 }
 
-func (c *heldCtx) Value(key any) any {
-	if k, ok := key.(heldStateKey); ok && k.pool == c.s.gen.pool {
+func (c *heldCtx[S]) Value(key any) any {
+	if k, ok := key.(heldStateKey); ok && k.pool == any(c.p) {
 		return c.s
 	}
 	return c.Context.Value(key)
 }
 
-func (p *Pool) acquire(ctx context.Context) error {
+func (p *Pool[S]) acquire(ctx context.Context) error {
 	select {
 	case p.sem <- struct{}{}:
 		return nil
@@ -170,19 +190,20 @@ func (p *Pool) acquire(ctx context.Context) error {
 	case p.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return ErrPoolExhausted
+		return errs.ErrPoolExhausted
 	}
 }
 
-func (p *Pool) take(ctx context.Context) (*State, error) {
+func (p *Pool[S]) take(ctx context.Context) (S, error) {
+	var none S
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, ErrPoolClosed
+		return none, errs.ErrPoolClosed
 	}
 	if n := len(p.idle); n > 0 {
 		s := p.idle[n-1]
-		p.idle[n-1] = nil
+		p.idle[n-1] = none
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		return s, nil
@@ -190,19 +211,19 @@ func (p *Pool) take(ctx context.Context) (*State, error) {
 	p.mu.Unlock()
 	s, err := p.build(ctx)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	p.created.Add(1)
 	return s, nil
 }
 
-func (p *Pool) put(s *State, discard bool) {
+func (p *Pool[S]) put(s S, discard bool) {
 	p.mu.Lock()
 	if discard || p.closed {
 		p.mu.Unlock()
 		p.discards.Add(1)
 		p.created.Add(-1)
-		s.close()
+		s.Core().Close()
 		return
 	}
 	p.idle = append(p.idle, s)
@@ -211,7 +232,7 @@ func (p *Pool) put(s *State, discard bool) {
 
 // Close waits until every borrowed state is returned (or ctx is done), then
 // closes all states. Later Runs fail with ErrPoolClosed.
-func (p *Pool) Close(ctx context.Context) error {
+func (p *Pool[S]) Close(ctx context.Context) error {
 	held := 0
 	var err error
 	for held < cap(p.sem) {
@@ -230,13 +251,13 @@ func (p *Pool) Close(ctx context.Context) error {
 	p.mu.Unlock()
 	for _, s := range idle {
 		p.created.Add(-1)
-		s.close()
+		s.Core().Close()
 	}
 	return err
 }
 
 // Stats returns a snapshot of the pool's counters.
-func (p *Pool) Stats() PoolStats {
+func (p *Pool[S]) Stats() PoolStats {
 	p.mu.Lock()
 	idle := len(p.idle)
 	p.mu.Unlock()

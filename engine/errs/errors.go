@@ -1,4 +1,7 @@
-package engine
+// Package errs holds the engine's error types and sentinels and the one place
+// where errors from running Lua become Go errors. It imports no other engine
+// package, so every layer can use it.
+package errs
 
 import (
 	"errors"
@@ -103,10 +106,10 @@ func (e *StatusError) Error() string {
 // runtime errors raised from Lua code.
 var luaErrPos = regexp.MustCompile(`^([^\s:][^:]*\.lua):(\d+): `)
 
-// normalizeLuaError turns any error from running Lua (a gopher-lua ApiError,
+// NormalizeLuaError turns any error from running Lua (a gopher-lua ApiError,
 // a parse error, a context error) into the engine's error types. It is the
 // one place where Lua errors become Go errors.
-func normalizeLuaError(plugin, op string, err error) error {
+func NormalizeLuaError(plugin, op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -197,8 +200,8 @@ func statusErrorFromTable(t *lua.LTable) *StatusError {
 	return se
 }
 
-// parseErrorToPlugin converts a gopher-lua parse error into a PluginError.
-func parseErrorToPlugin(plugin, file string, err error) *PluginError {
+// ParseErrorToPlugin converts a gopher-lua parse error into a PluginError.
+func ParseErrorToPlugin(plugin, file string, err error) *PluginError {
 	pe := &PluginError{Plugin: plugin, File: file, Op: "compile"}
 	var perr *parse.Error
 	if errors.As(err, &perr) {

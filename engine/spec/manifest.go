@@ -1,4 +1,4 @@
-package engine
+package spec
 
 import (
 	"context"
@@ -9,7 +9,12 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	lua "github.com/yuin/gopher-lua"
+	"log/slog"
 )
 
 // Manifest is the metadata a plugin's init.lua returns.
@@ -22,14 +27,14 @@ type Manifest struct {
 	Dependencies []Dependency
 	HasRoutes    bool
 	// Extensions are PostgreSQL extensions the plugin's migrations need;
-	// the engine creates them (trusted ones only, dbupgrade.go).
+	// the engine creates them (trusted ones only, engine/plugindb/dbupgrade.go).
 	Extensions []string
 	// MemoryLimit is what one call may allocate (memory_limit_mb, in
 	// bytes); 0: the engine's default.
 	MemoryLimit int64
 
-	semver       *semver.Version
-	hasOnDisable bool
+	Semver       *semver.Version
+	HasOnDisable bool
 }
 
 // Dependency is one entry of a manifest's dependencies: "name" or
@@ -53,20 +58,20 @@ func (d Dependency) Allows(v *semver.Version) bool {
 }
 
 var (
-	pluginName     = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	pluginName     = plugindb.PluginName
 	prefixSegment  = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-	reservedPrefix = []string{"/admin", "/healthz", "/readyz", "/metrics", "/openapi.json"}
+	ReservedPrefix = []string{"/admin", "/healthz", "/readyz", "/metrics", "/openapi.json"}
 )
 
 // readManifest runs init.lua in a throwaway sandboxed state and reads the
 // returned plugin table. The manifest's memory_limit_mb is not known yet:
 // init.lua runs under budget, the engine's default.
-func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget int64) (*Manifest, error) {
-	L := newSandbox(src, env.modules, env.logger)
+func ReadManifest(ctx context.Context, src *luavm.Source, mods map[string]hostapi.Module, logger *slog.Logger, budget int64) (*Manifest, error) {
+	L := luavm.NewSandbox(src, mods, logger)
 	defer L.Close()
-	done := armCall(L, src.name, budget)
+	done := luavm.ArmCall(L, src.Name, budget)
 	L.SetContext(ctx)
-	tbl, err := runEntry(ctx, L, src)
+	tbl, err := RunEntry(ctx, L, src)
 	L.RemoveContext()
 	if err = done(err); err != nil {
 		return nil, err
@@ -74,33 +79,33 @@ func readManifest(ctx context.Context, src *pluginSource, env *stateEnv, budget 
 	if err != nil {
 		return nil, err
 	}
-	return parseManifest(src, tbl)
+	return ParseManifest(src, tbl)
 }
 
 // runEntry calls the compiled init.lua in L and returns the plugin table.
-func runEntry(ctx context.Context, L *lua.LState, src *pluginSource) (*lua.LTable, error) {
+func RunEntry(ctx context.Context, L *lua.LState, src *luavm.Source) (*lua.LTable, error) {
 	if L.Context() == nil { // set by the caller when it armed a memory budget
 		L.SetContext(ctx)
 		defer L.RemoveContext()
 	}
-	L.Push(L.NewFunctionFromProto(src.entry))
+	L.Push(L.NewFunctionFromProto(src.Entry))
 	if err := L.PCall(0, 1, nil); err != nil {
-		return nil, withCtxErr(ctx, normalizeLuaError(src.name, "load", err))
+		return nil, luavm.WithCtxErr(ctx, errs.NormalizeLuaError(src.Name, "load", err))
 	}
 	v := L.Get(-1)
 	L.Pop(1)
 	tbl, ok := v.(*lua.LTable)
 	if !ok {
-		return nil, &PluginError{Plugin: src.name, File: path.Join(src.relDir, "init.lua"), Op: "load",
+		return nil, &errs.PluginError{Plugin: src.Name, File: path.Join(src.RelDir, "init.lua"), Op: "load",
 			Err: fmt.Errorf("init.lua must return the plugin table, got %s", v.Type())}
 	}
 	return tbl, nil
 }
 
-func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
-	file := path.Join(src.relDir, "init.lua")
+func ParseManifest(src *luavm.Source, t *lua.LTable) (*Manifest, error) {
+	file := path.Join(src.RelDir, "init.lua")
 	fail := func(format string, args ...any) error {
-		return &PluginError{Plugin: src.name, File: file, Op: "manifest", Err: fmt.Errorf(format, args...)}
+		return &errs.PluginError{Plugin: src.Name, File: file, Op: "manifest", Err: fmt.Errorf(format, args...)}
 	}
 	str := func(key string) (string, error) {
 		switch v := t.RawGetString(key).(type) {
@@ -126,16 +131,16 @@ func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
 	switch {
 	case m.Name == "":
 		return nil, fail("name is missing")
-	case m.Name != src.name:
-		return nil, fail("name %q does not match the plugin directory %q", m.Name, src.name)
+	case m.Name != src.Name:
+		return nil, fail("name %q does not match the plugin directory %q", m.Name, src.Name)
 	case !pluginName.MatchString(m.Name):
 		return nil, fail("name %q must be lower-case letters, digits and _ starting with a letter", m.Name)
-	case m.Name == engineConfigKey:
+	case m.Name == EngineConfigKey:
 		return nil, fail("name %q is reserved for the engine", m.Name)
 	case m.Version == "":
 		return nil, fail("version is missing")
 	}
-	if m.semver, err = semver.StrictNewVersion(m.Version); err != nil {
+	if m.Semver, err = semver.StrictNewVersion(m.Version); err != nil {
 		return nil, fail("version %q is not semver (MAJOR.MINOR.PATCH): %v", m.Version, err)
 	}
 	if m.Dependencies, err = parseDependencies(t.RawGetString("dependencies")); err != nil {
@@ -154,7 +159,7 @@ func parseManifest(src *pluginSource, t *lua.LTable) (*Manifest, error) {
 		return nil, fail("%v", err)
 	}
 	m.HasRoutes = t.RawGetString("routes") != lua.LNil
-	m.hasOnDisable = t.RawGetString("on_disable") != lua.LNil
+	m.HasOnDisable = t.RawGetString("on_disable") != lua.LNil
 	if err := checkPrefix(m.URLPrefix, m.HasRoutes); err != nil {
 		return nil, fail("%v", err)
 	}
@@ -213,7 +218,7 @@ func parseExtensions(v lua.LValue) ([]string, error) {
 	var out []string
 	for i := 1; i <= t.Len(); i++ {
 		s, ok := t.RawGetInt(i).(lua.LString)
-		if !ok || !extensionName.MatchString(string(s)) {
+		if !ok || !plugindb.ExtensionName.MatchString(string(s)) {
 			return nil, fmt.Errorf("extensions[%d] must be a PostgreSQL extension name (lower-case letters, digits, _ and -)", i)
 		}
 		out = append(out, string(s))
@@ -260,8 +265,8 @@ func checkPrefix(p string, hasRoutes bool) error {
 			return fmt.Errorf("url_prefix %q: a segment may not be %q", p, seg)
 		}
 	}
-	for _, r := range reservedPrefix {
-		if prefixesOverlap(p, r) {
+	for _, r := range ReservedPrefix {
+		if PrefixesOverlap(p, r) {
 			return fmt.Errorf("url_prefix %q overlaps the engine's %s", p, r)
 		}
 	}
@@ -270,24 +275,9 @@ func checkPrefix(p string, hasRoutes bool) error {
 
 // prefixesOverlap reports whether one prefix equals or contains the other on
 // a path-segment boundary.
-func prefixesOverlap(a, b string) bool {
+func PrefixesOverlap(a, b string) bool {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
 	return a == b || strings.HasPrefix(b, a+"/")
-}
-
-// withCtxErr reports a Lua failure caused by ctx's deadline or cancellation
-// as ErrTimeout or ErrCanceled: the VM raises those as ordinary errors.
-func withCtxErr(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	switch ctx.Err() {
-	case context.DeadlineExceeded:
-		return ErrTimeout
-	case context.Canceled:
-		return ErrCanceled
-	}
-	return err
 }

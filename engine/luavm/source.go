@@ -1,4 +1,4 @@
-package engine
+package luavm
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
 )
@@ -22,36 +23,36 @@ import (
 // every state of the generations built from it (gopher-lua protos are
 // immutable). Nothing is read from disk later, so a generation is always
 // built from one consistent set of files, even while they are being edited.
-type pluginSource struct {
-	name    string // directory name
-	dir     string // absolute plugin directory
-	relDir  string // plugins/<name>, used in chunk names and errors
-	entry   *lua.FunctionProto
+type Source struct {
+	Name    string // directory name
+	Dir     string // absolute plugin directory
+	RelDir  string // plugins/<name>, used in chunk names and errors
+	Entry   *lua.FunctionProto
 	modules map[string]*lua.FunctionProto // by module name: "<name>.a.b"
-	hash    string                        // sha256 over the plugin's files
+	Hash    string                        // sha256 over the plugin's files
 }
 
 var moduleSegment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // loadSource reads a plugin directory once: it hashes every file and
 // compiles init.lua and the modules under <name>/.
-func loadSource(root, name string) (*pluginSource, error) {
-	src := &pluginSource{
-		name:    name,
-		dir:     filepath.Join(root, "plugins", name),
-		relDir:  path.Join("plugins", name),
+func LoadSource(root, name string) (*Source, error) {
+	src := &Source{
+		Name:    name,
+		Dir:     filepath.Join(root, "plugins", name),
+		RelDir:  path.Join("plugins", name),
 		modules: map[string]*lua.FunctionProto{},
 	}
-	files, hash, err := snapshotDir(src.dir)
+	files, hash, err := snapshotDir(src.Dir)
 	if err != nil {
-		return nil, &PluginError{Plugin: name, File: src.relDir, Op: "read", Err: err}
+		return nil, &errs.PluginError{Plugin: name, File: src.RelDir, Op: "read", Err: err}
 	}
-	src.hash = hash
+	src.Hash = hash
 	code, ok := files["init.lua"]
 	if !ok {
-		return nil, &PluginError{Plugin: name, File: path.Join(src.relDir, "init.lua"), Op: "read", Err: fs.ErrNotExist}
+		return nil, &errs.PluginError{Plugin: name, File: path.Join(src.RelDir, "init.lua"), Op: "read", Err: fs.ErrNotExist}
 	}
-	if src.entry, err = compileChunk(name, code, path.Join(src.relDir, "init.lua")); err != nil {
+	if src.Entry, err = compileChunk(name, code, path.Join(src.RelDir, "init.lua")); err != nil {
 		return nil, err
 	}
 	for rel, code := range files {
@@ -59,7 +60,7 @@ func loadSource(root, name string) (*pluginSource, error) {
 		if !ok {
 			continue
 		}
-		proto, err := compileChunk(name, code, path.Join(src.relDir, rel))
+		proto, err := compileChunk(name, code, path.Join(src.RelDir, rel))
 		if err != nil {
 			return nil, err
 		}
@@ -87,10 +88,10 @@ func moduleName(plugin, rel string) (string, bool) {
 
 // compileFile reads and compiles one Lua file; chunk is the name used in
 // error messages and tracebacks (the root-relative path).
-func compileFile(plugin, file, chunk string) (*lua.FunctionProto, error) {
+func CompileFile(plugin, file, chunk string) (*lua.FunctionProto, error) {
 	code, err := os.ReadFile(file)
 	if err != nil {
-		return nil, &PluginError{Plugin: plugin, File: chunk, Op: "read", Err: err}
+		return nil, &errs.PluginError{Plugin: plugin, File: chunk, Op: "read", Err: err}
 	}
 	return compileChunk(plugin, code, chunk)
 }
@@ -98,17 +99,17 @@ func compileFile(plugin, file, chunk string) (*lua.FunctionProto, error) {
 func compileChunk(plugin string, code []byte, chunk string) (*lua.FunctionProto, error) {
 	stmts, err := parse.Parse(bytes.NewReader(code), chunk)
 	if err != nil {
-		return nil, parseErrorToPlugin(plugin, chunk, err)
+		return nil, errs.ParseErrorToPlugin(plugin, chunk, err)
 	}
 	proto, err := lua.Compile(stmts, chunk)
 	if err != nil {
-		return nil, &PluginError{Plugin: plugin, File: chunk, Op: "compile", Err: err}
+		return nil, &errs.PluginError{Plugin: plugin, File: chunk, Op: "compile", Err: err}
 	}
 	return proto, nil
 }
 
 // module returns the compiled proto of a plugin module.
-func (s *pluginSource) module(modname string) (*lua.FunctionProto, error) {
+func (s *Source) module(modname string) (*lua.FunctionProto, error) {
 	for _, seg := range strings.Split(modname, ".") {
 		if !moduleSegment.MatchString(seg) {
 			return nil, fmt.Errorf("require(%q): bad module name segment %q", modname, seg)
@@ -119,7 +120,7 @@ func (s *pluginSource) module(modname string) (*lua.FunctionProto, error) {
 	}
 	rel := path.Join(strings.Split(modname, ".")...)
 	return nil, fmt.Errorf("require(%q): module not found (no %s.lua or %s/init.lua)",
-		modname, path.Join(s.relDir, rel), path.Join(s.relDir, rel))
+		modname, path.Join(s.RelDir, rel), path.Join(s.RelDir, rel))
 }
 
 // snapshotDir reads every regular file under dir (skipping hidden entries)

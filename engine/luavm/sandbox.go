@@ -1,4 +1,4 @@
-package engine
+package luavm
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ var removedGlobals = []string{
 // newSandbox builds a Lua state with only base, table, string, math and
 // coroutine, without the removed globals, with print going to the log and
 // require resolving host modules and the plugin's own modules only.
-func newSandbox(src *pluginSource, mods map[string]hostapi.Module, logger *slog.Logger) *lua.LState {
+func NewSandbox(src *Source, mods map[string]hostapi.Module, logger *slog.Logger) *lua.LState {
 	L := lua.NewState(lua.Options{
 		SkipOpenLibs:     true,
 		CallStackSize:    callStackSize,
@@ -88,7 +88,7 @@ func printTo(logger *slog.Logger) lua.LGFunction {
 // module, "<plugin>.<a>.<b>" loads plugins/<plugin>/<plugin>/a/b.lua (or
 // .../b/init.lua) from the plugin's compiled sources; nothing else.
 type requirer struct {
-	src    *pluginSource
+	src    *Source
 	mods   map[string]hostapi.Module
 	loaded *lua.LTable
 }
@@ -112,7 +112,7 @@ func (r *requirer) require(L *lua.LState) int {
 			L.RaiseError("require(%q): no such host module (have: %s)", name, r.hostModuleList())
 		}
 		fn = L.NewFunction(mod.Loader)
-	case r.src != nil && (name == r.src.name || strings.HasPrefix(name, r.src.name+".")):
+	case r.src != nil && (name == r.src.Name || strings.HasPrefix(name, r.src.Name+".")):
 		proto, err := r.src.module(name)
 		if err != nil {
 			L.RaiseError("%s", err.Error())
@@ -121,7 +121,7 @@ func (r *requirer) require(L *lua.LState) int {
 	default:
 		plugin := "<plugin>"
 		if r.src != nil {
-			plugin = r.src.name
+			plugin = r.src.Name
 		}
 		L.RaiseError("require(%q): only vbwd.* host modules and the plugin's own %s.* modules can be required", name, plugin)
 	}

@@ -1,4 +1,4 @@
-package engine
+package luavm
 
 import (
 	lua "github.com/yuin/gopher-lua"

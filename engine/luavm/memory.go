@@ -1,4 +1,4 @@
-package engine
+package luavm
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+	"log/slog"
 )
 
 // Memory limits of Lua calls. gopher-lua has no allocation hook, so the
@@ -44,7 +45,7 @@ var (
 	ErrResponseTooLarge = errors.New("response body too large")
 )
 
-func responseTooLarge(max int64) error {
+func ResponseTooLarge(max int64) error {
 	return fmt.Errorf("%w: the handler's response body exceeds the limit of %d bytes (MaxResponseBytes)", ErrResponseTooLarge, max)
 }
 
@@ -133,7 +134,7 @@ func (g *callGuard) done(err error) error {
 
 // armCall arms a fresh guard for a one-off call (building a state, reading
 // a manifest); done returns the call's error as callGuard.done does.
-func armCall(L *lua.LState, plugin string, budget int64) (done func(error) error) {
+func ArmCall(L *lua.LState, plugin string, budget int64) (done func(error) error) {
 	g := newCallGuard(L, plugin)
 	g.arm(budget)
 	return g.done
@@ -202,7 +203,7 @@ func (c *activeCalls) largest() []victim {
 
 // memoryCeiling is the configured process ceiling: Options.MemoryCeiling,
 // else GOMEMLIMIT when set; 0 when there is none.
-func memoryCeiling(opt int64) int64 {
+func MemoryCeiling(opt int64) int64 {
 	if opt > 0 {
 		return opt
 	}
@@ -214,51 +215,54 @@ func memoryCeiling(opt int64) int64 {
 	return 0
 }
 
-// processMemory reads what the Go runtime holds from the OS (mapped and
+// ProcessMemory reads what the Go runtime holds from the OS (mapped and
 // not released): close to the process's resident size, without stopping
 // the world.
-type processMemory struct{ samples []rtmetrics.Sample }
+type ProcessMemory struct{ samples []rtmetrics.Sample }
 
-func newProcessMemory() *processMemory {
-	return &processMemory{samples: []rtmetrics.Sample{
+func NewProcessMemory() *ProcessMemory {
+	return &ProcessMemory{samples: []rtmetrics.Sample{
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
 	}}
 }
 
-func (p *processMemory) read() int64 {
+// Read returns the bytes the process holds from the OS.
+func (p *ProcessMemory) Read() int64 {
 	rtmetrics.Read(p.samples)
 	return int64(p.samples[0].Value.Uint64()) - int64(p.samples[1].Value.Uint64())
 }
 
-// startWatchdog sets the Go soft memory limit below the ceiling and, until
+// StartWatchdog sets the Go soft memory limit below the ceiling and, until
 // quit is closed, samples the process's memory; above 90% of the ceiling
 // (the margin covers what a call allocates between two samples) it cancels
 // running calls, the largest allocators first, until their counts cover the
 // excess.
-func (e *Engine) startWatchdog() {
-	ceiling := memoryCeiling(e.opts.MemoryCeiling)
+//
+// ceilingOpt is Options.MemoryCeiling (see MemoryCeiling).
+func StartWatchdog(ceilingOpt int64, log *slog.Logger, quit <-chan struct{}) {
+	ceiling := MemoryCeiling(ceilingOpt)
 	if ceiling <= 0 {
 		return
 	}
 	soft, trigger := ceiling*8/10, ceiling*9/10
 	prev := debug.SetMemoryLimit(soft) // the GC works harder before the watchdog has to act
-	e.log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", soft, "watchdog_above", trigger)
+	log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", soft, "watchdog_above", trigger)
 	watchdogs.Add(1)
 	go func() {
 		defer watchdogs.Add(-1)
 		defer debug.SetMemoryLimit(prev)
-		pm := newProcessMemory()
+		pm := NewProcessMemory()
 		t := time.NewTicker(watchdogInterval)
 		defer t.Stop()
 		for {
 			select {
-			case <-e.quit:
+			case <-quit:
 				return
 			case <-t.C:
 			}
-			if used := pm.read(); used > trigger {
-				e.shedCalls(used, trigger, ceiling)
+			if used := pm.Read(); used > trigger {
+				shedCalls(log, used, trigger, ceiling)
 			}
 		}
 	}()
@@ -266,7 +270,7 @@ func (e *Engine) startWatchdog() {
 
 // shedCalls cancels the largest running calls until their counts cover
 // what the process is over its ceiling (at least one call).
-func (e *Engine) shedCalls(used, trigger, ceiling int64) {
+func shedCalls(log *slog.Logger, used, trigger, ceiling int64) {
 	over := used - trigger
 	for _, v := range calls.largest() {
 		msg := fmt.Sprintf("process memory ceiling of %d MiB reached (%d MiB in use): call cancelled as one of the largest allocators (%d MiB)",
@@ -274,7 +278,7 @@ func (e *Engine) shedCalls(used, trigger, ceiling int64) {
 		if !calls.stop(v, &causeError{msg: msg, kind: ErrMemoryCeiling}) {
 			continue
 		}
-		e.log.Error("memory ceiling reached: call cancelled", "plugin", v.g.plugin, "call_allocated", v.used,
+		log.Error("memory ceiling reached: call cancelled", "plugin", v.g.plugin, "call_allocated", v.used,
 			"process_bytes", used, "ceiling", ceiling)
 		over -= v.used
 		if over <= 0 {
