@@ -79,6 +79,7 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.Get("/readyz", e.readyz)
+	mux.Post(streamTicketPath, e.issueStreamTicket)
 	mux.Mount("/admin", e.admin)
 	mux.Handle("/metrics", e.metrics.handler())
 	for _, g := range gens {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 )
 
 // The longer help of every command lives here, keyed by the command's path,
@@ -31,6 +32,18 @@ var envDoc = map[string]string{
 	"VBWD_NODE_ID":               "this node's name among engines sharing one database (default: host-pid-random)",
 	"VBWD_MEMORY_CEILING_MB":     "process memory ceiling in MiB (--memory-ceiling-mb)",
 	"GOMEMLIMIT":                 "Go's soft memory limit; the memory ceiling when --memory-ceiling-mb is unset",
+	// OpenTelemetry's standard variables (docs/ops.md, Tracing)
+	"OTEL_EXPORTER_OTLP_ENDPOINT":        "turns traces on: the OTLP collector (http://host:4318 for http/protobuf, host:4317 for grpc)",
+	"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "the OTLP traces endpoint, when it differs from OTEL_EXPORTER_OTLP_ENDPOINT",
+	"OTEL_EXPORTER_OTLP_PROTOCOL":        "http/protobuf (default) or grpc",
+	"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "the protocol for traces, when it differs from OTEL_EXPORTER_OTLP_PROTOCOL",
+	"OTEL_EXPORTER_OTLP_HEADERS":         "headers sent to the collector (key=value,...)",
+	"OTEL_TRACES_EXPORTER":               "otlp (traces on, default endpoint) or none (off)",
+	"OTEL_SERVICE_NAME":                  "service.name of the spans (default vbwd)",
+	"OTEL_RESOURCE_ATTRIBUTES":           "more resource attributes (key=value,...)",
+	"OTEL_TRACES_SAMPLER":                "sampler (default parentbased_always_on; e.g. parentbased_traceidratio)",
+	"OTEL_TRACES_SAMPLER_ARG":            "the sampler's argument (e.g. 0.1)",
+	"OTEL_SDK_DISABLED":                  "true: traces off whatever else is set",
 }
 
 var (
@@ -40,7 +53,7 @@ var (
 	envServe  = append(append([]string{"VBWD_ADDR", "VBWD_ADMIN_TOKEN", "VBWD_JWT_SECRET", "VBWD_NODE_ID",
 		"VBWD_MEMORY_CEILING_MB", "GOMEMLIMIT"}, envDB...), envTrace...)
 	// envTrace: the OpenTelemetry variables serve reads (docs/ops.md, Tracing).
-	envTrace = []string{}
+	envTrace = tracing.Env
 )
 
 // helpDoc is a command's longer description, its example and the variables

@@ -92,7 +92,7 @@ func TestHelp_EveryVariableDocumented(t *testing.T) {
 		}
 	})
 	found := 0
-	for _, dir := range []string{"cmd/vbwd", "engine", "internal/pgdev", "internal/auth", "stdlib"} {
+	for _, dir := range []string{"cmd/vbwd", "engine", "internal/pgdev", "internal/auth", "internal/tracing", "stdlib"} {
 		err := filepath.WalkDir(filepath.Join(repo, dir), func(p string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 				return err

@@ -99,7 +99,6 @@ func next(t *testing.T, events <-chan sseEvent, event string) sseEvent {
 // messages; a ticket opens one stream once and only its own path; after a
 // reconnect with Last-Event-ID the client receives only what it missed.
 func TestStreamTicket_BrowserEventSource(t *testing.T) {
-	t.Skip("WIP: the engine side lands in the next commit")
 	const secret = "ticket-secret"
 	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
 	t.Setenv("VBWD_JWT_SECRET", secret)

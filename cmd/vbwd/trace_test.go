@@ -75,7 +75,6 @@ func attr(sp *tracepb.Span, key string) string {
 // as its child and the call's database query as the plugin call's child.
 // The access log and a 500 answer carry the trace id.
 func TestTracing_OTLP(t *testing.T) {
-	t.Skip("WIP: the engine side lands in the next commit")
 	rcv := newOTLPReceiver(t)
 	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)

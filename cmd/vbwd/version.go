@@ -32,6 +32,17 @@ func newVersionCmd() *cobra.Command {
 	}
 }
 
+// buildVersion is the version alone (for the traces' service.version).
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
 // versionLine is `vbwd <version> (<revision>[, modified], <go>, gopher-lua
 // <v>, <os>/<arch>)`; link-time values win over the build info.
 func versionLine(bi *debug.BuildInfo, ldVersion, ldRevision string) string {
