@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -40,6 +41,25 @@ func ticketFor(t *testing.T, te *testEngine, token, path string) (int, string) {
 	return res.status, tk
 }
 
+// streamStatus GETs url and returns the status without reading the body: a
+// stream that wrongly opens must fail the test, not hang it.
+func streamStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") == "text/event-stream" {
+		return resp.StatusCode, "(an event stream)"
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // doReq sends req and reads the answer like do.
 func (te *testEngine) doReq(t *testing.T, req *http.Request) result {
 	t.Helper()
@@ -69,8 +89,8 @@ func TestStreamTicket_SingleUseAcrossEngines(t *testing.T) {
 	if status != 201 || tk == "" {
 		t.Fatalf("issue: %d", status)
 	}
-	if res := b.do(t, "GET", "/api/room/rooms/8/events?ticket="+tk, ""); res.status != 401 {
-		t.Errorf("a ticket opened another path: %d %s", res.status, res.body)
+	if status, body := streamStatus(t, b.srv.URL+"/api/room/rooms/8/events?ticket="+tk); status != 401 {
+		t.Errorf("a ticket opened another path: %d %s", status, body)
 	}
 	s := openStream(t, b.srv.URL+"/api/room/rooms/7/events?ticket="+tk)
 	if s.resp.StatusCode != 200 {
@@ -79,17 +99,17 @@ func TestStreamTicket_SingleUseAcrossEngines(t *testing.T) {
 	if ev := s.next(t); ev != "id: h\nevent: hello\ndata: alice" {
 		t.Errorf("first event: %q (the stream runs as the ticket's user, which does not see the ticket)", ev)
 	}
-	if res := a.do(t, "GET", "/api/room/rooms/7/events?ticket="+tk, ""); res.status != 401 || !strings.Contains(res.body, "already used") {
-		t.Errorf("the ticket used on b opened a stream on a: %d %s", res.status, res.body)
+	if status, body := streamStatus(t, a.srv.URL+"/api/room/rooms/7/events?ticket="+tk); status != 401 || !strings.Contains(body, "already used") {
+		t.Errorf("the ticket used on b opened a stream on a: %d %s", status, body)
 	}
-	if res := a.do(t, "GET", "/api/room/rooms/7/events?ticket=forged", ""); res.status != 401 {
-		t.Errorf("a forged ticket: %d", res.status)
+	if status, _ := streamStatus(t, a.srv.URL+"/api/room/rooms/7/events?ticket=forged"); status != 401 {
+		t.Errorf("a forged ticket: %d", status)
 	}
 	// alice lacks room.vault: the ticket is issued, the stream refused.
 	if status, tk := ticketFor(t, a, tok, "/api/room/vault/events"); status != 201 {
 		t.Errorf("issue for vault: %d", status)
-	} else if res := b.do(t, "GET", "/api/room/vault/events?ticket="+tk, ""); res.status != 403 {
-		t.Errorf("a ticket without the route's permission: %d %s", res.status, res.body)
+	} else if status, body := streamStatus(t, b.srv.URL+"/api/room/vault/events?ticket="+tk); status != 403 {
+		t.Errorf("a ticket without the route's permission: %d %s", status, body)
 	}
 	if status, _ := ticketFor(t, a, tok, "/api/room/rooms/7/messages"); status != 404 {
 		t.Errorf("a ticket for a route that is no stream: %d", status)
