@@ -4,7 +4,7 @@ BIN     := bin/vbwd
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres chromium clean
+.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres chromium release clean
 
 all: build
 
@@ -80,6 +80,12 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# Archives a user can install: per OS/arch (TARGETS="linux/amd64 ..."), the
+# static binary with the docs, the shipped and example plugins, and
+# dist/SHA256SUMS (scripts/release.sh; docs/ops.md, "Install").
+release:
+	GO=$(GO) scripts/release.sh
+
 # PostgreSQL server binaries: installed from Debian's packages when missing and
 # running as root, else an explanation of how to get them.
 postgres:
@@ -91,4 +97,4 @@ chromium:
 	@scripts/ensure-tool.sh chromium chromium || echo "no Chromium: the console's browser test will be skipped" >&2
 
 clean:
-	rm -rf bin bench.out
+	rm -rf bin bench.out dist

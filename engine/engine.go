@@ -24,6 +24,8 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 	"github.com/vbwd-platform/vbwd-engine/internal/ratelimit"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configures an Engine. Zero values take the documented defaults.
@@ -108,6 +110,8 @@ type Options struct {
 	MemoryCeiling int64
 	// MaxResponseBytes bounds a response body. Default 64 MiB.
 	MaxResponseBytes int64
+	// TracerProvider turns traces on (tracing.go); nil: off.
+	TracerProvider trace.TracerProvider
 }
 
 func (o *Options) setDefaults() {
@@ -171,6 +175,12 @@ type Engine struct {
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
 	// streamKey signs stream notifications between engines (streamkey.go).
 	streamKey []byte
+	tracer    trace.Tracer // nil when tracing is off (tracing.go)
+	// tickets records used stream tickets without a database; ticketsOnce
+	// makes their table with one (streamticket.go).
+	tickets     usedTickets
+	ticketsOnce sync.Once
+	ticketsErr  error
 
 	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
 	plugins map[string]*plugin
@@ -220,6 +230,9 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{}),
 		broker: newBroker(), streamsDone: make(chan struct{})}
 	e.shared = newSharedStore(opts.Clock)
+	if opts.TracerProvider != nil {
+		e.tracer = opts.TracerProvider.Tracer(tracing.Scope)
+	}
 	if opts.DB != nil {
 		if e.migr, err = plugindb.NewMigrator(opts.DB, abs, opts.Logger); err != nil {
 			return nil, err

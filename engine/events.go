@@ -15,6 +15,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 	"github.com/vbwd-platform/vbwd-engine/stdlib/events"
 )
 
@@ -80,6 +81,8 @@ func (b eventBus) Emit(ctx context.Context, source, name string, payload any) ev
 		return sum
 	}
 	ctx = context.WithValue(ctx, emitDepthKey{}, depth+1)
+	ctx, sp := startEvent(ctx, "emit", name, source) // tracing.go; nil when untraced
+	defer tracing.End(sp, nil)
 	for _, ref := range refs {
 		handled, err := b.e.runHandler(ctx, ref, ev)
 		switch {
@@ -106,6 +109,8 @@ const publishSQL = `with ins as (insert into vbwd.events_outbox (id, name, sourc
 func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
 	id := uuid.NewString()
 	var err error
+	ctx, sp := startEvent(ctx, "publish", name, source) // tracing.go; nil when untraced
+	defer func() { tracing.End(sp, err) }()
 	switch {
 	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, plugindb.RolePrefix):
 		// a plugin's role may not write the outbox: it calls the engine's
@@ -145,6 +150,8 @@ type EventSeen struct {
 // handles the event (it was disabled). A failure of the handler is logged
 // here; ErrRetired is returned when the engine is shutting down.
 func (e *Engine) runHandler(ctx context.Context, ref regRef, ev *eventMsg) (handled bool, err error) {
+	ctx, sp := e.startDelivery(ctx, ev.name, ref.gen.Plugin, ev.attempt) // tracing.go; nil when untraced
+	defer func() { tracing.End(sp, err) }()
 	for try := 0; ; try++ {
 		err = ref.run(ctx, func(s *State, v lua.LValue) error {
 			return s.callEvent(ctx, v.(*lua.LFunction), ev)

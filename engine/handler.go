@@ -14,6 +14,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -59,7 +60,11 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		rw := web.AsRespWriter(w)
 		rw.Plugin, rw.Gen = g.Plugin, g.Number
 		defer func() { rm.observe(rw.Status, time.Since(rw.Start)) }()
-		user, ok := e.authorize(rw, r, rt.Permission, rt.Auth)
+		authorize := e.authorize
+		if rt.Stream {
+			authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
+		}
+		user, ok := authorize(rw, r, rt.Permission, rt.Auth)
 		if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, &rt, user)) {
 			return
 		}
@@ -70,12 +75,15 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
+		ctx, sp := startCall(ctx, g, rt) // tracing.go; nil when untraced
+		defer tracing.End(sp, nil)
 		resp := responsePool.Get().(*response)
 		defer func() { resp.reset(); responsePool.Put(resp) }()
 		err := g.pool.Run(ctx, func(s *State) error {
 			return s.serve(ctx, idx, r, body, rw.RequestID, user, resp)
 		})
 		if err != nil {
+			tracing.Fail(sp, err)
 			e.writeCallError(rw, r, g, rt, err)
 			return
 		}

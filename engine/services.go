@@ -13,6 +13,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
 )
 
@@ -144,12 +145,14 @@ func (e *Engine) goService(name string) *vdi.GoService {
 
 // Call implements vdi.Resolver: it runs method of the Lua service name in
 // a state of the provider's serving generation.
-func (b *serviceBinding) Call(ctx context.Context, name, method string, args []any) ([]any, error) {
+func (b *serviceBinding) Call(ctx context.Context, name, method string, args []any) (_ []any, err error) {
 	owner, _, _ := strings.Cut(name, ".")
-	ctx, err := enterCall(ctx, b.plugin, owner)
+	ctx, err = enterCall(ctx, b.plugin, owner)
 	if err != nil {
 		return nil, err
 	}
+	ctx, sp := startDI(ctx, b.plugin, name, method) // tracing.go; nil when untraced
+	defer func() { tracing.End(sp, err) }()
 	for range 3 {
 		ref, ok := b.e.index.Load().services[name]
 		if !ok {

@@ -82,6 +82,7 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	mux.Get("/readyz", e.readyz)
 	mux.Mount("/admin/ui", console.Handler("/admin/ui")) // the page needs no auth; its API calls do
 	mux.Get(JWKSPath, e.serveJWKS)
+	mux.Post(streamTicketPath, e.issueStreamTicket)
 	mux.Mount("/admin", e.admin)
 	mux.Get("/openapi.json", e.serveOpenAPI)
 	mux.Handle("/metrics", e.metrics.handler())

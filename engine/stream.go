@@ -45,19 +45,27 @@ type StreamEvent struct {
 type broker struct {
 	mu   sync.Mutex
 	subs map[string]map[chan StreamEvent]struct{}
+	hist map[string]*channelHistory // recent events, for Last-Event-ID (streamhistory.go)
 }
 
 func newBroker() *broker { return &broker{subs: map[string]map[chan StreamEvent]struct{}{}} }
 
-func (b *broker) subscribe(channel string) chan StreamEvent {
-	ch := make(chan StreamEvent, streamBuffer)
+// subscribe subscribes to channel and, when lastID is set, returns the
+// events held after it (found: the history still has that event), taken
+// under the same lock: none is both replayed and relayed.
+func (b *broker) subscribe(channel, lastID string) (ch chan StreamEvent, missed []StreamEvent, found bool) {
+	ch = make(chan StreamEvent, streamBuffer)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	h := b.keepHistory(channel, time.Now())
+	if lastID != "" {
+		missed, found = h.after(lastID)
+	}
 	if b.subs[channel] == nil {
 		b.subs[channel] = map[chan StreamEvent]struct{}{}
 	}
 	b.subs[channel][ch] = struct{}{}
-	return ch
+	return ch, missed, found
 }
 
 func (b *broker) unsubscribe(channel string, ch chan StreamEvent) {
@@ -69,6 +77,9 @@ func (b *broker) unsubscribe(channel string, ch chan StreamEvent) {
 	}
 	if len(b.subs[channel]) == 0 {
 		delete(b.subs, channel)
+		if h := b.hist[channel]; h != nil {
+			h.idle = time.Now()
+		}
 	}
 }
 
@@ -78,6 +89,9 @@ func (b *broker) unsubscribe(channel string, ch chan StreamEvent) {
 func (b *broker) deliver(ev StreamEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if h := b.hist[ev.Channel]; h != nil {
+		h.add(ev)
+	}
 	for ch := range b.subs[ev.Channel] {
 		select {
 		case ch <- ev:
@@ -133,8 +147,17 @@ func (e *Engine) listenStreams() {
 // served it retires (reload, disable) or the engine stops; the last two end
 // with a final event telling the client to reconnect.
 func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
-	ch := e.broker.subscribe(channel)
+	// A reconnecting client (Last-Event-ID) gets what it missed: from this
+	// engine's history of the channel, else from the handler's events.
+	lastID := lastEventID(r)
+	ch, missed, found := e.broker.subscribe(channel, lastID)
 	defer e.broker.unsubscribe(channel, ch)
+	switch {
+	case found:
+		initial = missed
+	case lastID != "":
+		initial = eventsAfter(initial, lastID)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/vbwd-platform/vbwd-engine/internal/testpg"
 )
 
@@ -182,19 +184,25 @@ func TestServe_DatabaseURL(t *testing.T) {
 
 func TestPluginList(t *testing.T) {
 	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
+	t.Setenv("VBWD_ADMIN_TOKEN", "list-token")
 	root := copyHello(t, map[string]string{
-		"plugins.json":            `{"plugins": {"hello": {"enabled": true}, "broken": {"enabled": true}, "child": {"enabled": true}}}`,
+		"plugins.json": `{"plugins": {"hello": {"enabled": true}, "broken": {"enabled": true}, "child": {"enabled": true},
+			"orphan": {"enabled": true}, "typo": {"enabled": true}, "off": {"enabled": false}}}`,
 		"plugins/broken/init.lua": "return { name = \"broken\", version = \"1.0.0\",\n  initialize = function() error(\"cannot start\") end }",
 		"plugins/child/init.lua":  `return { name = "child", version = "2.0.0", dependencies = { "broken@^1" } }`,
+		"plugins/orphan/init.lua": `return { name = "orphan", version = "1.0.0", dependencies = { "ghost" } }`,
+		"plugins/typo/init.lua":   "return { name = \"typo\",\n  version = 1 + }",
+		"plugins/off/init.lua":    `return { name = "off", version = "0.1.0" }`,
 	})
+	// From disk: what loads and resolves; a load error with file:line.
 	out, err := runCLI(t, context.Background(), "plugin", "list", "--root", root)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"NAME", "hello", "1.0.0", "enabled",
-		"broken", "failed", "plugins/broken/init.lua:2", "cannot start",
-		"child", "broken@^1", "child -> broken",
+		"broken", "child", "broken@^1", "off", "disabled",
+		"orphan", "ghost is not installed", "typo failed", "plugins/typo/init.lua:2",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plugin list lacks %q:\n%s", want, out)
@@ -205,9 +213,88 @@ func TestPluginList(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st []map[string]any
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 3 {
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 6 {
 		t.Fatalf("--json: %v %s", err, out)
 	}
+	// --live: the states of a running engine, initialize's failure included.
+	base, stop := serveUntil(t, root)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	out, err = runCLI(t, context.Background(), "plugin", "list", "--live", "--addr", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"broken", "failed", "plugins/broken/init.lua:2", "cannot start", "child -> broken", "hello   "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plugin list --live lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestPluginList_ReadOnly: listing a fresh root starts no database (no
+// .data directory), applies no migrations and writes nothing.
+func TestPluginList_ReadOnly(t *testing.T) {
+	for _, withURL := range []bool{false, true} {
+		url := ""
+		if withURL {
+			url = pg.NewDatabase(t)
+		}
+		t.Setenv("DATABASE_URL", url)
+		root := copyHello(t, nil)
+		copyPlugin(t, "notes", root) // has migrations
+		// Reachable by the postgres user, so that the old behaviour (an
+		// embedded cluster) would show under <root>/.data.
+		for _, d := range []string{root, filepath.Dir(root)} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(root, "plugins.json"), []byte(`{"plugins": {"hello": {"enabled": true}, "notes": {"enabled": true}}}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := treeOf(t, root)
+		out, err := runCLI(t, context.Background(), "plugin", "list", "--root", root)
+		if err != nil || !strings.Contains(out, "notes") {
+			t.Fatalf("plugin list: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(root, ".data")); !os.IsNotExist(err) {
+			t.Errorf("DATABASE_URL=%q: plugin list made %s/.data (%v)", url, root, err)
+		}
+		if after := treeOf(t, root); after != before {
+			t.Errorf("plugin list changed the root:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		if withURL {
+			db, err := pgx.Connect(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			err = db.QueryRow(context.Background(), `SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`).Scan(&n)
+			_ = db.Close(context.Background())
+			if err != nil || n != 0 {
+				t.Errorf("plugin list created %d tables (migrations or engine bookkeeping): %v", n, err)
+			}
+		}
+	}
+}
+
+// treeOf lists the files under root with their sizes.
+func treeOf(t *testing.T, root string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
+		if err == nil {
+			fmt.Fprintf(&b, "%s %d\n", p, info.Size())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func TestRootFlag_BadRoot(t *testing.T) {

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 
@@ -15,13 +16,20 @@ import (
 
 func newPluginCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "plugin", Short: "Inspect and manage plugins"}
-	var asJSON bool
+	var asJSON, live bool
+	rf := &remoteFlags{}
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List plugins with version, state (and why a plugin failed) and dependencies",
+		Short: "List plugins with version, state (and why a plugin fails) and dependencies; read-only",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := loadStatuses(cmd.Context(), g)
+			var st []engine.PluginStatus
+			var err error
+			if live {
+				st, err = rf.statuses(cmd.Context())
+			} else {
+				st, err = diskStatuses(cmd.Context(), g)
+			}
 			if err != nil {
 				return err
 			}
@@ -36,36 +44,67 @@ func newPluginCmd(g *globals) *cobra.Command {
 		},
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	list.Flags().BoolVar(&live, "live", false, "ask a running engine (--addr) for its plugins' states instead of reading the disk")
+	rf.register(list)
 	cmd.AddCommand(list, newPluginNewCmd(g))
 	cmd.AddCommand(newRemoteCmds()...)
 	cmd.AddCommand(newPkgCmds(g)...)
 	return cmd
 }
 
-// loadStatuses loads the plugins as serve would, without serving, and
-// reports their states.
-func loadStatuses(ctx context.Context, g *globals) ([]engine.PluginStatus, error) {
+// diskStatuses reads the plugins as the disk has them — manifests,
+// plugins.json, dependencies — without building them: no database is opened
+// or started, no migration applied, nothing written. A plugin plugins.json
+// enables whose manifest loads and whose dependencies resolve is reported
+// enabled; what its initialize or migrations would do only a running engine
+// can tell (--live).
+func diskStatuses(ctx context.Context, g *globals) ([]engine.PluginStatus, error) {
 	log, _, flush, err := g.logger(false)
 	if err != nil {
 		return nil, err
 	}
 	defer flush()
-	// States depend on migrations, so the list loads plugins against the
-	// database, as serve does.
-	db, closeDB, err := openDatabase(ctx, g.root, quietBelow(log, slog.LevelWarn))
+	eng, err := engine.New(engine.Options{Root: g.root, Logger: quiet(log), PoolMin: 1})
 	if err != nil {
 		return nil, err
 	}
-	defer closeDB()
-	eng, err := engine.New(engine.Options{Root: g.root, Logger: quiet(log), DB: db, PoolMin: 1})
-	if err != nil {
+	if err := eng.Load(ctx); err != nil {
 		return nil, err
 	}
-	if err := eng.Start(ctx); err != nil {
-		return nil, err
+	order, failures := eng.Order()
+	enabled := map[string]bool{}
+	for _, n := range order {
+		enabled[n] = true
 	}
 	st := eng.Plugins()
-	return st, eng.Shutdown(context.Background())
+	for i := range st {
+		p := &st[i]
+		switch {
+		case p.State == engine.StateFailed:
+		case failures[p.Name] != nil:
+			p.State, p.Error = engine.StateFailed, failures[p.Name].Error()
+		case enabled[p.Name]:
+			p.State = engine.StateEnabled
+		default:
+			p.State = engine.StateDisabled
+		}
+	}
+	return st, nil
+}
+
+// statuses asks a running engine's admin API for its plugins.
+func (f *remoteFlags) statuses(ctx context.Context) ([]engine.PluginStatus, error) {
+	var buf bytes.Buffer
+	if err := f.request(ctx, http.MethodGet, "/admin/plugins", nil, &buf, true); err != nil {
+		return nil, err
+	}
+	var body struct {
+		Plugins []engine.PluginStatus `json:"plugins"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &body); err != nil {
+		return nil, fmt.Errorf("%s/admin/plugins: %w", f.addr, err)
+	}
+	return body.Plugins, nil
 }
 
 func printPlugins(w io.Writer, st []listedPlugin) {

@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVar(&g.logFormat, "log-format", envOr("VBWD_LOG_FORMAT", "text"), "text or json")
 	cmd.AddCommand(newServeCmd(g), newPluginCmd(g), newMigrateCmd(g), newPopulateCmd(g), newTestCmd(g), newTokenCmd(), newDataCmd(), newVersionCmd(),
 		newInitCmd(g), newTypesCmd(g), newOpenAPICmd(g))
+	teach(cmd) // help.go: longer help, examples, environment, named missing arguments
 	return cmd
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbwd-platform/vbwd-engine/engine"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 	"github.com/vbwd-platform/vbwd-engine/pkgs"
 )
 
@@ -90,6 +91,23 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 	}
 	if f.accessLog {
 		opts.AccessLog, opts.AccessLogFormat = sink, strings.ToLower(g.logFormat)
+	}
+	// Traces when the OTEL_* variables ask for them (docs/ops.md, Tracing);
+	// shut down after serving, which flushes the last spans.
+	tp, err := tracing.FromEnv(ctx, buildVersion())
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		opts.TracerProvider = tp
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				log.Warn("tracing: flushing the last spans failed", "err", err)
+			}
+		}()
+		log.Info("tracing is on: spans are exported over OTLP")
 	}
 	if !f.noDB {
 		db, closeDB, err := openDatabase(ctx, g.root, log)

@@ -60,7 +60,7 @@ func (d Dependency) Allows(v *semver.Version) bool {
 var (
 	pluginName     = plugindb.PluginName
 	prefixSegment  = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
-	ReservedPrefix = []string{"/admin", "/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json"}
+	ReservedPrefix = []string{"/admin", "/healthz", "/readyz", "/metrics", "/openapi.json", "/.well-known/jwks.json", "/stream-tickets"}
 )
 
 // readManifest runs init.lua in a throwaway sandboxed state and reads the

@@ -52,6 +52,11 @@ func (a *AccessLog) Write(r *http.Request, w *RespWriter, d time.Duration) {
 		b = appendJSONString(b, w.Plugin)
 		b = append(b, `,"gen":`...)
 		b = strconv.AppendInt(b, w.Gen, 10)
+		if w.TraceID != "" {
+			b = append(b, `,"trace_id":"`...)
+			b = append(b, w.TraceID...)
+			b = append(b, '"')
+		}
 		b = append(b, "}\n"...)
 	} else {
 		b = append(b, "time="...)
@@ -70,6 +75,10 @@ func (a *AccessLog) Write(r *http.Request, w *RespWriter, d time.Duration) {
 		b = appendTextValue(b, w.Plugin)
 		b = append(b, " gen="...)
 		b = strconv.AppendInt(b, w.Gen, 10)
+		if w.TraceID != "" {
+			b = append(b, " trace_id="...)
+			b = append(b, w.TraceID...)
+		}
 		b = append(b, '\n')
 	}
 	_, _ = a.w.Write(b)

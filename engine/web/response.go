@@ -18,6 +18,7 @@ type RespWriter struct {
 	RequestID string
 	Plugin    string
 	Gen       int64
+	TraceID   string // set when the request is traced (engine/tracing.go)
 }
 
 func (w *RespWriter) WriteHeader(code int) {
@@ -67,5 +68,8 @@ func WriteError(w *RespWriter, status int, msg string, extra map[string]any) {
 	}
 	m["error"] = msg
 	m["request_id"] = w.RequestID
+	if w.TraceID != "" {
+		m["trace_id"] = w.TraceID
+	}
 	WriteJSON(w, status, m)
 }

@@ -8,9 +8,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	lua "github.com/yuin/gopher-lua"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 )
 
 // Options configures the module of one plugin generation.
@@ -123,6 +125,9 @@ func (b *binding) run(L *lua.LState, st *txState, o op) int {
 		return b.fail(L, c, err)
 	}
 	defer release()
+	if sp := b.m.startSpan(&c, o, sql); sp != nil { // trace.go
+		defer sp.End()
+	}
 	if o == opExec {
 		tag, err := q.Exec(c.ctx, sql, params...)
 		if err != nil {
@@ -216,6 +221,7 @@ type call struct {
 	parent context.Context // the state's context: the request's
 	ctx    context.Context // parent, bounded by the statement timeout
 	cancel context.CancelFunc
+	span   trace.Span // the call's span when traced, else nil (trace.go)
 }
 
 func noCancel() {}
@@ -237,6 +243,7 @@ func (m *Module) newCall(L *lua.LState) call {
 
 // fail pushes nil and the error table of err, a failure of call c.
 func (b *binding) fail(L *lua.LState, c call, err error) int {
+	tracing.Fail(c.span, err)
 	return b.failWith(L, describe(err, c.parent, c.ctx, b.m.opts.StatementTimeout))
 }
 

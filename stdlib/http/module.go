@@ -22,6 +22,7 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
+	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 )
 
 const (
@@ -197,11 +198,14 @@ func (m *Module) call(L *lua.LState, method string, n int) int {
 	defer cancel()
 	g := &grant{plugin: m.opts.Plugin, policy: *policy}
 	ctx, reuseErr := m.traceReuse(withGrant(ctx, g))
+	ctx, sp := m.startSpan(ctx, method, u) // trace.go; nil when untraced
+	defer tracing.End(sp, nil)
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), o.body())
 	if err != nil {
 		L.ArgError(n, err.Error())
 	}
 	req.Header = o.headers
+	inject(ctx, sp, req)
 	res, err := m.client(*policy).Do(req)
 	if err != nil {
 		var re *RefusedError
@@ -210,10 +214,10 @@ func (m *Module) call(L *lua.LState, method string, n int) int {
 				re = *reuseErr
 			}
 			m.observe(u.Hostname(), "refused", start)
-			return fail(L, re)
+			return failSpan(L, sp, re)
 		}
 		m.observe(u.Hostname(), "error", start)
-		return fail(L, describe(err, parent, ctx))
+		return failSpan(L, sp, describe(err, parent, ctx))
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(res.Body, m.opts.MaxResponseBytes+1))
@@ -224,8 +228,9 @@ func (m *Module) call(L *lua.LState, method string, n int) int {
 	}
 	if err != nil {
 		m.observe(u.Hostname(), "error", start)
-		return fail(L, err)
+		return failSpan(L, sp, err)
 	}
+	spanStatus(sp, res.StatusCode)
 	m.observe(res.Request.URL.Hostname(), strconv.Itoa(res.StatusCode/100)+"xx", start)
 	// the body becomes a Lua string: charged to the call's memory budget
 	if l := L.G.Limits; l != nil && !l.Charge(int64(len(body))) {

@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
+	"github.com/vbwd-platform/vbwd-engine/internal/auth"
+)
+
+// Stream tickets (docs/ops.md, "Browser streams"): EventSource cannot send
+// an Authorization header, so POST /stream-tickets trades the caller's API
+// token for a ticket bound to the user and one stream path, valid for
+// seconds, that the stream route takes as ?ticket=. Tickets are signed with
+// a key derived from the JWT secret (internal/auth), so any node accepts
+// them, and used once: their ids are recorded in vbwd.stream_tickets (every
+// node sharing the database sees them), or in memory without a database.
+
+const (
+	streamTicketPath = "/stream-tickets"
+	streamTicketTTL  = 30 * time.Second
+)
+
+const streamTicketsSQL = `create schema if not exists vbwd;
+create table if not exists vbwd.stream_tickets (id text primary key, expires_at timestamptz not null);
+create index if not exists stream_tickets_expires on vbwd.stream_tickets (expires_at);`
+
+// useTicketSQL records a ticket id, and forgets the ones long expired; no
+// row back means the ticket was used already.
+const useTicketSQL = `with gone as (delete from vbwd.stream_tickets where expires_at < now() - interval '1 minute')
+insert into vbwd.stream_tickets (id, expires_at) values ($1, $2) on conflict do nothing returning 1`
+
+// usedTickets is the single-use record without a database.
+type usedTickets struct {
+	mu   sync.Mutex
+	used map[string]time.Time // id -> expiry
+}
+
+func (u *usedTickets) use(id string, exp, now time.Time) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.used == nil {
+		u.used = map[string]time.Time{}
+	}
+	for k, e := range u.used {
+		if e.Before(now) {
+			delete(u.used, k)
+		}
+	}
+	if _, ok := u.used[id]; ok {
+		return false
+	}
+	u.used[id] = exp
+	return true
+}
+
+// useTicket records t as used; false when it was used before.
+func (e *Engine) useTicket(ctx context.Context, t auth.Ticket) (bool, error) {
+	if e.opts.DB == nil {
+		return e.tickets.use(t.ID, t.Expires, time.Now()), nil
+	}
+	e.ticketsOnce.Do(func() {
+		_, e.ticketsErr = e.opts.DB.Exec(ctx, streamTicketsSQL)
+	})
+	if e.ticketsErr != nil {
+		return false, e.ticketsErr
+	}
+	rows, err := e.opts.DB.Query(ctx, useTicketSQL, t.ID, t.Expires)
+	if err != nil {
+		return false, err
+	}
+	fresh := rows.Next()
+	rows.Close()
+	return fresh, rows.Err()
+}
+
+// issueStreamTicket is POST /stream-tickets {"path": "<a stream route's path>"}.
+func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
+	rw := web.AsRespWriter(w)
+	if !e.jwt.Enabled() {
+		web.WriteError(rw, http.StatusNotFound, "stream tickets need VBWD_JWT_SECRET (API tokens)", nil)
+		return
+	}
+	u, err := e.jwt.FromHeader(r.Header.Get("Authorization"))
+	if err != nil {
+		rw.Header().Set("WWW-Authenticate", `Bearer`)
+		web.WriteError(rw, http.StatusUnauthorized, "a stream ticket needs a valid API token: "+err.Error(), nil)
+		return
+	}
+	var req struct {
+		Path string `json:"path"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil || !strings.HasPrefix(req.Path, "/") {
+		web.WriteError(rw, http.StatusUnprocessableEntity, `want {"path": "/<the stream route's path>"}`, map[string]any{"field": "path"})
+		return
+	}
+	if !e.isStreamPath(req.Path) {
+		web.WriteError(rw, http.StatusNotFound, "no stream route at "+req.Path, nil)
+		return
+	}
+	tok, t, err := e.jwt.MintTicket(u, req.Path, streamTicketTTL, time.Now())
+	if err != nil {
+		web.WriteError(rw, http.StatusInternalServerError, "cannot issue a ticket", nil)
+		return
+	}
+	web.WriteJSON(rw, http.StatusCreated, map[string]any{"ticket": tok, "expires_in": int(streamTicketTTL / time.Second),
+		"expires_at": t.Expires.UTC().Format(time.RFC3339), "url": req.Path + "?ticket=" + tok})
+}
+
+// isStreamPath reports whether GET path reaches a stream route of the
+// serving snapshot.
+func (e *Engine) isStreamPath(path string) bool {
+	snap := e.snap.Load()
+	rctx := chi.NewRouteContext()
+	if !snap.mux.Match(rctx, http.MethodGet, path) {
+		return false
+	}
+	pattern := rctx.RoutePattern()
+	for _, g := range snap.gens {
+		if g.mux == nil {
+			continue
+		}
+		for _, rt := range g.routes {
+			if rt.Stream && rt.Method == http.MethodGet && samePattern(g.Manifest.URLPrefix+rt.Path, pattern) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// samePattern compares chi patterns, ignoring how sub-routers join slashes.
+func samePattern(a, b string) bool {
+	norm := func(s string) string { return strings.TrimSuffix(strings.ReplaceAll(s, "/*/", "/"), "/") }
+	return norm(a) == norm(b)
+}
+
+// authorizeStream is authorize for a stream route, which also takes a
+// stream ticket (?ticket=) in place of the Authorization header.
+func (e *Engine) authorizeStream(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
+	tk := r.URL.Query().Get("ticket")
+	if tk == "" || r.Header.Get("Authorization") != "" {
+		return e.authorize(w, r, perm, needUser)
+	}
+	t, err := e.jwt.VerifyTicket(tk, r.URL.Path, time.Now())
+	if err == nil {
+		fresh, uerr := e.useTicket(r.Context(), t)
+		if uerr != nil {
+			e.log.Warn("stream tickets: cannot record a ticket's use", "err", uerr)
+			web.WriteError(w, http.StatusServiceUnavailable, "cannot check the stream ticket now, retry later", nil)
+			return nil, false
+		}
+		if !fresh {
+			err = errors.New("stream ticket already used: get a new one")
+		}
+	}
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		web.WriteError(w, http.StatusUnauthorized, err.Error(), nil)
+		return nil, false
+	}
+	// The handler need not see the ticket (req.query): it is spent.
+	q := r.URL.Query()
+	q.Del("ticket")
+	r.URL.RawQuery = q.Encode()
+	user := &hostapi.User{ID: t.User.ID, Roles: t.User.Roles, Claims: t.User.Claims}
+	if perm != "" && !e.Check(user, perm) {
+		web.WriteError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
+		return nil, false
+	}
+	return user, true
+}
