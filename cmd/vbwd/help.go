@@ -29,6 +29,7 @@ var envDoc = map[string]string{
 	"VBWD_ADDR":                  "listen address of serve; address of the running engine for remote commands (--addr; default 127.0.0.1:8080)",
 	"VBWD_ADMIN_TOKEN":           "turns the admin API on (serve); the bearer token remote commands send (--token)",
 	"VBWD_JWT_SECRET":            "HS256 secret API tokens are verified (serve) and minted (token) with",
+	"VBWD_ISSUER_KEY_FILE":       "the engine's Ed25519 token-signing key (--issuer-key; default <root>/.data/issuer-ed25519.pem, made on first start)",
 	"VBWD_NODE_ID":               "this node's name among engines sharing one database (default: host-pid-random)",
 	"VBWD_MEMORY_CEILING_MB":     "process memory ceiling in MiB (--memory-ceiling-mb)",
 	"GOMEMLIMIT":                 "Go's soft memory limit; the memory ceiling when --memory-ceiling-mb is unset",
@@ -50,7 +51,7 @@ var (
 	envGlobal = []string{"VBWD_ROOT", "VBWD_LOG_LEVEL", "VBWD_LOG_FORMAT"}
 	envDB     = []string{"DATABASE_URL", "VBWD_PG_BIN", "PGSSLMODE", "VBWD_DB_ROLE_SECRET", "VBWD_UNSAFE_SHARED_DB_ROLE"}
 	envRemote = []string{"VBWD_ADDR", "VBWD_ADMIN_TOKEN"}
-	envServe  = append(append([]string{"VBWD_ADDR", "VBWD_ADMIN_TOKEN", "VBWD_JWT_SECRET", "VBWD_NODE_ID",
+	envServe  = append(append([]string{"VBWD_ADDR", "VBWD_ADMIN_TOKEN", "VBWD_JWT_SECRET", "VBWD_NODE_ID", "VBWD_ISSUER_KEY_FILE",
 		"VBWD_MEMORY_CEILING_MB", "GOMEMLIMIT"}, envDB...), envTrace...)
 	// envTrace: the OpenTelemetry variables serve reads (docs/ops.md, Tracing).
 	envTrace = tracing.Env
@@ -64,6 +65,40 @@ type helpDoc struct {
 }
 
 var helpDocs = map[string]helpDoc{
+	"vbwd init": {long: `Make a directory (default --root) an engine root for someone who has only the vbwd binary:
+plugins/, an empty plugins.json and config.json, and the LuaLS stubs in .vbwd/types. Files that
+exist are kept. Then: vbwd plugin new <name>, vbwd test, vbwd serve.`,
+		example: "  vbwd init mysite && cd mysite && vbwd plugin new inventory && vbwd test inventory"},
+	"vbwd types": {long: `Write the LuaLS stubs of the plugin API (vbwd.*.lua), embedded in the binary, for editors
+and type checkers. The scaffold's .luarc.json points at <root>/.vbwd/types.`,
+		example: "  vbwd types\n  vbwd types --dir ~/.vbwd/types"},
+	"vbwd openapi": {long: `Print the OpenAPI 3.1 document of what the engine would serve — every enabled plugin's
+routes with their parameters, permissions, schemas and summaries, plus the admin API and data
+exchange — without serving. It starts the plugins as serve does (database included); a running
+engine serves the same document at /openapi.json.`,
+		example: "  vbwd openapi > openapi.json", env: envDB},
+	"vbwd plugin install": {long: `Install a plugin from a git repository (URL or path, @tag or @commit, #subdir), a .tar.gz
+archive (URL or path) or the configured indexes (by name), with the dependencies
+it lacks; write plugins/<name> and plugins.lock. Without an argument, reproduce plugins.lock on
+this machine. A failure leaves plugins/ as it was. With --remote, a running engine installs it on
+every node sharing its database.`,
+		example: "  vbwd plugin install https://git.example.com/acme/blog.git@v1.2.0 --enable\n" +
+			"  vbwd plugin install blog   # the newest version in the indexes\n  vbwd plugin install        # reproduce plugins.lock",
+		env: envRemote},
+	"vbwd plugin update": {long: `Move installed plugins (all, or those named) to the newest versions every installed
+dependent's range allows; a version held back is reported. A failure leaves plugins/ as it was.`,
+		example: "  vbwd plugin update\n  vbwd plugin update blog --remote", env: envRemote},
+	"vbwd plugin remove": {long: `Remove an installed plugin and its plugins.lock entry; refused while installed plugins
+depend on it.`, example: "  vbwd plugin remove blog", env: envRemote},
+	"vbwd plugin verify": {long: `Compare plugins/ with plugins.lock: each plugin ok, modified, missing or local (not locked).
+Fails when a locked plugin is modified or missing.`, example: "  vbwd plugin verify"},
+	"vbwd plugin search": {long: `Search the indexes configured in config.json ("vbwd": {"packages": {"indexes": [...]}})
+by name or description.`, example: "  vbwd plugin search blog"},
+	"vbwd plugin pack": {long: `Write a plugin's reproducible .tar.gz archive and its entry in <out>/index.json, optionally
+signed with an Ed25519 key: a static file server then is a plugin index (docs/publishing.md).`,
+		example: "  vbwd plugin pack blog --out dist --sign-key vbwd-sign.key"},
+	"vbwd plugin keygen": {long: `Make an Ed25519 key pair for signing plugin archives; the public key goes into the
+trusted_keys of the sites that install them.`, example: "  vbwd plugin keygen --out vbwd-sign.key"},
 	"vbwd": {long: `vbwd discovers the Lua plugins under <root>/plugins, orders them by their dependencies and
 serves their routes over HTTP. Every command takes --root (the directory holding plugins/,
 plugins.json and config.json).`,
