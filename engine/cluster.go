@@ -51,15 +51,6 @@ create table if not exists vbwd.nodes (
   primary key (node, plugin)
 );`
 
-// NodeStatus is what one node reports running for a plugin.
-type NodeStatus struct {
-	Node       string    `json:"node"`
-	State      string    `json:"state"`
-	Generation int64     `json:"generation"`
-	Hash       string    `json:"hash"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
-
 func defaultNodeID() string {
 	host, _ := os.Hostname()
 	b := make([]byte, 3)
