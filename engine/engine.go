@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
@@ -167,11 +168,9 @@ type Engine struct {
 	streamsDone chan struct{}
 	streamsOnce sync.Once
 	retiring    sync.WaitGroup // generations being retired and loops running in the background
-	clusterWG   sync.WaitGroup // the cluster listener (its heartbeat writes vbwd.nodes)
-	clusterOn   atomic.Bool    // admin changes go through the change log
-	applyMu     sync.Mutex     // serialises applying the change log; taken before e.mu
-	applied     int64          // id of the last change of the log applied here (applyMu)
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
+
+	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }
 
 // plugin is the engine's record of one plugin directory.
@@ -219,6 +218,7 @@ func New(opts Options) (*Engine, error) {
 	e.metrics = newMetrics(e)
 	e.jwt = auth.NewVerifier(opts.JWTSecret)
 	e.root = newRootHandler(e)
+	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
 	e.admin = e.adminRouter()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
 		e.log.Info(adminOffMessage)
