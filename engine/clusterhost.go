@@ -28,19 +28,9 @@ func (e *Engine) NodeID() string { return e.opts.NodeID }
 
 var readAppliedChange = cluster.ReadAppliedChange
 
-// startCluster creates the coordination tables and starts listening for
-// admin changes. Without a database it does nothing.
+// startCluster starts listening for admin changes (the tables are
+// engine/enginedb's). Without a database it does nothing.
 func (e *Engine) startCluster(ctx context.Context) error {
-	if e.opts.DB == nil {
-		return nil
-	}
-	err := e.migr.Locked(ctx, func() error {
-		_, err := e.opts.DB.Exec(ctx, cluster.Schema)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("cluster tables: %w", err)
-	}
 	return e.cluster.Start(ctx)
 }
 

@@ -311,6 +311,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := e.migrateEngine(ctx); err != nil {
+		return err
+	}
 	e.started = true
 	defer func() {
 		if err != nil {

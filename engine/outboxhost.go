@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/outbox"
@@ -17,18 +16,11 @@ type EventOptions = outbox.EventOptions
 
 const eventsChannel = outbox.EventsChannel
 
-// startEvents creates the outbox tables and starts the listener and the
-// delivery workers. Without a database it does nothing.
+// startEvents starts the listener and the delivery workers (the tables are
+// engine/enginedb's). Without a database it does nothing.
 func (e *Engine) startEvents(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
-	}
-	err := e.migr.Locked(ctx, func() error {
-		_, err := e.opts.DB.Exec(ctx, outbox.Schema)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("events outbox: %w", err)
 	}
 	outbox.Start(outboxHost{e}, e.outboxConfig())
 	return nil

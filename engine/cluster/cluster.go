@@ -30,27 +30,6 @@ const (
 	heartbeatEvery = 10 * time.Second
 )
 
-// Schema creates the coordination tables.
-const Schema = `
-create schema if not exists vbwd;
-create table if not exists vbwd.admin_changes (
-  id         bigserial primary key,
-  node       text not null,
-  action     text not null,
-  plugin     text not null default '',
-  payload    jsonb,
-  created_at timestamptz not null default now()
-);
-create table if not exists vbwd.nodes (
-  node       text not null,
-  plugin     text not null,
-  state      text not null,
-  generation bigint not null,
-  hash       text not null,
-  updated_at timestamptz not null default now(),
-  primary key (node, plugin)
-);`
-
 // Start starts listening for admin changes (the tables exist). A node resumes the change log after the last change it
 // applied (recorded under its root), so changes made while it was down are
 // applied on start; a node that never applied one starts at the log's end

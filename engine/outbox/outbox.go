@@ -117,48 +117,6 @@ func (o EventOptions) withDefaults(requestTimeout time.Duration) EventOptions {
 	return o
 }
 
-// Schema creates the outbox tables.
-const Schema = `
-create schema if not exists vbwd;
-create table if not exists vbwd.events_outbox (
-  id              uuid primary key,
-  name            text not null,
-  source          text not null,
-  payload         jsonb not null default 'null',
-  status          text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
-  attempts        integer not null default 0,
-  next_attempt_at timestamptz not null default now(),
-  locked_until    timestamptz,
-  locked_by       text,
-  last_error      text,
-  created_at      timestamptz not null default now(),
-  delivered_at    timestamptz,
-  waiting_for     text[]
-);
-alter table vbwd.events_outbox add column if not exists waiting_for text[];
-do $$ begin
-  if not exists (select 1 from pg_constraint where conname = 'events_outbox_status_parked') then
-    alter table vbwd.events_outbox drop constraint if exists events_outbox_status_check;
-    alter table vbwd.events_outbox add constraint events_outbox_status_parked
-      check (status in ('pending', 'delivered', 'dead', 'parked'));
-  end if;
-end $$;
-create index if not exists events_outbox_parked on vbwd.events_outbox using gin (waiting_for) where status = 'parked';
-create table if not exists vbwd.event_subscriptions (
-  plugin text not null,
-  event  text not null,
-  since  timestamptz not null default now(),
-  primary key (plugin, event)
-);
-create index if not exists events_outbox_due on vbwd.events_outbox (next_attempt_at) where status = 'pending';
-create index if not exists events_outbox_delivered on vbwd.events_outbox (delivered_at) where status = 'delivered';
-create table if not exists vbwd.events_deliveries (
-  event_id     uuid not null references vbwd.events_outbox (id) on delete cascade,
-  plugin       text not null,
-  delivered_at timestamptz not null default now(),
-  primary key (event_id, plugin)
-);`
-
 const (
 	claimSQL = `update vbwd.events_outbox o
 	set attempts = o.attempts + 1, locked_until = now() + $2::float8 * interval '1 millisecond', locked_by = $3
