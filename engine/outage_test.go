@@ -175,6 +175,11 @@ func TestOutage_SupervisedDatabaseComesBack(t *testing.T) {
 	if r := te.do(t, "GET", "/api/o/row", ""); r.status != 200 {
 		t.Fatalf("before: %d %s", r.status, r.body)
 	}
+	// The test cluster is not durable (synchronous_commit off): write the
+	// WAL out first, or the kill may take the plugin's role with it.
+	if _, err := te.opts.DB.Exec(context.Background(), "checkpoint"); err != nil {
+		t.Fatal(err)
+	}
 	old := c.PID()
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
