@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
@@ -176,11 +177,9 @@ type Engine struct {
 	// streamKey signs stream notifications between engines (streamkey.go).
 	streamKey []byte
 	tracer    trace.Tracer // nil when tracing is off (tracing.go)
-	// tickets records used stream tickets without a database; ticketsOnce
-	// makes their table with one (streamticket.go).
-	tickets     usedTickets
-	ticketsOnce sync.Once
-	ticketsErr  error
+	// tickets records used stream tickets without a database; with one they
+	// go to vbwd.stream_tickets (streamticket.go).
+	tickets usedTickets
 
 	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
 	plugins map[string]*plugin
@@ -194,13 +193,11 @@ type Engine struct {
 	streamsDone chan struct{}
 	streamsOnce sync.Once
 	retiring    sync.WaitGroup // generations being retired and loops running in the background
-	clusterWG   sync.WaitGroup // the cluster listener (its heartbeat writes vbwd.nodes)
-	clusterOn   atomic.Bool    // admin changes go through the change log
-	applyMu     sync.Mutex     // serialises applying the change log; taken before e.mu
-	applied     int64          // id of the last change of the log applied here (applyMu)
-	packages    packageState   // cluster package installs (packages.go)
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
+	packages    packageState   // cluster package installs (packages.go)
 	ops         opsState       // recent Lua errors and the OpenAPI document (apidoc.go)
+
+	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }
 
 // plugin is the engine's record of one plugin directory.
@@ -253,6 +250,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.root = newRootHandler(e)
+	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
 	e.admin = e.adminRouter()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
 		e.log.Info(adminOffMessage)
@@ -345,6 +343,9 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := e.migrateEngine(ctx); err != nil {
+		return err
+	}
 	e.started = true
 	defer func() {
 		if err != nil {
@@ -359,9 +360,6 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	}
 	e.startStreams()
 	if err := e.startScheduler(ctx); err != nil {
-		return err
-	}
-	if err := e.startRateLimits(ctx); err != nil {
 		return err
 	}
 	if err := e.startEvents(ctx); err != nil {

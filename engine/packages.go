@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"io"
 	"net/http"
 	"os"
@@ -73,19 +74,6 @@ type packagesChange struct {
 	Enable   bool             `json:"enable,omitempty"`
 }
 
-const packagesSchema = `
-create schema if not exists vbwd;
-create table if not exists vbwd.plugin_archives (
-  sha256     text primary key,
-  name       text not null,
-  version    text not null,
-  hash       text not null,
-  data       bytea not null,
-  created_at timestamptz not null default now()
-);
-create index if not exists plugin_archives_name_hash on vbwd.plugin_archives (name, hash);
-create index if not exists admin_changes_packages on vbwd.admin_changes (id) where action = 'packages';`
-
 const lockFileName = "plugins.lock"
 
 // packageState is the engine's side of cluster package installs.
@@ -136,7 +124,7 @@ func (e *Engine) adminPackages(w http.ResponseWriter, r *http.Request) {
 	defer e.dropLocalArchives(plan.Archives)
 	res, err := e.applyAdmin(ctx, "packages", "", packagesChange{Archives: plan.Archives, Remove: plan.Remove, Lock: plan.Lock, Enable: req.Enable})
 	if err != nil {
-		e.writeAdminError(w, err)
+		admin.WriteAdminError(w, err, e.log)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "applied", "changes": plan.Changes, "rescan": res})
@@ -145,7 +133,7 @@ func (e *Engine) adminPackages(w http.ResponseWriter, r *http.Request) {
 // storeArchives puts the plan's archives where every node applying the
 // change finds them: the database when nodes share one, else memory.
 func (e *Engine) storeArchives(ctx context.Context, as []PackageArchive) error {
-	if !e.clusterOn.Load() {
+	if !e.cluster.On() {
 		for _, a := range as {
 			e.packages.local.Store(a.SHA256, a.Data)
 		}

@@ -57,11 +57,13 @@ type lockedPlugin struct {
 // healPackages restores the package-managed plugins whose files on this
 // node differ from the cluster's lock, then rescans.
 func (e *Engine) healPackages(ctx context.Context) {
-	if !e.clusterOn.Load() || e.closing.Load() {
+	if !e.cluster.On() || e.closing.Load() {
 		return
 	}
-	e.applyMu.Lock()
-	defer e.applyMu.Unlock()
+	e.cluster.WithApplyLock(func() { e.healPackagesLocked(ctx) })
+}
+
+func (e *Engine) healPackagesLocked(ctx context.Context) {
 	lock, rawLock, err := e.clusterLock(ctx)
 	if err != nil || lock == nil {
 		return
@@ -104,7 +106,7 @@ func (e *Engine) healPackages(ctx context.Context) {
 	if _, err := e.Rescan(ctx); err != nil {
 		e.log.Warn("cluster: rescan after restoring plugins failed", "err", err)
 	}
-	e.reportNodes(ctx)
+	e.cluster.ReportNodes(ctx)
 }
 
 func (e *Engine) healFailed(name string, err error) {

@@ -5,7 +5,6 @@ package engine
 // limit holds across engines (in memory without a database).
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -98,22 +97,6 @@ func (e *Engine) newRateLimiter() *ratelimit.Limiter {
 		return ratelimit.New(ratelimit.NewPGStore(e.opts.DB), e.opts.Clock)
 	}
 	return ratelimit.New(ratelimit.NewMemStore(), e.opts.Clock)
-}
-
-// startRateLimits makes vbwd.rate_limits, under the migration lock as the
-// engine's other tables.
-func (e *Engine) startRateLimits(ctx context.Context) error {
-	if e.opts.DB == nil {
-		return nil
-	}
-	err := e.migr.Locked(ctx, func() error {
-		_, err := e.opts.DB.Exec(ctx, ratelimit.SchemaSQL)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("rate limits: %w", err)
-	}
-	return nil
 }
 
 // trustedProxies reads vbwd.trusted_proxies: a list of CIDRs or addresses.

@@ -28,17 +28,6 @@ import (
 // The root config.json is read once per reconcile (by the caller); a parse
 // error refuses the change before anything is built.
 
-// RootConfigError refuses a lifecycle change because the root config.json,
-// read once per reconcile, does not parse (being edited, say): nothing
-// changed, the running snapshot keeps serving.
-type RootConfigError struct{ Err error }
-
-func (e *RootConfigError) Error() string {
-	return "the root config.json does not parse; nothing changed: " + e.Err.Error()
-}
-
-func (e *RootConfigError) Unwrap() error { return e.Err }
-
 // rootConfig reads the root config.json for one reconcile.
 func (e *Engine) rootConfig() (rootConfig, error) {
 	cfg, err := spec.ReadRootConfig(e.opts.Root)

@@ -8,14 +8,6 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
-// ReloadResult says what a reload did.
-type ReloadResult struct {
-	Plugin     string `json:"plugin"`
-	Unchanged  bool   `json:"unchanged"`
-	Generation int64  `json:"generation"`
-	Hash       string `json:"hash"`
-}
-
 // Reload builds a new generation of an enabled plugin from its files beside
 // the serving one (compile, manifest, dependency checks, config schema,
 // pending migrations, pre-warm, registrations, routes), swaps it in

@@ -28,16 +28,6 @@ const (
 	schedulerTick  = 100 * time.Millisecond
 )
 
-const jobsSchema = `
-create schema if not exists vbwd;
-create table if not exists vbwd.jobs (
-  plugin      text not null,
-  name        text not null,
-  next_run_at timestamptz not null,
-  last_node   text,
-  primary key (plugin, name)
-);`
-
 // jobInterval reads the interval a job registration recorded.
 func jobInterval(r Registration) time.Duration {
 	ms, _ := strconv.ParseInt(strings.TrimSuffix(r.Detail, "ms"), 10, 64)
@@ -71,18 +61,9 @@ type scheduler struct {
 	waited map[string]time.Duration
 }
 
-// startScheduler creates vbwd.jobs (with a database) and starts the loop;
+// startScheduler starts the loop (vbwd.jobs is engine/enginedb's);
 // Shutdown stops it (e.quit) and waits for a running job (e.retiring).
 func (e *Engine) startScheduler(ctx context.Context) error {
-	if e.opts.DB != nil {
-		err := e.migr.Locked(ctx, func() error {
-			_, err := e.opts.DB.Exec(ctx, jobsSchema)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("jobs table: %w", err)
-		}
-	}
 	s := &scheduler{e: e, next: map[string]time.Time{}}
 	e.sched = s
 	if e.opts.ManualJobs {

@@ -32,15 +32,11 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	// The cluster listener may be applying a change (it needs e.mu, and
 	// finds the engine stopped): wait for it outside the lock, so that no
 	// heartbeat can re-insert this node's row after the delete below.
-	e.clusterWG.Wait()
+	e.cluster.Wait()
 	if e.opts.DB != nil && e.started {
-		// applyMu: an admin change being applied reports this node when it
-		// is done; it finds the engine closing, and does not, after this.
-		e.applyMu.Lock()
 		dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, _ = e.opts.DB.Exec(dctx, "delete from vbwd.nodes where node = $1", e.opts.NodeID)
+		e.cluster.Forget(dctx)
 		cancel()
-		e.applyMu.Unlock()
 	}
 	e.mu.Lock()
 	// New requests now find no plugin route (503 while shutting down).
@@ -75,7 +71,7 @@ func (e *Engine) abortStart() {
 	e.closing.Store(true)
 	e.closeStreams()
 	close(e.quit)
-	e.clusterWG.Wait()
+	e.cluster.Wait()
 	gens := e.snap.Load().gens
 	empty, _ := e.buildSnapshot(nil, nil)
 	e.snap.Store(empty)

@@ -15,9 +15,6 @@ import (
 // relays only what carries a valid signature: a plugin cannot inject events
 // into another plugin's stream with pg_notify.
 
-const streamKeysSQL = `create schema if not exists vbwd;
-create table if not exists vbwd.keys (name text primary key, key bytea not null);`
-
 // streamSigLen is the length of the hex signature before the JSON payload.
 const streamSigLen = 2 * sha256.Size
 
@@ -31,9 +28,6 @@ func (e *Engine) loadStreamKey() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := e.migr.Locked(ctx, func() error {
-		if _, err := e.opts.DB.Exec(ctx, streamKeysSQL); err != nil {
-			return err
-		}
 		return e.opts.DB.QueryRow(ctx, `with ins as (insert into vbwd.keys values ('stream', $1) on conflict do nothing returning key)
 			select key from ins union all select key from vbwd.keys where name = 'stream' limit 1`, key).Scan(&e.streamKey)
 	})

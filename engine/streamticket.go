@@ -28,10 +28,6 @@ const (
 	streamTicketTTL  = 30 * time.Second
 )
 
-const streamTicketsSQL = `create schema if not exists vbwd;
-create table if not exists vbwd.stream_tickets (id text primary key, expires_at timestamptz not null);
-create index if not exists stream_tickets_expires on vbwd.stream_tickets (expires_at);`
-
 // useTicketSQL records a ticket id, and forgets the ones long expired; no
 // row back means the ticket was used already.
 const useTicketSQL = `with gone as (delete from vbwd.stream_tickets where expires_at < now() - interval '1 minute')
@@ -65,12 +61,6 @@ func (u *usedTickets) use(id string, exp, now time.Time) bool {
 func (e *Engine) useTicket(ctx context.Context, t auth.Ticket) (bool, error) {
 	if e.opts.DB == nil {
 		return e.tickets.use(t.ID, t.Expires, time.Now()), nil
-	}
-	e.ticketsOnce.Do(func() {
-		_, e.ticketsErr = e.opts.DB.Exec(ctx, streamTicketsSQL)
-	})
-	if e.ticketsErr != nil {
-		return false, e.ticketsErr
 	}
 	rows, err := e.opts.DB.Query(ctx, useTicketSQL, t.ID, t.Expires)
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// SchemaSQL makes the table PGStore counts in (the engine runs it at start).
+// SchemaSQL makes the table PGStore counts in, for programs using PGStore
+// without the engine (its tests); the engine makes it with its migrations
+// (engine/enginedb), which must stay in step.
 const SchemaSQL = `create schema if not exists vbwd;
 create table if not exists vbwd.rate_limits (
   key          text not null,
@@ -29,7 +31,7 @@ type PGStore struct {
 	lastSweep atomic.Int64 // unix nanoseconds of the last sweep
 }
 
-// NewPGStore returns a store on pool (SchemaSQL applied).
+// NewPGStore returns a store on pool (vbwd.rate_limits made).
 func NewPGStore(pool *pgxpool.Pool) *PGStore { return &PGStore{pool: pool} }
 
 // Hit increments the key's count in its window with one UPSERT. About once

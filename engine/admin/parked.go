@@ -1,4 +1,4 @@
-package engine
+package admin
 
 import (
 	"context"
@@ -41,12 +41,12 @@ const (
 
 // parkedRoutes: GET /events/parked[?plugin=&limit=] and
 // POST /events/parked/discard?plugin=[&id=].
-func (e *Engine) parkedRoutes(r chi.Router) {
+func (e *API) parkedRoutes(r chi.Router) {
 	r.Get("/events/parked", e.adminListParked)
 	r.Post("/events/parked/discard", e.adminDiscardParked)
 }
 
-func (e *Engine) adminListParked(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminListParked(w http.ResponseWriter, r *http.Request) {
 	if e.opts.DB == nil {
 		web.WriteJSON(w, http.StatusOK, map[string]any{"events": []ParkedEvent{}})
 		return
@@ -72,7 +72,7 @@ func (e *Engine) adminListParked(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, map[string]any{"events": evs})
 }
 
-func (e *Engine) adminDiscardParked(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminDiscardParked(w http.ResponseWriter, r *http.Request) {
 	rw := web.AsRespWriter(w)
 	plugin, id := r.URL.Query().Get("plugin"), r.URL.Query().Get("id")
 	if plugin == "" {

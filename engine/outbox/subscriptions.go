@@ -1,4 +1,4 @@
-package engine
+package outbox
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const subsRefresh = 10 * time.Second
 
 type subsCache struct {
 	mu      sync.Mutex
-	ix      *registryIndex // the index the rows were written from
+	ix      Index // the index the rows were written from
 	at      time.Time
 	byEvent map[string][]string // event name -> subscribed plugins
 }
@@ -49,7 +49,7 @@ func (ob *outbox) subscribers(ctx context.Context) (map[string][]string, error) 
 	c := &ob.subs
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ix := ob.e.index.Load()
+	ix := ob.h.Index()
 	if ix == c.ix && time.Since(c.at) < subsRefresh {
 		return c.byEvent, nil
 	}
@@ -61,14 +61,10 @@ func (ob *outbox) subscribers(ctx context.Context) (map[string][]string, error) 
 	return byEvent, nil
 }
 
-func (ob *outbox) syncSubscriptions(ctx context.Context, ix *registryIndex) (map[string][]string, error) {
-	var plugins, events, serving []string
-	for name, refs := range ix.events {
-		for _, ref := range refs {
-			plugins, events = append(plugins, ref.gen.Plugin), append(events, name)
-		}
-	}
-	for p := range ix.serving {
+func (ob *outbox) syncSubscriptions(ctx context.Context, ix Index) (map[string][]string, error) {
+	plugins, events, servingSet := ix.Subscriptions()
+	var serving []string
+	for p := range servingSet {
 		serving = append(serving, p)
 	}
 	if _, err := ob.db.Exec(ctx, syncSubsSQL, plugins, events, serving); err != nil {
@@ -86,7 +82,7 @@ func (ob *outbox) syncSubscriptions(ctx context.Context, ix *registryIndex) (map
 	byEvent := map[string][]string{}
 	var gone []string
 	for _, s := range subs {
-		if !ix.serving[s.Plugin] && !ob.installed(s.Plugin) {
+		if !servingSet[s.Plugin] && !ob.installed(s.Plugin) {
 			gone = append(gone, s.Plugin)
 			continue
 		}
@@ -94,7 +90,7 @@ func (ob *outbox) syncSubscriptions(ctx context.Context, ix *registryIndex) (map
 	}
 	if len(gone) > 0 {
 		sort.Strings(gone)
-		ob.e.log.Info("events: forgetting the subscriptions of plugins no longer installed "+
+		ob.c.Log.Info("events: forgetting the subscriptions of plugins no longer installed "+
 			"(events already parked for them wait for POST /admin/events/parked/discard)", "plugins", gone)
 		if _, err := ob.db.Exec(ctx, forgetSubsSQL, gone); err != nil {
 			return nil, err
@@ -105,7 +101,7 @@ func (ob *outbox) syncSubscriptions(ctx context.Context, ix *registryIndex) (map
 		return nil, err
 	}
 	if tag.RowsAffected() > 0 {
-		ob.e.log.Info("events: parked events resume: their subscribers run again", "events", tag.RowsAffected())
+		ob.c.Log.Info("events: parked events resume: their subscribers run again", "events", tag.RowsAffected())
 		ob.wakeAll()
 	}
 	return byEvent, nil
@@ -116,15 +112,14 @@ func (ob *outbox) installed(name string) bool {
 	if name == "" || filepath.Base(name) != name {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(ob.e.opts.Root, "plugins", name, "init.lua"))
+	_, err := os.Stat(filepath.Join(ob.c.Root, "plugins", name, "init.lua"))
 	return !errors.Is(err, os.ErrNotExist)
 }
 
 // anyServing reports whether one of plugins serves now.
 func (ob *outbox) anyServing(plugins []string) bool {
-	ix := ob.e.index.Load()
 	for _, p := range plugins {
-		if ix.serving[p] {
+		if ob.h.Serving(p) {
 			return true
 		}
 	}

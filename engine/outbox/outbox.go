@@ -1,4 +1,4 @@
-package engine
+package outbox
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
@@ -54,13 +55,13 @@ import (
 // dedicated connection that reconnects with backoff, and poll every
 // PollInterval as a safety net and for due retries.
 //
-// Shutdown closes e.quit: a worker finishes the handler it is running (the
+// Shutdown closes Config.Quit: a worker finishes the handler it is running (the
 // generation's retire waits for it), gives back the rest of its batch
 // (lease cleared, attempt not counted) and exits; Shutdown waits for the
-// workers through e.retiring. Delivered rows are deleted after Retention.
+// workers through Config.Group. Delivered rows are deleted after Retention.
 
-// eventsChannel is the NOTIFY channel of published events.
-const eventsChannel = "vbwd_events"
+// EventsChannel is the NOTIFY channel of published events.
+const EventsChannel = "vbwd_events"
 
 // EventOptions configures the delivery of durable events. Zero values take
 // the documented defaults.
@@ -116,47 +117,6 @@ func (o EventOptions) withDefaults(requestTimeout time.Duration) EventOptions {
 	return o
 }
 
-const outboxSchema = `
-create schema if not exists vbwd;
-create table if not exists vbwd.events_outbox (
-  id              uuid primary key,
-  name            text not null,
-  source          text not null,
-  payload         jsonb not null default 'null',
-  status          text not null default 'pending' check (status in ('pending', 'delivered', 'dead')),
-  attempts        integer not null default 0,
-  next_attempt_at timestamptz not null default now(),
-  locked_until    timestamptz,
-  locked_by       text,
-  last_error      text,
-  created_at      timestamptz not null default now(),
-  delivered_at    timestamptz,
-  waiting_for     text[]
-);
-alter table vbwd.events_outbox add column if not exists waiting_for text[];
-do $$ begin
-  if not exists (select 1 from pg_constraint where conname = 'events_outbox_status_parked') then
-    alter table vbwd.events_outbox drop constraint if exists events_outbox_status_check;
-    alter table vbwd.events_outbox add constraint events_outbox_status_parked
-      check (status in ('pending', 'delivered', 'dead', 'parked'));
-  end if;
-end $$;
-create index if not exists events_outbox_parked on vbwd.events_outbox using gin (waiting_for) where status = 'parked';
-create table if not exists vbwd.event_subscriptions (
-  plugin text not null,
-  event  text not null,
-  since  timestamptz not null default now(),
-  primary key (plugin, event)
-);
-create index if not exists events_outbox_due on vbwd.events_outbox (next_attempt_at) where status = 'pending';
-create index if not exists events_outbox_delivered on vbwd.events_outbox (delivered_at) where status = 'delivered';
-create table if not exists vbwd.events_deliveries (
-  event_id     uuid not null references vbwd.events_outbox (id) on delete cascade,
-  plugin       text not null,
-  delivered_at timestamptz not null default now(),
-  primary key (event_id, plugin)
-);`
-
 const (
 	claimSQL = `update vbwd.events_outbox o
 	set attempts = o.attempts + 1, locked_until = now() + $2::float8 * interval '1 millisecond', locked_by = $3
@@ -185,7 +145,8 @@ const outboxDBTimeout = 10 * time.Second
 
 // outbox is the delivery side of one engine.
 type outbox struct {
-	e    *Engine
+	h    Host
+	c    Config
 	db   *pgxpool.Pool
 	o    EventOptions
 	wake []chan struct{} // one per worker
@@ -194,7 +155,7 @@ type outbox struct {
 
 // outboxEvent is a claimed row.
 type outboxEvent struct {
-	msg     eventMsg
+	msg     Event
 	created time.Time
 	done    []string // plugins that handled it in an earlier attempt
 }
@@ -207,38 +168,26 @@ type outcome struct {
 	abandoned bool     // not (fully) attempted: the engine is stopping
 }
 
-// startEvents creates the outbox tables and starts the listener and the
-// delivery workers. Without a database it does nothing.
-func (e *Engine) startEvents(ctx context.Context) error {
-	if e.opts.DB == nil {
-		return nil
-	}
-	err := e.migr.Locked(ctx, func() error {
-		_, err := e.opts.DB.Exec(ctx, outboxSchema)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("events outbox: %w", err)
-	}
-	ob := &outbox{e: e, db: e.opts.DB, o: e.opts.Events.withDefaults(e.opts.RequestTimeout)}
+// Start starts the listener and the delivery workers (the tables exist).
+func Start(h Host, c Config) {
+	ob := newOutbox(h, c)
 	if ob.o.Workers == 0 {
-		return nil
+		return
 	}
 	ob.wake = make([]chan struct{}, ob.o.Workers)
 	for i := range ob.wake {
 		ob.wake[i] = make(chan struct{}, 1)
 	}
-	e.retiring.Add(1 + ob.o.Workers) // Shutdown waits for them
+	c.Group.Add(1 + ob.o.Workers) // Shutdown waits for them
 	go ob.listen()
 	for i := range ob.o.Workers {
 		go ob.work(i)
 	}
-	return nil
 }
 
 func (ob *outbox) stopping() bool {
 	select {
-	case <-ob.e.quit:
+	case <-ob.c.Quit:
 		return true
 	default:
 		return false
@@ -257,14 +206,14 @@ func (ob *outbox) wakeAll() {
 // work is one delivery worker: claim a batch, deliver it, repeat while
 // batches come full, else wait for a notification or the poll.
 func (ob *outbox) work(i int) {
-	defer ob.e.retiring.Done()
+	defer ob.c.Group.Done()
 	poll := time.NewTicker(ob.o.PollInterval)
 	defer poll.Stop()
 	var swept time.Time
 	for {
 		n, err := ob.round()
 		if err != nil {
-			ob.e.log.Warn("events: delivery round failed", "worker", i, "err", err)
+			ob.c.Log.Warn("events: delivery round failed", "worker", i, "err", err)
 		}
 		if ob.stopping() {
 			return
@@ -277,7 +226,7 @@ func (ob *outbox) work(i int) {
 			ob.sweep()
 		}
 		select {
-		case <-ob.e.quit:
+		case <-ob.c.Quit:
 			return
 		case <-ob.wake[i]:
 		case <-poll.C:
@@ -301,7 +250,7 @@ func (ob *outbox) round() (int, error) {
 		return 0, err
 	}
 	leaseEnd := start.Add(ob.o.Lease - ob.o.Lease/10) // leave slack for clock skew
-	minLeft := min(ob.e.opts.RequestTimeout, ob.o.Lease/2)
+	minLeft := min(ob.c.RequestTimeout, ob.o.Lease/2)
 	outs := make([]outcome, len(evs))
 	for i, ev := range evs {
 		if ob.stopping() || time.Until(leaseEnd) < minLeft {
@@ -316,7 +265,7 @@ func (ob *outbox) round() (int, error) {
 }
 
 func (ob *outbox) claim(ctx context.Context) ([]*outboxEvent, error) {
-	rows, err := ob.db.Query(ctx, claimSQL, ob.o.BatchSize, float64(ob.o.Lease.Milliseconds()), ob.e.opts.NodeID)
+	rows, err := ob.db.Query(ctx, claimSQL, ob.o.BatchSize, float64(ob.o.Lease.Milliseconds()), ob.c.NodeID)
 	if err != nil {
 		return nil, fmt.Errorf("claiming events: %w", err)
 	}
@@ -334,8 +283,8 @@ func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time, subs []string) (o
 			}
 		}
 	}()
-	for _, ref := range ob.e.index.Load().events[ev.msg.name] {
-		plugin := ref.gen.Plugin
+	for _, ref := range ob.h.Handlers(ev.msg.name) {
+		plugin := ref.Plugin
 		if slices.Contains(ev.done, plugin) {
 			continue
 		}
@@ -343,27 +292,27 @@ func (ob *outbox) deliver(ev *outboxEvent, leaseEnd time.Time, subs []string) (o
 			out.abandoned = true
 			return out
 		}
-		deadline := time.Now().Add(ob.e.opts.RequestTimeout)
+		deadline := time.Now().Add(ob.c.RequestTimeout)
 		if leaseEnd.Before(deadline) {
 			deadline = leaseEnd
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: ev.msg.id})
-		handled, err := ob.e.runHandler(ctx, ref, &ev.msg)
+		handled, err := ref.Run(ctx, &ev.msg)
 		cancel()
 		ran[plugin] = handled || ran[plugin]
 		switch {
 		case !handled:
 			// the plugin went away meanwhile: it is waited for, never skipped
 			out.waiting = append(out.waiting, plugin)
-		case errors.Is(err, ErrRetired):
+		case errors.Is(err, errs.ErrRetired):
 			out.abandoned = true
 		case err != nil:
 			out.failed = append(out.failed, plugin+": "+err.Error())
-			ob.e.metrics.events.WithLabelValues(plugin, label(ev.msg.name), "failed").Inc()
+			ob.h.Count(plugin, ev.msg.name, "failed")
 		default:
 			out.done = append(out.done, plugin)
-			ob.e.metrics.events.WithLabelValues(plugin, label(ev.msg.name), "delivered").Inc()
+			ob.h.Count(plugin, ev.msg.name, "delivered")
 		}
 	}
 	return out
@@ -381,11 +330,11 @@ func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome
 			msg := truncateMsg(strings.Join(out.failed, "; "), 4000)
 			if ev.msg.attempt >= ob.o.MaxAttempts {
 				status = "dead"
-				ob.e.metrics.events.WithLabelValues(ev.msg.source, label(ev.msg.name), "dead").Inc()
-				ob.e.log.Error("events: event dead-lettered", "event", ev.msg.name, "event_id", ev.msg.id,
+				ob.h.Count(ev.msg.source, ev.msg.name, "dead")
+				ob.c.Log.Error("events: event dead-lettered", "event", ev.msg.name, "event_id", ev.msg.id,
 					"attempts", ev.msg.attempt, "last_error", msg)
 			} else {
-				ob.e.log.Warn("events: delivery failed; retrying", "event", ev.msg.name, "event_id", ev.msg.id,
+				ob.c.Log.Warn("events: delivery failed; retrying", "event", ev.msg.name, "event_id", ev.msg.id,
 					"attempt", ev.msg.attempt, "in", wait, "err", msg)
 			}
 			b.Queue(failedSQL, ev.msg.id, status, float64(wait.Milliseconds()), msg)
@@ -393,8 +342,8 @@ func (ob *outbox) finish(ctx context.Context, evs []*outboxEvent, outs []outcome
 			// (a waited-for plugin came back while this batch ran: retry now)
 			released = append(released, ev.msg.id)
 		case len(out.waiting) > 0:
-			ob.e.metrics.events.WithLabelValues(ev.msg.source, label(ev.msg.name), "parked").Inc()
-			ob.e.log.Info("events: event parked until its subscribers run", "event", ev.msg.name,
+			ob.h.Count(ev.msg.source, ev.msg.name, "parked")
+			ob.c.Log.Info("events: event parked until its subscribers run", "event", ev.msg.name,
 				"event_id", ev.msg.id, "waiting_for", out.waiting)
 			b.Queue(parkSQL, ev.msg.id, out.waiting, "waiting for "+strings.Join(out.waiting, ", ")+" (not running)")
 		default:
@@ -431,18 +380,18 @@ func (ob *outbox) sweep() {
 	ctx, cancel := context.WithTimeout(context.Background(), outboxDBTimeout)
 	defer cancel()
 	if _, err := ob.db.Exec(ctx, sweepSQL, float64(ob.o.Retention.Milliseconds())); err != nil {
-		ob.e.log.Warn("events: deleting old delivered events failed", "err", err)
+		ob.c.Log.Warn("events: deleting old delivered events failed", "err", err)
 	}
 }
 
 // listen wakes the workers on every notification, reconnecting with
 // backoff when the database goes away.
 func (ob *outbox) listen() {
-	defer ob.e.retiring.Done()
+	defer ob.c.Group.Done()
 	wake := func(context.Context) error { ob.wakeAll(); return nil }
-	ob.e.runListener(pgcoord.Listener{
+	ob.h.RunListener(pgcoord.Listener{
 		What:      "published events",
-		Channel:   eventsChannel,
+		Channel:   EventsChannel,
 		OnConnect: wake, // catch up with what was published while not listening
 		OnNotify:  func(ctx context.Context, _ *pgconn.Notification) error { return wake(ctx) },
 	})

@@ -1,4 +1,4 @@
-package engine
+package outbox
 
 import (
 	"context"
@@ -39,18 +39,18 @@ const maxDrainRounds = 100
 // attempts made. This is `vbwd test`'s t.deliver(): the test runner's
 // engine has no delivery workers (EventOptions.Workers < 0), so delivery
 // happens exactly there; elsewhere delivery is asynchronous.
-func (e *Engine) DeliverPending(ctx context.Context, now time.Time) (int, error) {
-	if e.opts.DB == nil {
+func DeliverPending(ctx context.Context, h Host, c Config, now time.Time) (int, error) {
+	if c.DB == nil {
 		return 0, errors.New("durable events need a database")
 	}
-	ob := &outbox{e: e, db: e.opts.DB, o: e.opts.Events.withDefaults(e.opts.RequestTimeout)}
+	ob := newOutbox(h, c)
 	attempts := 0
 	for range maxDrainRounds {
 		subs, err := ob.subscribers(ctx)
 		if err != nil {
 			return attempts, err
 		}
-		rows, err := ob.db.Query(ctx, drainClaimSQL, ob.o.BatchSize, float64(ob.o.Lease.Milliseconds()), e.opts.NodeID, now)
+		rows, err := ob.db.Query(ctx, drainClaimSQL, ob.o.BatchSize, float64(ob.o.Lease.Milliseconds()), c.NodeID, now)
 		if err != nil {
 			return attempts, fmt.Errorf("claiming events: %w", err)
 		}

@@ -1,4 +1,4 @@
-package engine
+package admin
 
 import (
 	"context"
@@ -13,29 +13,30 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
-// adminRouter is the /admin API. It is built once and mounted in every
+// router is the /admin API. It is built once and mounted in every
 // router; while nobody can use it, it answers 404 saying how to turn it on.
 // Each route needs one engine permission (see adminPermissions).
-func (e *Engine) adminRouter() http.Handler {
+func (e *API) router() http.Handler {
 	r := chi.NewRouter()
 	r.Use(e.adminAuth)
 	read, manage, config := e.adminNeeds(PermPluginsRead), e.adminNeeds(PermPluginsManage), e.adminNeeds(PermConfig)
 	r.With(read).Get("/plugins", e.adminList)
 	r.With(read).Get("/status", e.adminStatus)
-	r.With(read).Get("/routes", e.adminRouteCatalog)
-	r.With(read).Get("/plugins/{name}/errors", e.adminRecentErrors)
+	r.With(read).Get("/routes", e.RouteCatalog)
+	r.With(read).Get("/plugins/{name}/errors", e.RecentErrors)
 	r.With(manage).Post("/plugins/reload", e.adminRescan)
 	r.With(read).Get("/plugins/{name}", e.adminGet)
 	r.With(manage).Post("/plugins/{name}/reload", e.adminReload)
 	r.With(manage).Post("/plugins/{name}/enable", e.adminSetEnabled(true))
 	r.With(manage).Post("/plugins/{name}/disable", e.adminSetEnabled(false))
-	r.With(manage).Post("/packages/{action}", e.adminPackages)
+	r.With(manage).Post("/packages/{action}", e.Packages)
 	r.With(config).Get("/plugins/{name}/config", e.adminGetConfig)
 	r.With(config).Put("/plugins/{name}/config", e.adminPutConfig)
 	e.exchangeRoutes(r.With(e.adminNeeds(PermDataExport)), r.With(e.adminNeeds(PermDataImport)))
@@ -77,13 +78,12 @@ type adminCallerKey struct{}
 // constant time) or a valid JWT; the route then checks its permission. The
 // API is off (404) without a token and without any role granted an admin.*
 // permission in the root config.json: a JWT secret alone turns nothing on.
-func (e *Engine) adminAuth(next http.Handler) http.Handler {
+func (e *API) adminAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := web.AsRespWriter(w)
-		ix := e.index.Load()
-		jwtAdmins := e.jwt.Enabled() && ix.adminGrants.any()
+		jwtAdmins := e.jwt.Enabled() && e.AnyAdminGrant()
 		if e.opts.AdminToken == "" && !jwtAdmins {
-			web.WriteError(rw, http.StatusNotFound, adminOffMessage, nil)
+			web.WriteError(rw, http.StatusNotFound, OffMessage, nil)
 			return
 		}
 		header := r.Header.Get("Authorization")
@@ -114,16 +114,16 @@ func (e *Engine) adminAuth(next http.Handler) http.Handler {
 	})
 }
 
-const adminOffMessage = "the admin API is off: set VBWD_ADMIN_TOKEN, or VBWD_JWT_SECRET and grant a role " +
+const OffMessage = "the admin API is off: set VBWD_ADMIN_TOKEN, or VBWD_JWT_SECRET and grant a role " +
 	"admin.* permissions in config.json (\"vbwd\": {\"roles\": {\"vbwd-admin\": [\"admin.*\"]}})"
 
 // adminNeeds makes a middleware refusing (403) a JWT caller whose roles the
 // engine grants do not give perm.
-func (e *Engine) adminNeeds(perm string) func(http.Handler) http.Handler {
+func (e *API) adminNeeds(perm string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := r.Context().Value(adminCallerKey{}).(*adminCaller)
-			if c == nil || (!c.token && !e.index.Load().adminGrants.allowsAdmin(c.user, perm)) {
+			if c == nil || (!c.token && !e.AllowsAdmin(c.user, perm)) {
 				web.WriteError(web.AsRespWriter(w), http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
 				return
 			}
@@ -132,7 +132,7 @@ func (e *Engine) adminNeeds(perm string) func(http.Handler) http.Handler {
 	}
 }
 
-func (e *Engine) adminList(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminList(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, map[string]any{"plugins": e.Plugins()})
 }
 
@@ -146,14 +146,14 @@ type pluginDetail struct {
 	Heal         string       `json:"heal,omitempty"` // with a mismatch: whether and how it heals
 }
 
-func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminGet(w http.ResponseWriter, r *http.Request) {
 	st, ok := e.Plugin(chi.URLParam(r, "name"))
 	if !ok {
 		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no plugin "+chi.URLParam(r, "name"), nil)
 		return
 	}
 	d := pluginDetail{PluginStatus: st, Node: e.opts.NodeID}
-	nodes, err := e.nodes(r.Context(), st.Name)
+	nodes, err := e.Nodes(r.Context(), st.Name)
 	if err != nil {
 		e.log.Warn("admin: reading other nodes failed", "err", err)
 	}
@@ -164,19 +164,19 @@ func (e *Engine) adminGet(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if d.HashMismatch {
-		d.Heal = e.healNote(r.Context(), st.Name)
+		d.Heal = e.HealNote(r.Context(), st.Name)
 	}
 	web.WriteJSON(w, http.StatusOK, d)
 }
 
-func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminReload(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	if _, ok := e.Plugin(name); !ok {
 		// an unknown (or non-UTF-8) name must not become a metric series
 		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no plugin "+strconv.Quote(name), nil)
 		return
 	}
-	out, err := e.applyAdmin(r.Context(), "reload", name, nil)
+	out, err := e.ApplyAdmin(r.Context(), "reload", name, nil)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
@@ -189,8 +189,8 @@ func (e *Engine) adminReload(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, map[string]any{"status": status, "plugin": res.Plugin, "generation": res.Generation, "hash": res.Hash})
 }
 
-func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
-	res, err := e.applyAdmin(r.Context(), "rescan", "", nil)
+func (e *API) adminRescan(w http.ResponseWriter, r *http.Request) {
+	res, err := e.ApplyAdmin(r.Context(), "rescan", "", nil)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
@@ -198,7 +198,7 @@ func (e *Engine) adminRescan(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, res)
 }
 
-func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
+func (e *API) adminSetEnabled(enabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := chi.URLParam(r, "name")
 		cascade := r.URL.Query().Get("cascade") == "true"
@@ -206,7 +206,7 @@ func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
 		if enabled {
 			action = "enable"
 		}
-		if _, err := e.applyAdmin(r.Context(), action, name, map[string]bool{"cascade": cascade}); err != nil {
+		if _, err := e.ApplyAdmin(r.Context(), action, name, map[string]bool{"cascade": cascade}); err != nil {
 			e.writeAdminError(w, err)
 			return
 		}
@@ -215,7 +215,7 @@ func (e *Engine) adminSetEnabled(enabled bool) http.HandlerFunc {
 	}
 }
 
-func (e *Engine) adminGetConfig(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminGetConfig(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "name")
 	override, merged, err := e.Config(name)
 	if err != nil {
@@ -231,7 +231,7 @@ func (e *Engine) adminGetConfig(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, out)
 }
 
-func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
+func (e *API) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 	var cfg map[string]any
 	body, err := io.ReadAll(io.LimitReader(r.Body, e.opts.MaxBodyBytes+1))
 	if err == nil {
@@ -241,7 +241,7 @@ func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(web.AsRespWriter(w), http.StatusBadRequest, "the body must be a JSON object: the plugin's config", nil)
 		return
 	}
-	out, err := e.applyAdmin(r.Context(), "config", chi.URLParam(r, "name"), cfg)
+	out, err := e.ApplyAdmin(r.Context(), "config", chi.URLParam(r, "name"), cfg)
 	if err != nil {
 		e.writeAdminError(w, err)
 		return
@@ -253,21 +253,21 @@ func (e *Engine) adminPutConfig(w http.ResponseWriter, r *http.Request) {
 // writeAdminError maps lifecycle errors to statuses: unknown plugin 404,
 // dependents or wrong state 409, anything about the plugin's files 422
 // with plugin, file, line and message.
-func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
+func (e *API) writeAdminError(w http.ResponseWriter, err error) {
 	rw := web.AsRespWriter(w)
 	var (
-		de  *DependentsError
-		ce  *ConfigError
-		pe  *PluginError
-		dep *DependencyError
+		de  *errs.DependentsError
+		ce  *spec.ConfigError
+		pe  *errs.PluginError
+		dep *spec.DependencyError
 	)
 	switch {
-	case errors.Is(err, ErrUnknownPlugin):
+	case errors.Is(err, errs.ErrUnknownPlugin):
 		web.WriteError(rw, http.StatusNotFound, err.Error(), nil)
 	case errors.As(err, &de):
 		web.WriteError(rw, http.StatusConflict, err.Error(), map[string]any{"dependents": de.Dependents,
 			"hint": "disable them first, or ask for ?cascade=true"})
-	case errors.Is(err, ErrNotEnabled), errors.Is(err, ErrEngineStopped):
+	case errors.Is(err, errs.ErrNotEnabled), errors.Is(err, errs.ErrEngineStopped):
 		web.WriteError(rw, http.StatusConflict, err.Error(), nil)
 	case errors.As(err, &ce):
 		extra := map[string]any{"violations": ce.Violations}
@@ -280,7 +280,7 @@ func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
 			"plugin": pe.Plugin, "file": pe.File, "line": pe.Line, "message": pe.Err.Error()})
 	case errors.As(err, &dep):
 		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"chain": dep.Chain, "message": dep.Reason})
-	case errors.As(err, new(*RootConfigError)):
+	case errors.As(err, new(*errs.RootConfigError)):
 		web.WriteError(rw, http.StatusUnprocessableEntity, err.Error(), map[string]any{"file": "config.json"})
 	case errors.Is(err, os.ErrNotExist):
 		web.WriteError(rw, http.StatusNotFound, err.Error(), nil)
@@ -292,8 +292,8 @@ func (e *Engine) writeAdminError(w http.ResponseWriter, err error) {
 
 // adminStatus is GET /admin/status: readiness with the details /readyz
 // leaves out (the database error as the driver gave it).
-func (e *Engine) adminStatus(w http.ResponseWriter, r *http.Request) {
-	ready, why, dbErr := e.readiness(r.Context())
+func (e *API) adminStatus(w http.ResponseWriter, r *http.Request) {
+	ready, why, dbErr := e.Readiness(r.Context())
 	out := map[string]any{"node": e.opts.NodeID, "ready": ready, "reasons": why}
 	if e.opts.DB != nil {
 		db := map[string]any{"ok": true}

@@ -1,4 +1,4 @@
-package engine
+package admin
 
 import (
 	"context"
@@ -10,14 +10,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
-	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
-	lua "github.com/yuin/gopher-lua"
 )
 
 // Data exchangers (ctx:exchanger{...}) give each entity a pluggable export
@@ -37,7 +33,6 @@ import (
 
 const (
 	exportPage    = 1000
-	importTimeout = 10 * time.Minute
 	importMaxBody = 64 << 20
 )
 
@@ -56,53 +51,9 @@ type ExchangerSpec struct {
 	Secret []string          `json:"-"`
 }
 
-func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
-	str := func(k string) string { s, _ := t.RawGetString(k).(lua.LString); return string(s) }
-	list := func(k string) []string {
-		var out []string
-		if l, ok := t.RawGetString(k).(*lua.LTable); ok {
-			for i := 1; i <= l.Len(); i++ {
-				if s, ok := l.RawGetInt(i).(lua.LString); ok {
-					out = append(out, string(s))
-				}
-			}
-		}
-		return out
-	}
-	sp := ExchangerSpec{Key: str("key"), Plugin: plugin, Label: str("label"), NaturalKey: str("natural_key"),
-		Formats: list("formats"), Fields: list("fields"), PII: list("pii"), Secret: list("secret")}
-	if len(sp.Formats) == 0 {
-		sp.Formats = []string{"json", "csv"}
-	}
-	if err := parseExchangerTypes(&sp, t); err != nil {
-		return sp, err
-	}
-	for _, f := range sp.Formats {
-		if f != "json" && f != "csv" {
-			return sp, fmt.Errorf("exchanger %s: format %q (json, csv)", sp.Key, f)
-		}
-		if f == "csv" && len(sp.Fields) == 0 {
-			return sp, fmt.Errorf("exchanger %s: csv needs fields (the column order)", sp.Key)
-		}
-	}
-	switch {
-	case sp.NaturalKey == "":
-		return sp, fmt.Errorf("exchanger %s: natural_key is required", sp.Key)
-	case t.RawGetString("export").Type() != lua.LTFunction:
-		return sp, fmt.Errorf("exchanger %s: export must be function(query)", sp.Key)
-	case t.RawGetString("import").Type() != lua.LTFunction:
-		return sp, fmt.Errorf("exchanger %s: import must be function(rows, opts)", sp.Key)
-	}
-	return sp, nil
-}
-
-func (e *Engine) exchangeRoutes(export, imp chi.Router) {
+func (e *API) exchangeRoutes(export, imp chi.Router) {
 	export.Get("/data-exchange", func(w http.ResponseWriter, r *http.Request) {
-		ix := e.index.Load()
-		out := []ExchangerSpec{}
-		for _, ref := range ix.exchangers {
-			out = append(out, ref.gen.exchangers[ref.name()])
-		}
+		out := append([]ExchangerSpec{}, e.Exchangers()...)
 		sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 		web.WriteJSON(w, http.StatusOK, map[string]any{"exchangers": out})
 	})
@@ -110,17 +61,15 @@ func (e *Engine) exchangeRoutes(export, imp chi.Router) {
 	imp.Post("/data-exchange/{key}/import", e.importHandler)
 }
 
-func (ref regRef) name() string { return ref.gen.regs[ref.idx].Name }
-
 // exchanger resolves a key and the requested format.
-func (e *Engine) exchanger(w http.ResponseWriter, r *http.Request) (regRef, ExchangerSpec, string, bool) {
+func (e *API) exchanger(w http.ResponseWriter, r *http.Request) (Exchanger, ExchangerSpec, string, bool) {
 	key := chi.URLParam(r, "key")
-	ref, ok := e.index.Load().exchangers[key]
+	ref, ok := e.Exchanger(key)
 	if !ok {
 		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no exchanger "+key, nil)
 		return ref, ExchangerSpec{}, "", false
 	}
-	spec := ref.gen.exchangers[key]
+	spec := ref.Spec()
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "json"
@@ -134,7 +83,7 @@ func (e *Engine) exchanger(w http.ResponseWriter, r *http.Request) (regRef, Exch
 	return ref, spec, "", false
 }
 
-func (e *Engine) exportHandler(w http.ResponseWriter, r *http.Request) {
+func (e *API) exportHandler(w http.ResponseWriter, r *http.Request) {
 	ref, spec, format, ok := e.exchanger(w, r)
 	if !ok {
 		return
@@ -166,14 +115,9 @@ type exporter struct {
 	csv     *csv.Writer
 }
 
-func (x *exporter) run(ctx context.Context, ref regRef) error {
+func (x *exporter) run(ctx context.Context, ref Exchanger) error {
 	for offset := 0; ; offset += exportPage {
-		var page []map[string]any
-		err := ref.run(ctx, func(s *State, v lua.LValue) error {
-			var err error
-			page, err = s.callExport(ctx, v.(*lua.LTable), offset, exportPage)
-			return err
-		})
+		page, err := ref.Export(ctx, offset, exportPage)
 		if err != nil {
 			return err
 		}
@@ -184,39 +128,6 @@ func (x *exporter) run(ctx context.Context, ref regRef) error {
 			return x.finish()
 		}
 	}
-}
-
-func (s *State) callExport(ctx context.Context, spec *lua.LTable, offset, limit int) ([]map[string]any, error) {
-	L := s.L
-	q := L.CreateTable(0, 2)
-	q.RawSetString("offset", lua.LNumber(offset))
-	q.RawSetString("limit", lua.LNumber(limit))
-	L.Push(spec.RawGetString("export"))
-	L.Push(q)
-	if err := L.PCall(1, 1, nil); err != nil {
-		return nil, luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "export", err))
-	}
-	v := L.Get(-1)
-	L.Pop(1)
-	g, err := luaconv.ToGo(v)
-	if err != nil {
-		return nil, fmt.Errorf("export returned %v", err)
-	}
-	list, ok := g.([]any)
-	if !ok && g != nil {
-		if m, isMap := g.(map[string]any); !isMap || len(m) != 0 {
-			return nil, fmt.Errorf("export must return an array of rows, got %T", g)
-		}
-	}
-	rows := make([]map[string]any, 0, len(list))
-	for i, item := range list {
-		row, ok := item.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("export row %d is not a table", offset+i+1)
-		}
-		rows = append(rows, row)
-	}
-	return rows, nil
 }
 
 func (x *exporter) start() {
@@ -306,7 +217,7 @@ func csvValue(v any) string {
 
 // adminMay reports whether the admin caller holds perm: the static admin
 // token holds everything; a JWT needs the permission.
-func (e *Engine) adminMay(r *http.Request, perm string) bool {
+func (e *API) adminMay(r *http.Request, perm string) bool {
 	req := hostapi.RequestFrom(r.Context())
 	if req == nil || req.User == nil {
 		return true // the static admin token

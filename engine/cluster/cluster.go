@@ -1,9 +1,7 @@
-package engine
+package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
@@ -31,62 +30,15 @@ const (
 	heartbeatEvery = 10 * time.Second
 )
 
-const clusterSchema = `
-create schema if not exists vbwd;
-create table if not exists vbwd.admin_changes (
-  id         bigserial primary key,
-  node       text not null,
-  action     text not null,
-  plugin     text not null default '',
-  payload    jsonb,
-  created_at timestamptz not null default now()
-);
-create table if not exists vbwd.nodes (
-  node       text not null,
-  plugin     text not null,
-  state      text not null,
-  generation bigint not null,
-  hash       text not null,
-  updated_at timestamptz not null default now(),
-  primary key (node, plugin)
-);`
-
-// NodeStatus is what one node reports running for a plugin.
-type NodeStatus struct {
-	Node       string    `json:"node"`
-	State      string    `json:"state"`
-	Generation int64     `json:"generation"`
-	Hash       string    `json:"hash"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
-
-func defaultNodeID() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b)
-}
-
-// NodeID names this engine among the nodes sharing its database.
-func (e *Engine) NodeID() string { return e.opts.NodeID }
-
-// startCluster creates the coordination tables and starts listening for
-// admin changes. A node resumes the change log after the last change it
+// Start starts listening for admin changes (the tables exist). A node resumes the change log after the last change it
 // applied (recorded under its root), so changes made while it was down are
 // applied on start; a node that never applied one starts at the log's end
 // (its disk is its baseline). Without a database it does nothing.
-func (e *Engine) startCluster(ctx context.Context) error {
+func (e *Cluster) Start(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	err := e.migr.Locked(ctx, func() error {
-		_, err := e.opts.DB.Exec(ctx, clusterSchema+packagesSchema)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("cluster tables: %w", err)
-	}
-	last, ok := readAppliedChange(e.opts.Root)
+	last, ok := ReadAppliedChange(e.opts.Root)
 	if !ok {
 		if err := e.opts.DB.QueryRow(ctx, "select coalesce(max(id), 0) from vbwd.admin_changes").Scan(&last); err != nil {
 			return fmt.Errorf("cluster: %w", err)
@@ -118,7 +70,7 @@ type adminChange struct {
 // change up to and including it in the log's order, exactly as the other
 // nodes will, so concurrent conflicting changes end the same everywhere.
 // It returns the action's own result.
-func (e *Engine) applyAdmin(ctx context.Context, action, plugin string, payload any) (any, error) {
+func (e *Cluster) ApplyAdmin(ctx context.Context, action, plugin string, payload any) (any, error) {
 	var raw []byte
 	if payload != nil {
 		raw, _ = json.Marshal(payload)
@@ -126,7 +78,7 @@ func (e *Engine) applyAdmin(ctx context.Context, action, plugin string, payload 
 	c := adminChange{node: e.opts.NodeID, action: action, plugin: plugin, payload: raw}
 	ctx = context.WithoutCancel(ctx) // a change, once recorded, is applied whatever the client does
 	if !e.clusterOn.Load() {
-		return e.applyChange(ctx, c)
+		return e.ApplyChange(ctx, c.action, c.plugin, c.payload)
 	}
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
@@ -150,7 +102,7 @@ func (e *Engine) applyAdmin(ctx context.Context, action, plugin string, payload 
 // recordChange appends a change to the log. The inserts are serialised by a
 // transaction-scoped advisory lock, so ids are handed out in commit order and
 // a node reading the log never skips a change committed late.
-func (e *Engine) recordChange(ctx context.Context, c adminChange) (int64, error) {
+func (e *Cluster) recordChange(ctx context.Context, c adminChange) (int64, error) {
 	tx, err := e.opts.DB.Begin(ctx)
 	if err != nil {
 		return 0, err
@@ -176,20 +128,20 @@ const adminLogLock = 0x76627764_61646d6e // "vbwdadmn"
 
 // listen applies the changes in the log as they are announced (catching up
 // after every reconnect) and refreshes this node's report when idle.
-func (e *Engine) listen() {
-	e.runListener(pgcoord.Listener{
+func (e *Cluster) listen() {
+	e.RunListener(pgcoord.Listener{
 		What:    "admin changes",
 		Channel: notifyChannel,
 		Idle:    heartbeatEvery,
 		OnConnect: func(ctx context.Context) error {
 			e.reportNodes(ctx)
 			err := e.applyLog(ctx)
-			e.healPackages(ctx)
+			e.HealPackages(ctx)
 			return err
 		},
 		OnNotify: func(ctx context.Context, n *pgconn.Notification) error {
 			if n == nil {
-				e.healPackages(ctx)
+				e.HealPackages(ctx)
 				e.reportNodes(ctx)
 				return nil
 			}
@@ -199,7 +151,7 @@ func (e *Engine) listen() {
 }
 
 // applyLog applies every change of the log this node has not applied yet.
-func (e *Engine) applyLog(ctx context.Context) error {
+func (e *Cluster) applyLog(ctx context.Context) error {
 	e.applyMu.Lock()
 	defer e.applyMu.Unlock()
 	return e.applyLogLocked(ctx, math.MaxInt64, nil)
@@ -207,7 +159,7 @@ func (e *Engine) applyLog(ctx context.Context) error {
 
 // applyLogLocked applies the changes after e.applied up to id, in order,
 // under e.applyMu; seen, when set, gets each change's result.
-func (e *Engine) applyLogLocked(ctx context.Context, upTo int64, seen func(int64, any, error)) error {
+func (e *Cluster) applyLogLocked(ctx context.Context, upTo int64, seen func(int64, any, error)) error {
 	rows, err := e.opts.DB.Query(ctx, `select id, node, action, plugin, payload from vbwd.admin_changes
 		where id > $1 and id <= $2 order by id`, e.applied, upTo)
 	if err != nil {
@@ -222,7 +174,7 @@ func (e *Engine) applyLogLocked(ctx context.Context, upTo int64, seen func(int64
 		return err
 	}
 	for _, c := range todo {
-		res, err := e.applyChange(ctx, c)
+		res, err := e.ApplyChange(ctx, c.action, c.plugin, c.payload)
 		e.applied = c.id
 		if werr := writeAppliedChange(e.opts.Root, c.id); werr != nil {
 			e.log.Warn("cluster: recording the last applied change failed", "err", werr)
@@ -244,38 +196,12 @@ func (e *Engine) applyLogLocked(ctx context.Context, upTo int64, seen func(int64
 	return nil
 }
 
-// applyChange applies one admin change on this node and returns its result
-// (a ReloadResult, a RescanResult, or nil).
-func (e *Engine) applyChange(ctx context.Context, c adminChange) (any, error) {
-	switch c.action {
-	case "reload":
-		return e.Reload(ctx, c.plugin)
-	case "rescan":
-		return e.Rescan(ctx)
-	case "packages":
-		return e.applyPackages(ctx, c.payload)
-	case "enable", "disable":
-		opts := struct {
-			Cascade *bool `json:"cascade"`
-		}{}
-		_ = json.Unmarshal(c.payload, &opts)
-		cascade := opts.Cascade == nil || *opts.Cascade // rows of older engines: cascade
-		return nil, e.SetEnabled(ctx, c.plugin, c.action == "enable", cascade)
-	case "config":
-		var cfg map[string]any
-		if err := json.Unmarshal(c.payload, &cfg); err != nil {
-			return nil, err
-		}
-		return e.SetConfig(ctx, c.plugin, cfg)
-	}
-	return nil, fmt.Errorf("unknown admin action %q", c.action)
-}
-
 // appliedFile records, under the root, the id of the last change of the
 // cluster log this node's disk reflects.
 const appliedFile = ".data/cluster-applied-change"
 
-func readAppliedChange(root string) (int64, bool) {
+// ReadAppliedChange reads the id of the last change applied under root.
+func ReadAppliedChange(root string) (int64, bool) {
 	b, err := os.ReadFile(filepath.Join(root, appliedFile))
 	if err != nil {
 		return 0, false
@@ -293,8 +219,8 @@ func writeAppliedChange(root string, id int64) error {
 }
 
 // reportNodes records what this node runs, one row per plugin.
-func (e *Engine) reportNodes(ctx context.Context) {
-	if e.opts.DB == nil || e.closing.Load() {
+func (e *Cluster) reportNodes(ctx context.Context) {
+	if e.opts.DB == nil || e.Closing() {
 		return // shutting down: the node's rows are deleted, not refreshed
 	}
 	batch := &pgx.Batch{}
@@ -311,7 +237,7 @@ func (e *Engine) reportNodes(ctx context.Context) {
 
 // nodes returns what every node that reported in the last minute runs for
 // a plugin.
-func (e *Engine) nodes(ctx context.Context, plugin string) ([]NodeStatus, error) {
+func (e *Cluster) nodes(ctx context.Context, plugin string) ([]admin.NodeStatus, error) {
 	if e.opts.DB == nil {
 		return nil, nil
 	}
@@ -320,8 +246,8 @@ func (e *Engine) nodes(ctx context.Context, plugin string) ([]NodeStatus, error)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (NodeStatus, error) {
-		var n NodeStatus
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (admin.NodeStatus, error) {
+		var n admin.NodeStatus
 		err := r.Scan(&n.Node, &n.State, &n.Generation, &n.Hash, &n.UpdatedAt)
 		return n, err
 	})

@@ -1,8 +1,7 @@
-package engine
+package admin
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -11,11 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
-	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
-	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
-	lua "github.com/yuin/gopher-lua"
 )
 
 // ImportResult is what an import did (or, with dry_run, would do).
@@ -37,7 +32,7 @@ type RowError struct {
 	Error string `json:"error"`
 }
 
-func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
+func (e *API) importHandler(w http.ResponseWriter, r *http.Request) {
 	ref, spec, format, ok := e.exchanger(w, r)
 	if !ok {
 		return
@@ -67,7 +62,7 @@ func (e *Engine) importHandler(w http.ResponseWriter, r *http.Request) {
 	res := ImportResult{Exchanger: spec.Key, DryRun: r.URL.Query().Get("dry_run") == "1" || r.URL.Query().Get("dry_run") == "true",
 		Mode: mode, Rows: len(rows), Errors: checkRows(spec, format, rows)}
 	if len(res.Errors) == 0 {
-		err = e.runImport(r.Context(), ref, rows, &res)
+		err = ref.Import(r.Context(), rows, &res)
 	}
 	switch {
 	case err != nil:
@@ -140,70 +135,4 @@ func validateRows(spec ExchangerSpec, rows []map[string]any) []RowError {
 		}
 	}
 	return errs
-}
-
-// runImport calls the exchanger's import in one transaction: committed only
-// when nothing failed and this is not a dry run.
-func (e *Engine) runImport(ctx context.Context, ref regRef, rows []map[string]any, res *ImportResult) error {
-	if e.opts.DB == nil {
-		return errors.New("imports need a database")
-	}
-	ctx, cancel := context.WithTimeout(ctx, importTimeout)
-	defer cancel()
-	pool, err := e.pluginPool(ref.gen.Plugin)
-	if err != nil {
-		return err
-	}
-	return ref.run(ctx, func(s *State, v lua.LValue) error {
-		tx, err := pool.Begin(ctx) // as the plugin's role, like its own db.tx
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-		L := s.L
-		err = vdb.WithTx(L, tx, func() error { return s.callImport(ctx, v.(*lua.LTable), rows, res) })
-		if err != nil || len(res.Errors) > 0 || res.DryRun {
-			return err
-		}
-		if err := tx.Commit(ctx); err != nil {
-			return err
-		}
-		res.Committed = true
-		return nil
-	})
-}
-
-func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[string]any, res *ImportResult) error {
-	L := s.L
-	list := make([]any, len(rows))
-	for i, r := range rows {
-		list[i] = r
-	}
-	opts := L.CreateTable(0, 2)
-	opts.RawSetString("dry_run", lua.LBool(res.DryRun))
-	opts.RawSetString("mode", lua.LString(res.Mode))
-	L.Push(spec.RawGetString("import"))
-	L.Push(luaconv.FromGo(L, list))
-	L.Push(opts)
-	if err := L.PCall(2, 1, nil); err != nil {
-		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
-	}
-	out, _ := L.Get(-1).(*lua.LTable)
-	L.Pop(1)
-	if out == nil {
-		return fmt.Errorf("import must return {created, updated, skipped, errors}")
-	}
-	num := func(k string) int { n, _ := out.RawGetString(k).(lua.LNumber); return int(n) }
-	res.Created, res.Updated, res.Skipped = num("created"), num("updated"), num("skipped")
-	if errs, ok := out.RawGetString("errors").(*lua.LTable); ok {
-		for i := 1; i <= errs.Len(); i++ {
-			t, _ := errs.RawGetInt(i).(*lua.LTable)
-			if t == nil {
-				continue
-			}
-			row, _ := t.RawGetString("row").(lua.LNumber)
-			res.Errors = append(res.Errors, RowError{Row: int(row), Error: t.RawGetString("error").String()})
-		}
-	}
-	return nil
 }

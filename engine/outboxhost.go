@@ -1,0 +1,81 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/outbox"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+)
+
+// Durable events are delivered by engine/outbox; it reaches the engine
+// through outboxHost.
+
+// EventOptions configures the delivery of durable events (see engine/outbox).
+type EventOptions = outbox.EventOptions
+
+const eventsChannel = outbox.EventsChannel
+
+// startEvents starts the listener and the delivery workers (the tables are
+// engine/enginedb's). Without a database it does nothing.
+func (e *Engine) startEvents(ctx context.Context) error {
+	if e.opts.DB == nil {
+		return nil
+	}
+	outbox.Start(outboxHost{e}, e.outboxConfig())
+	return nil
+}
+
+// DeliverPending delivers, in the calling goroutine, every durable event
+// that is pending and due at now, round after round, until none is due
+// (events published by handlers meanwhile included). A failing handler's
+// retry is scheduled at now plus its backoff, so a later call with a clock
+// advanced past it runs the retry. It returns the number of delivery
+// attempts made. This is `vbwd test`'s t.deliver(): the test runner's
+// engine has no delivery workers (EventOptions.Workers < 0), so delivery
+// happens exactly there; elsewhere delivery is asynchronous.
+func (e *Engine) DeliverPending(ctx context.Context, now time.Time) (int, error) {
+	return outbox.DeliverPending(ctx, outboxHost{e}, e.outboxConfig(), now)
+}
+
+func (e *Engine) outboxConfig() outbox.Config {
+	return outbox.Config{DB: e.opts.DB, Events: e.opts.Events, RequestTimeout: e.opts.RequestTimeout,
+		NodeID: e.opts.NodeID, Root: e.opts.Root, Log: e.log, Quit: e.quit, Group: &e.retiring}
+}
+
+// outboxHost is the engine as engine/outbox sees it (outbox.Host).
+type outboxHost struct{ e *Engine }
+
+func (h outboxHost) Handlers(event string) []outbox.Handler {
+	refs := h.e.index.Load().events[event]
+	out := make([]outbox.Handler, len(refs))
+	for i, ref := range refs {
+		out[i] = outbox.Handler{Plugin: ref.gen.Plugin, Run: func(ctx context.Context, ev *outbox.Event) (bool, error) {
+			msg := &eventMsg{id: ev.ID(), name: ev.Name(), source: ev.Source(), attempt: ev.Attempt(), raw: ev.Raw()}
+			return h.e.runHandler(ctx, ref, msg)
+		}}
+	}
+	return out
+}
+
+func (h outboxHost) Index() outbox.Index { return (*subsIndex)(h.e.index.Load()) }
+
+func (h outboxHost) Serving(plugin string) bool { return h.e.index.Load().serving[plugin] }
+
+func (h outboxHost) Count(plugin, event, outcome string) {
+	h.e.metrics.events.WithLabelValues(plugin, label(event), outcome).Inc()
+}
+
+func (h outboxHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }
+
+// subsIndex is a registry index as the outbox records its subscriptions.
+type subsIndex registryIndex
+
+func (ix *subsIndex) Subscriptions() (plugins, events []string, serving map[string]bool) {
+	for name, refs := range ix.events {
+		for _, ref := range refs {
+			plugins, events = append(plugins, ref.gen.Plugin), append(events, name)
+		}
+	}
+	return plugins, events, ix.serving
+}
