@@ -43,6 +43,9 @@ func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
 	if len(sp.Formats) == 0 {
 		sp.Formats = []string{"json", "csv"}
 	}
+	if err := parseExchangerTypes(&sp, t); err != nil {
+		return sp, err
+	}
 	for _, f := range sp.Formats {
 		if f != "json" && f != "csv" {
 			return sp, fmt.Errorf("exchanger %s: format %q (json, csv)", sp.Key, f)
