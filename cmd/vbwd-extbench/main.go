@@ -47,7 +47,15 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", envInt("BENCH_ROUNDS", 3), "interleaved rounds per route (also BENCH_ROUNDS)")
 	routes := flag.String("routes", "", "comma-separated route names (default all: "+routeNames()+")")
 	flag.StringVar(&c.out, "out", "", "write the generated report to this file (e.g. docs/benchmarks.md)")
+	writeOnly := flag.String("write-root", "", "only write the benchmark root into this directory (to profile `vbwd serve --root` on it) and exit")
 	flag.Parse()
+	if *writeOnly != "" {
+		if err := writeRoot(*writeOnly); err != nil {
+			fmt.Fprintln(os.Stderr, "vbwd-extbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *routes != "" {
 		c.routes = strings.Split(*routes, ",")
 	}
