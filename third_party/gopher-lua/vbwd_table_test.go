@@ -62,3 +62,28 @@ func TestSmallTableAllocs(t *testing.T) {
 		t.Errorf("a 3-key table took %.0f allocations, want at most 5", allocs)
 	}
 }
+
+// TestTableConstructorAllocs: {a = 1, b = 2, c = 3} built by the VM costs
+// the table and its pair slice: the keys are the proto's constants, boxed
+// once at compile time (vbwd_fieldk.go), and reading a field through an
+// __index function passes that constant too.
+func TestTableConstructorAllocs(t *testing.T) {
+	L := NewState()
+	defer L.Close()
+	if err := L.DoString(`
+		local ud = setmetatable({}, { __index = function(_, k) return k end })
+		function build() return { a = 1, b = 2, c = ud.name } end`); err != nil {
+		t.Fatal(err)
+	}
+	fn := L.GetGlobal("build")
+	allocs := testing.AllocsPerRun(200, func() {
+		L.Push(fn)
+		if err := L.PCall(0, 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		L.Pop(1)
+	})
+	if allocs > 2 {
+		t.Errorf("building a 3-key table took %.0f allocations, want at most 2", allocs)
+	}
+}
