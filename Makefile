@@ -4,7 +4,7 @@ BIN     := bin/vbwd
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-lua fuzz-short bench lint fmt vet postgres chromium release clean
+.PHONY: all build run test test-go test-lua fuzz-short bench extbench lint fmt vet postgres chromium wrk release clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: postgres build
 	VBWD_JWT_SECRET=$${VBWD_JWT_SECRET:-vbwd-dev-jwt-secret} VBWD_ADMIN_TOKEN=$${VBWD_ADMIN_TOKEN:-vbwd-dev-admin-token} \
 	  ./$(BIN) serve --root . --populate --demo-tokens
 
-test: postgres chromium test-go test-lua fuzz-short
+test: postgres chromium wrk test-go test-lua fuzz-short
 
 test-go:
 	$(GO) vet ./...
@@ -49,8 +49,7 @@ fuzz-short:
 	  out=$$($(GO) test -run "^$$name\$$" -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel 2 $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
 	done
 
-bench: postgres build
-	@scripts/ensure-tool.sh wrk wrk
+bench: postgres build wrk
 	$(GO) test -run '^$$' -bench 'StateBuild|PoolRun|Dispatch|HTTPInProcess' -benchmem -benchtime 2s ./engine/ | tee bench.out
 	$(GO) test -run '^$$' -bench 'Reload500Lines' -benchtime 3s ./engine/ | tee -a bench.out
 	$(GO) test -run '^$$' -bench 'EmitPerHandler|DurableDelivery|DICall' -benchtime 2s ./engine/ | tee -a bench.out
@@ -68,6 +67,19 @@ bench: postgres build
 	      END { if (nl && np) printf "db.query_one overhead beyond pgx: %.2f us CPU per call (lua %.1f - pgx %.1f, mean of %d; goal <= 10)\n", lua/nl - pgx/np, lua/nl, pgx/np, nl; \
 	            if (nc && ns) printf "  of which Lua call + argument conversion %.2f us, row decoding %.2f us (no I/O)\n", call/nc/1000, scan/ns/1000 }' bench.out
 	$(GO) run ./cmd/vbwd-bench --root .
+	$(MAKE) extbench
+
+# The external benchmark: wrk against `vbwd serve` and a native Go server,
+# each started fresh per run, rounds interleaved, server CPU from /proc;
+# writes docs/benchmarks.md. BENCH_WRK_DURATION (default 10s) and
+# BENCH_ROUNDS (default 3) shorten it; BENCH_ROUTES picks routes.
+BENCH_WRK_DURATION ?= 10s
+BENCH_ROUNDS ?= 3
+BENCH_ROUTES ?=
+extbench: postgres build wrk
+	$(GO) build -o bin/vbwd-extbench ./cmd/vbwd-extbench
+	./bin/vbwd-extbench --vbwd $(BIN) --duration $(BENCH_WRK_DURATION) --rounds $(BENCH_ROUNDS) \
+	  $(if $(BENCH_ROUTES),--routes $(BENCH_ROUTES)) --out docs/benchmarks.md
 
 lint: vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
@@ -95,6 +107,11 @@ postgres:
 # installed when missing and running as root; without it that test skips.
 chromium:
 	@scripts/ensure-tool.sh chromium chromium || echo "no Chromium: the console's browser test will be skipped" >&2
+
+# Debian's wrk for the benchmarks (and the external benchmark harness's own
+# test, cmd/vbwd-extbench, which skips without it).
+wrk:
+	@scripts/ensure-tool.sh wrk wrk || echo "no wrk: make bench cannot run and the harness test will be skipped" >&2
 
 clean:
 	rm -rf bin bench.out dist

@@ -36,6 +36,7 @@ type serveFlags struct {
 	memBudgetMB    int64
 	maxResponse    int64
 	issuerKey      string
+	prof           profileFlags
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -69,6 +70,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	fl.BoolVar(&f.unsafeSharedDB, "unsafe-shared-db-role", false, "UNSAFE: when the database user may not create roles, run plugin SQL as that user "+
 		"(with all its rights) instead of refusing it; also VBWD_UNSAFE_SHARED_DB_ROLE=1")
 	fl.StringVar(&f.issuerKey, "issuer-key", os.Getenv("VBWD_ISSUER_KEY_FILE"), "the engine's Ed25519 token signing key (PKCS #8 PEM; made when absent); default <root>/.data/"+auth.KeyFileName+"; also VBWD_ISSUER_KEY_FILE")
+	f.prof.add(cmd)
 	return cmd
 }
 
@@ -78,6 +80,11 @@ func runServe(ctx context.Context, out io.Writer, g *globals, f *serveFlags) err
 		return err
 	}
 	defer flush()
+	stopProf, err := f.prof.start(log)
+	defer stopProf()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts := engine.Options{Root: g.root, Logger: log, RequestTimeout: f.requestTimeout,

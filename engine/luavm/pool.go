@@ -16,6 +16,7 @@ type Pool[S Stater] struct {
 	cfg   PoolConfig
 	build func(ctx context.Context) (S, error)
 	sem   chan struct{} // one token per state that may exist
+	key   any           // heldStateKey{p}, boxed once: boxing it per call allocated
 
 	mu     sync.Mutex
 	idle   []S // LIFO: the most recently used state is the warmest
@@ -57,7 +58,9 @@ func NewPool[S Stater](cfg PoolConfig, build func(ctx context.Context) (S, error
 	if cfg.Cancelled == nil {
 		cfg.Cancelled = new(atomic.Bool)
 	}
-	return &Pool[S]{cfg: cfg, build: build, sem: make(chan struct{}, cfg.Max)}
+	p := &Pool[S]{cfg: cfg, build: build, sem: make(chan struct{}, cfg.Max)}
+	p.key = heldStateKey{p}
+	return p
 }
 
 // Warm parks already built states as idle.
@@ -92,7 +95,7 @@ func (p *Pool[S]) RunFinal(ctx context.Context, fn func(S) error) error {
 }
 
 func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
-	if s, ok := ctx.Value(heldStateKey{p}).(S); ok {
+	if s, ok := ctx.Value(p.key).(S); ok {
 		return runHeld(ctx, s, fn)
 	}
 	if err := p.acquire(ctx); err != nil {

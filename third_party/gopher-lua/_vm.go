@@ -286,9 +286,9 @@ func init() {
 			lbase := cf.LocalBase
 			A := int(inst>>18) & 0xff //GETA
 			RA := lbase + A
-			B := int(inst & 0x1ff)    //GETB
-			C := int(inst>>9) & 0x1ff //GETC
-			v := L.getFieldString(reg.Get(lbase+B), L.rkString(C))
+			B := int(inst & 0x1ff)                                          //GETB
+			C := int(inst>>9) & 0x1ff                                       //GETC
+			v := L.getFieldK(reg.Get(lbase+B), L.rkString(C), L.rkValue(C)) // vbwd: boxed key
 			// +inline-call reg.Set RA v
 			return 0
 		},
@@ -330,9 +330,9 @@ func init() {
 			lbase := cf.LocalBase
 			A := int(inst>>18) & 0xff //GETA
 			RA := lbase + A
-			B := int(inst & 0x1ff)    //GETB
-			C := int(inst>>9) & 0x1ff //GETC
-			L.setFieldString(reg.Get(RA), L.rkString(B), L.rkValue(C))
+			B := int(inst & 0x1ff)                                              //GETB
+			C := int(inst>>9) & 0x1ff                                           //GETC
+			L.setFieldK(reg.Get(RA), L.rkString(B), L.rkValue(B), L.rkValue(C)) // vbwd: boxed key
 			return 0
 		},
 		func(L *LState, inst uint32, baseframe *callFrame) int { //OP_NEWTABLE
@@ -356,7 +356,7 @@ func init() {
 			B := int(inst & 0x1ff)    //GETB
 			C := int(inst>>9) & 0x1ff //GETC
 			selfobj := reg.Get(lbase + B)
-			v := L.getFieldString(selfobj, L.rkString(C))
+			v := L.getFieldK(selfobj, L.rkString(C), L.rkValue(C)) // vbwd: boxed key
 			// +inline-call reg.Set RA v
 			// +inline-call reg.Set RA+1 selfobj
 			return 0

@@ -46,8 +46,10 @@ func newLTable(acap int, hcap int) *LTable {
 	if acap != 0 {
 		tb.array = make([]LValue, 0, acap)
 	}
-	if hcap != 0 {
+	if hcap > smallStrKeys { // vbwd: up to smallStrKeys string keys live in tb.small
 		tb.strdict = make(map[string]LValue, hcap)
+	} else if hcap != 0 {
+		tb.small = make([]strPair, 0, hcap)
 	}
 	return tb
 }
@@ -180,7 +182,7 @@ func (tb *LTable) RawSet(key LValue, value LValue) {
 			return
 		}
 	case LString:
-		tb.RawSetString(string(v), value)
+		tb.rawSetStr(string(v), key, value)
 		return
 	}
 
@@ -214,8 +216,18 @@ func (tb *LTable) RawSetInt(key int, value LValue) {
 
 // RawSetString sets a given LValue to a given string index without the __newindex metamethod.
 func (tb *LTable) RawSetString(key string, value LValue) {
+	tb.rawSetStr(key, nil, value)
+}
+
+// rawSetStr is RawSetString with the key already boxed as an LValue when
+// the caller has it (nil: box it when needed). vbwd: a table keeps its
+// first smallStrKeys string keys in tb.small (vbwd_table.go).
+func (tb *LTable) rawSetStr(key string, boxed LValue, value LValue) {
 	if tb.strdict == nil {
-		tb.strdict = make(map[string]LValue, defaultHashCap)
+		if tb.smallSet(key, boxed, value) {
+			return
+		}
+		tb.promote()
 	}
 	if tb.keys == nil {
 		tb.keys = []LValue{}
@@ -226,7 +238,10 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 		// TODO tb.keys and tb.k2i should also be removed
 		delete(tb.strdict, key)
 	} else {
-		lkey := LString(key)
+		lkey := boxed
+		if lkey == nil {
+			lkey = LString(key)
+		}
 		_, ok := tb.k2i[lkey]
 		if !ok && !tb.charge(hashSlotBytes) { // vbwd: a new key is charged
 			return
@@ -242,7 +257,7 @@ func (tb *LTable) RawSetString(key string, value LValue) {
 // RawSetH sets a given LValue to a given index without the __newindex metamethod.
 func (tb *LTable) RawSetH(key LValue, value LValue) {
 	if s, ok := key.(LString); ok {
-		tb.RawSetString(string(s), value)
+		tb.rawSetStr(string(s), key, value)
 		return
 	}
 	if tb.dict == nil {
@@ -285,7 +300,7 @@ func (tb *LTable) RawGet(key LValue) LValue {
 		}
 	case LString:
 		if tb.strdict == nil {
-			return LNil
+			return tb.smallGet(string(v))
 		}
 		if ret, ok := tb.strdict[string(v)]; ok {
 			return ret
@@ -317,7 +332,7 @@ func (tb *LTable) RawGetInt(key int) LValue {
 func (tb *LTable) RawGetH(key LValue) LValue {
 	if s, sok := key.(LString); sok {
 		if tb.strdict == nil {
-			return LNil
+			return tb.smallGet(string(s))
 		}
 		if v, vok := tb.strdict[string(s)]; vok {
 			return v
@@ -336,7 +351,7 @@ func (tb *LTable) RawGetH(key LValue) LValue {
 // RawGetString returns an LValue associated with a given key without __index metamethod.
 func (tb *LTable) RawGetString(key string) LValue {
 	if tb.strdict == nil {
-		return LNil
+		return tb.smallGet(key)
 	}
 	if v, vok := tb.strdict[string(key)]; vok {
 		return v
@@ -351,6 +366,11 @@ func (tb *LTable) ForEach(cb func(LValue, LValue)) {
 			if v != LNil {
 				cb(LNumber(i+1), v)
 			}
+		}
+	}
+	for _, p := range tb.small { // vbwd
+		if p.v != LNil {
+			cb(p.k, p.v)
 		}
 	}
 	if tb.strdict != nil {
@@ -388,6 +408,9 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 				}
 			}
 			if tb.array == nil || index == len(tb.array) {
+				if k, v := tb.smallFrom(0); k != LNil { // vbwd: the small string keys come first
+					return k, v
+				}
 				if (tb.dict == nil || len(tb.dict) == 0) && (tb.strdict == nil || len(tb.strdict) == 0) {
 					return LNil, LNil
 				}
@@ -399,6 +422,9 @@ func (tb *LTable) Next(key LValue) (LValue, LValue) {
 		}
 	}
 
+	if s, ok := key.(LString); ok && tb.strdict == nil { // vbwd: a key of tb.small
+		return tb.nextAfterSmall(string(s))
+	}
 	for i := tb.k2i[key] + 1; i < len(tb.keys); i++ {
 		key := tb.keys[i]
 		if v := tb.RawGetH(key); v != LNil {

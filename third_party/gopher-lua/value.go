@@ -148,7 +148,8 @@ type LTable struct {
 	strdict map[string]LValue
 	keys    []LValue
 	k2i     map[LValue]int
-	limits  *Limits // vbwd: charged for growth; nil: not accounted
+	limits  *Limits   // vbwd: charged for growth; nil: not accounted
+	small   []strPair // vbwd: the string keys while strdict is nil (vbwd_table.go)
 }
 
 func (tb *LTable) String() string   { return fmt.Sprintf("table: %p", tb) }
