@@ -95,13 +95,12 @@ t.test("expires a subscription once its period has ended", function()
   t.time.advance(30 * 86400) -- 2026-03-31: still within the month
   t.eq(expiry.run(), 0)
   t.eq(t.get(BASE .. "/me", { as = { id = "u4" } }).json.status, "active")
-  t.time.advance(2 * 86400) -- 2026-04-02
-  t.ok(expiry.run() >= 1, "expired at least u4")
+  t.time.advance(2 * 86400) -- 2026-04-02: advancing runs the billing job (ctx:every), as time passing would
   local ev = t.expect_event("subscription.expired")
   t.eq(ev.payload, { user_id = "u4", plan = "basic", subscription_id = res.json.id })
   t.eq(db.query_one("select status from subscription_subscriptions where id = $1", res.json.id).status, "expired")
   t.eq(t.get(BASE .. "/me", { as = { id = "u4" } }).status, 404)
-  t.eq(expiry.run(), 0)
+  t.eq(expiry.run(), 0, "the job already expired it")
 end)
 
 t.test("the service answers from the database", function()
