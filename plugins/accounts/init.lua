@@ -76,7 +76,9 @@ function P.routes(r)
       return acc
     end)
     check(txerr)
-    if not account then error({ status = 409, message = "an account with this e-mail address exists", field = "email" }, 0) end
+    if not account then
+      error({ status = 409, message = "an account with this e-mail address exists", field = "email" }, 0)
+    end
     return 201, store.shape(account), { Location = "/api/v1/accounts/accounts/" .. account.id }
   end)
 

@@ -74,7 +74,8 @@ function M.login(email, password, cfg)
     error({ status = 403, message = "verify your e-mail address first" }, 0)
   end
   local res, txerr = db.tx(function(tx)
-    local _, err = tx.exec("update accounts_accounts set failed_logins = 0, locked_until = null where id = $1", account.id)
+    local _, err = tx.exec("update accounts_accounts set failed_logins = 0, locked_until = null where id = $1",
+      account.id)
     check(err)
     if crypto.password_needs_rehash(account.password_hash) then
       local h = crypto.password_hash(password)

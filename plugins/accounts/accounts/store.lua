@@ -43,7 +43,8 @@ end
 -- error would abort the transaction).
 function M.create(tx, email, hash, roles, now)
   local row, err = tx.query_one("insert into accounts_accounts (email, password_hash, roles, created_at, updated_at)"
-    .. " values ($1, $2, $3, to_timestamp($4), to_timestamp($4)) on conflict (email) do nothing returning " .. M.COLUMNS,
+    .. " values ($1, $2, $3, to_timestamp($4), to_timestamp($4))"
+    .. " on conflict (email) do nothing returning " .. M.COLUMNS,
     email, hash, roles, now)
   check(err)
   return row
