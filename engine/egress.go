@@ -4,6 +4,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vhttp "github.com/vbwd-platform/vbwd-engine/stdlib/http"
 )
@@ -32,12 +33,12 @@ func (g *Generation) bindEgress() error {
 }
 
 // egressMetrics records vbwd.http calls per plugin and host.
-type egressMetrics struct{ m *metrics }
+type egressMetrics struct{ m *web.Metrics }
 
 func (o egressMetrics) ObserveHTTP(plugin, host, outcome string, d time.Duration) {
 	if o.m == nil {
 		return
 	}
-	o.m.egress.WithLabelValues(label(plugin), label(host), outcome).Inc()
-	o.m.egressDur.WithLabelValues(label(plugin), label(host)).Observe(d.Seconds())
+	o.m.Egress.WithLabelValues(web.Label(plugin), web.Label(host), outcome).Inc()
+	o.m.EgressDur.WithLabelValues(web.Label(plugin), web.Label(host)).Observe(d.Seconds())
 }

@@ -170,7 +170,7 @@ type Engine struct {
 	jwt     *auth.Verifier             // every kind of bearer token (identity.go)
 	proxies ratelimit.Proxies          // trusted reverse proxies, for the client address
 	rate    *ratelimit.Limiter         // route rate limits (ratelimit.go)
-	metrics *metrics
+	metrics *web.Metrics
 	modules []hostapi.Factory
 	shared  sharedStore
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
@@ -245,7 +245,7 @@ func New(opts Options) (*Engine, error) {
 		e.modules = e.DefaultModules()
 	}
 	e.modules = append(e.modules[:len(e.modules):len(e.modules)], opts.ExtraModules...)
-	e.metrics = newMetrics(e)
+	e.metrics = web.NewMetrics(metricsHost{e})
 	if err := e.setupIdentity(); err != nil {
 		return nil, err
 	}

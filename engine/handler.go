@@ -45,7 +45,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 	if rt.BodyLimit > 0 {
 		limit = rt.BodyLimit
 	}
-	rm := e.metrics.route(g, rt)
+	rm := e.routeMetrics(g, rt)
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !g.enter() {
 			e.redispatch(w, r)
@@ -59,7 +59,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		}()
 		rw := web.AsRespWriter(w)
 		rw.Plugin, rw.Gen = g.Plugin, g.Number
-		defer func() { rm.observe(rw.Status, time.Since(rw.Start)) }()
+		defer func() { rm.Observe(rw.Status, time.Since(rw.Start)) }()
 		authorize := e.authorize
 		if rt.Stream {
 			authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
@@ -291,11 +291,11 @@ func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generatio
 			attrs = append(attrs, "src", pe.Location())
 		}
 		g.logger.Warn("handler failed: the database is unavailable", attrs...)
-		e.metrics.luaErrors.WithLabelValues(g.Plugin, "database").Inc()
+		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "database").Inc()
 		w.Header().Set("Retry-After", retryAfterOutage)
 		web.WriteError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
 	case errors.Is(err, ErrTimeout):
-		e.metrics.luaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
+		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
 		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
 		web.WriteError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
 	default:
@@ -305,7 +305,7 @@ func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generatio
 			attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
 		}
 		g.logger.Error("handler failed", attrs...)
-		e.metrics.luaErrors.WithLabelValues(g.Plugin, "error").Inc()
+		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "error").Inc()
 		web.WriteError(w, http.StatusInternalServerError, "internal", nil)
 	}
 }

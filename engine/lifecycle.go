@@ -198,7 +198,7 @@ func (e *Engine) retireNow(res *reconcileResult) error {
 		if err := g.retire(e.opts.DrainTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
 		}
-		e.metrics.forget(g)
+		e.metrics.Forget(g.Plugin, g.Number)
 	}
 	return errors.Join(errs...)
 }

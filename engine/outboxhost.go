@@ -6,6 +6,7 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/engine/outbox"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // Durable events are delivered by engine/outbox; it reaches the engine
@@ -63,7 +64,7 @@ func (h outboxHost) Index() outbox.Index { return (*subsIndex)(h.e.index.Load())
 func (h outboxHost) Serving(plugin string) bool { return h.e.index.Load().serving[plugin] }
 
 func (h outboxHost) Count(plugin, event, outcome string) {
-	h.e.metrics.events.WithLabelValues(plugin, label(event), outcome).Inc()
+	h.e.metrics.Events.WithLabelValues(plugin, web.Label(event), outcome).Inc()
 }
 
 func (h outboxHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }

@@ -294,7 +294,7 @@ func (e *Engine) discard(g *Generation) {
 	if err := g.retire(e.opts.DrainTimeout); err != nil {
 		g.logger.Error("closing an unused generation", "err", err)
 	}
-	e.metrics.forget(g)
+	e.metrics.Forget(g.Plugin, g.Number)
 }
 
 // dependentsFirst orders generations so that a plugin's dependents come

@@ -28,7 +28,7 @@ func (e *Engine) Reload(ctx context.Context, name string) (ReloadResult, error) 
 	case res.Unchanged:
 		outcome = "unchanged"
 	}
-	e.metrics.reloads.WithLabelValues(name, outcome).Inc()
+	e.metrics.Reloads.WithLabelValues(name, outcome).Inc()
 	return res, err
 }
 
@@ -130,7 +130,7 @@ func (e *Engine) retireLater(gens []*Generation) {
 			if err := g.retire(e.opts.DrainTimeout); err != nil {
 				g.logger.Error("retiring generation", "err", err)
 			}
-			e.metrics.forget(g)
+			e.metrics.Forget(g.Plugin, g.Number)
 		}()
 	}
 }

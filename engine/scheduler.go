@@ -152,7 +152,7 @@ func (s *scheduler) run(name string, ref regRef, at time.Time) {
 	})
 	if err != nil && err != ErrRetired {
 		ref.gen.logger.Error("scheduled job failed", "job", name, "err", err)
-		s.e.metrics.luaErrors.WithLabelValues(ref.gen.Plugin, "job").Inc()
+		s.e.metrics.LuaErrors.WithLabelValues(ref.gen.Plugin, "job").Inc()
 	}
 }
 

@@ -85,7 +85,7 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	mux.Post(streamTicketPath, e.issueStreamTicket)
 	mux.Mount("/admin", e.admin)
 	mux.Get("/openapi.json", e.serveOpenAPI)
-	mux.Handle("/metrics", e.metrics.handler())
+	mux.Handle("/metrics", e.metrics.Handler())
 	for _, g := range gens {
 		if g.mux != nil {
 			mux.Mount(g.Manifest.URLPrefix, g.mux)

@@ -1,4 +1,4 @@
-package engine
+package web
 
 import (
 	"net/http"
@@ -11,50 +11,67 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 )
 
-// metrics are the engine's Prometheus series, served at /metrics.
-type metrics struct {
+// Metrics are the engine's Prometheus series, served at /metrics.
+type Metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec   // plugin, route, status, generation
 	latency   *prometheus.HistogramVec // plugin, route, status, generation
-	reloads   *prometheus.CounterVec   // plugin, outcome
-	luaErrors *prometheus.CounterVec   // plugin, kind
-	events    *prometheus.CounterVec   // plugin, event, outcome (durable events)
-	egress    *prometheus.CounterVec   // plugin, host, outcome (vbwd.http)
-	egressDur *prometheus.HistogramVec // plugin, host
+	Reloads   *prometheus.CounterVec   // plugin, outcome
+	LuaErrors *prometheus.CounterVec   // plugin, kind
+	Events    *prometheus.CounterVec   // plugin, event, outcome (durable events)
+	Egress    *prometheus.CounterVec   // plugin, host, outcome (vbwd.http)
+	EgressDur *prometheus.HistogramVec // plugin, host
 }
 
-func newMetrics(e *Engine) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+// Pool is one serving generation's Lua state pool, as /metrics reports it.
+type Pool struct {
+	Plugin     string
+	Generation int64
+	Stats      luavm.PoolStats
+}
+
+// PoolSource lists the serving generations' pools at scrape time (the
+// engine implements it).
+type PoolSource interface {
+	Pools() []Pool
+}
+
+// NewMetrics registers the engine's series; pools is read at every scrape.
+func NewMetrics(pools PoolSource) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	labels := []string{"plugin", "route", "status", "generation"}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_http_requests_total",
 		Help: "HTTP requests served by plugin routes."}, labels)
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vbwd_http_request_duration_seconds",
 		Help: "Latency of plugin routes.", Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, labels)
-	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_plugin_reloads_total",
+	m.Reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_plugin_reloads_total",
 		Help: "Plugin reloads by outcome (reloaded, unchanged, failed)."}, []string{"plugin", "outcome"})
-	m.luaErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_lua_errors_total",
+	m.LuaErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_lua_errors_total",
 		Help: "Lua handler failures: error (answered 500), timeout (504) or database (503, the database unreachable)."}, []string{"plugin", "kind"})
-	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_event_deliveries_total",
+	m.Events = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_event_deliveries_total",
 		Help: "Durable event deliveries by outcome."}, []string{"plugin", "event", "outcome"})
-	m.egress = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_http_client_requests_total",
+	m.Egress = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "vbwd_http_client_requests_total",
 		Help: "Outbound vbwd.http requests by plugin, host and outcome (2xx..5xx, refused, error)."}, []string{"plugin", "host", "outcome"})
-	m.egressDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vbwd_http_client_request_duration_seconds",
+	m.EgressDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "vbwd_http_client_request_duration_seconds",
 		Help: "Latency of outbound vbwd.http requests.", Buckets: prometheus.DefBuckets}, []string{"plugin", "host"})
-	m.reg.MustRegister(m.requests, m.latency, m.reloads, m.luaErrors, m.events, m.egress, m.egressDur, poolCollector{e},
+	m.reg.MustRegister(m.requests, m.latency, m.Reloads, m.LuaErrors, m.Events, m.Egress, m.EgressDur, poolCollector{pools},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-func (m *metrics) handler() http.Handler {
+// Handler serves the series in Prometheus' text format.
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// routeMetrics caches a route's series per status, so a request costs two
+// RouteMetrics caches a route's series per status, so a request costs two
 // atomic loads and two observations rather than label hashing.
-type routeMetrics struct {
-	m                  *metrics
+type RouteMetrics struct {
+	m                  *Metrics
 	plugin, route, gen string
 	byStatus           [600]atomic.Pointer[routeSeries]
 }
@@ -64,21 +81,24 @@ type routeSeries struct {
 	dur   prometheus.Observer
 }
 
-func (m *metrics) route(g *Generation, rt Route) *routeMetrics {
-	return &routeMetrics{m: m, plugin: label(g.Plugin), route: label(rt.Method + " " + g.Manifest.URLPrefix + rt.Path),
-		gen: strconv.FormatInt(g.Number, 10)}
+// Route makes the series of one route ("METHOD /full/path") of a plugin's
+// generation.
+func (m *Metrics) Route(plugin, route string, generation int64) *RouteMetrics {
+	return &RouteMetrics{m: m, plugin: Label(plugin), route: Label(route),
+		gen: strconv.FormatInt(generation, 10)}
 }
 
-// label makes s a valid Prometheus label value: the client panics on
+// Label makes s a valid Prometheus label value: the client panics on
 // invalid UTF-8, which a Lua string (a route path, an event name) may hold.
-func label(s string) string {
+func Label(s string) string {
 	if utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func (rm *routeMetrics) observe(status int, d time.Duration) {
+// Observe counts one request answered with status after d.
+func (rm *RouteMetrics) Observe(status int, d time.Duration) {
 	if status < 100 || status >= len(rm.byStatus) {
 		status = 599
 	}
@@ -92,15 +112,15 @@ func (rm *routeMetrics) observe(status int, d time.Duration) {
 	s.dur.Observe(d.Seconds())
 }
 
-// forget drops a retired generation's request series.
-func (m *metrics) forget(g *Generation) {
-	l := prometheus.Labels{"plugin": g.Plugin, "generation": strconv.FormatInt(g.Number, 10)}
+// Forget drops a retired generation's request series.
+func (m *Metrics) Forget(plugin string, generation int64) {
+	l := prometheus.Labels{"plugin": plugin, "generation": strconv.FormatInt(generation, 10)}
 	m.requests.DeletePartialMatch(l)
 	m.latency.DeletePartialMatch(l)
 }
 
 // poolCollector reports every serving generation's pool at scrape time.
-type poolCollector struct{ e *Engine }
+type poolCollector struct{ pools PoolSource }
 
 var (
 	poolSize  = prometheus.NewDesc("vbwd_pool_states", "Lua states alive in the plugin's pool.", []string{"plugin", "generation"}, nil)
@@ -117,22 +137,13 @@ func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, g := range c.e.generations() {
-		st := g.PoolStats()
-		gen := strconv.FormatInt(g.Number, 10)
-		ch <- prometheus.MustNewConstMetric(poolSize, prometheus.GaugeValue, float64(st.Size), g.Plugin, gen)
-		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.Max), g.Plugin, gen)
-		ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(st.InUse), g.Plugin, gen)
-		ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(st.Waits), g.Plugin, gen)
-		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, st.WaitTime.Seconds(), g.Plugin, gen)
+	for _, p := range c.pools.Pools() {
+		st, plugin := p.Stats, p.Plugin
+		gen := strconv.FormatInt(p.Generation, 10)
+		ch <- prometheus.MustNewConstMetric(poolSize, prometheus.GaugeValue, float64(st.Size), plugin, gen)
+		ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(st.Max), plugin, gen)
+		ch <- prometheus.MustNewConstMetric(poolInUse, prometheus.GaugeValue, float64(st.InUse), plugin, gen)
+		ch <- prometheus.MustNewConstMetric(poolWaits, prometheus.CounterValue, float64(st.Waits), plugin, gen)
+		ch <- prometheus.MustNewConstMetric(poolWait, prometheus.CounterValue, st.WaitTime.Seconds(), plugin, gen)
 	}
-}
-
-// generations lists the serving generations.
-func (e *Engine) generations() []*Generation {
-	var out []*Generation
-	for _, g := range e.snap.Load().gens {
-		out = append(out, g)
-	}
-	return out
 }
