@@ -188,7 +188,7 @@ type Engine struct {
 	stopped bool
 	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
 	quit    chan struct{} // closed at Shutdown: stops background loops
-	broker  *broker       // server-sent event subscribers
+	broker  *web.Broker   // server-sent event subscribers
 	// streamsDone is closed when shutdown begins: event streams end first.
 	streamsDone chan struct{}
 	streamsOnce sync.Once
@@ -225,7 +225,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	opts.Root = abs
 	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{}),
-		broker: newBroker(), streamsDone: make(chan struct{})}
+		broker: web.NewBroker(), streamsDone: make(chan struct{})}
 	e.shared = newSharedStore(opts.Clock)
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(tracing.Scope)

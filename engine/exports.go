@@ -10,6 +10,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // Names of the engine's API and of its own code that live in sub-packages.
@@ -87,3 +88,6 @@ type (
 
 // ParseDependency parses "name" or "name@<range>".
 func ParseDependency(s string) (Dependency, error) { return spec.ParseDependency(s) }
+
+// Server-sent events fan out in engine/web.
+type StreamEvent = web.StreamEvent

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,83 +29,13 @@ const (
 	// streamWriteTimeout bounds one write to a stream's client (longer than
 	// a heartbeat, so a reading client never meets it).
 	streamWriteTimeout = 2 * streamHeartbeat
-	streamBuffer       = 64 // events a slow subscriber may lag before it is dropped
 )
-
-// StreamEvent is one server-sent event.
-type StreamEvent struct {
-	Channel string `json:"channel"`
-	Event   string `json:"event,omitempty"`
-	ID      string `json:"id,omitempty"`
-	Data    string `json:"data"`
-}
-
-// broker fans events out to the connections subscribed to a channel.
-type broker struct {
-	mu   sync.Mutex
-	subs map[string]map[chan StreamEvent]struct{}
-	hist map[string]*channelHistory // recent events, for Last-Event-ID (streamhistory.go)
-}
-
-func newBroker() *broker { return &broker{subs: map[string]map[chan StreamEvent]struct{}{}} }
-
-// subscribe subscribes to channel and, when lastID is set, returns the
-// events held after it (found: the history still has that event), taken
-// under the same lock: none is both replayed and relayed.
-func (b *broker) subscribe(channel, lastID string) (ch chan StreamEvent, missed []StreamEvent, found bool) {
-	ch = make(chan StreamEvent, streamBuffer)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	h := b.keepHistory(channel, time.Now())
-	if lastID != "" {
-		missed, found = h.after(lastID)
-	}
-	if b.subs[channel] == nil {
-		b.subs[channel] = map[chan StreamEvent]struct{}{}
-	}
-	b.subs[channel][ch] = struct{}{}
-	return ch, missed, found
-}
-
-func (b *broker) unsubscribe(channel string, ch chan StreamEvent) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.subs[channel][ch]; ok {
-		delete(b.subs[channel], ch)
-		close(ch)
-	}
-	if len(b.subs[channel]) == 0 {
-		delete(b.subs, channel)
-		if h := b.hist[channel]; h != nil {
-			h.idle = time.Now()
-		}
-	}
-}
-
-// deliver sends ev to this engine's subscribers; one that lags by more than
-// streamBuffer events is dropped (its connection ends; the client
-// reconnects and replays).
-func (b *broker) deliver(ev StreamEvent) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if h := b.hist[ev.Channel]; h != nil {
-		h.add(ev)
-	}
-	for ch := range b.subs[ev.Channel] {
-		select {
-		case ch <- ev:
-		default:
-			delete(b.subs[ev.Channel], ch)
-			close(ch)
-		}
-	}
-}
 
 // Publish sends an event to a channel's subscribers on every engine sharing
 // the database (or on this engine without one).
 func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
 	if e.opts.DB == nil {
-		e.broker.deliver(ev)
+		e.broker.Deliver(ev)
 		return nil
 	}
 	payload, err := json.Marshal(ev)
@@ -134,7 +63,7 @@ func (e *Engine) listenStreams() {
 				return nil
 			}
 			if json.Unmarshal(payload, &ev) == nil {
-				e.broker.deliver(ev)
+				e.broker.Deliver(ev)
 			}
 			return nil
 		},
@@ -149,14 +78,14 @@ func (e *Engine) listenStreams() {
 func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, channel string, initial []StreamEvent) {
 	// A reconnecting client (Last-Event-ID) gets what it missed: from this
 	// engine's history of the channel, else from the handler's events.
-	lastID := lastEventID(r)
-	ch, missed, found := e.broker.subscribe(channel, lastID)
-	defer e.broker.unsubscribe(channel, ch)
+	lastID := web.LastEventID(r)
+	ch, missed, found := e.broker.Subscribe(channel, lastID)
+	defer e.broker.Unsubscribe(channel, ch)
 	switch {
 	case found:
 		initial = missed
 	case lastID != "":
-		initial = eventsAfter(initial, lastID)
+		initial = web.EventsAfter(initial, lastID)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -172,7 +101,7 @@ func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, 
 	// streamWriteTimeout, which is longer than the heartbeat interval.
 	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	for _, ev := range initial {
-		writeSSE(w, ev)
+		web.WriteSSE(w, ev)
 	}
 	_ = rc.Flush()
 	beat := time.NewTicker(streamHeartbeat)
@@ -184,66 +113,22 @@ func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, 
 			if !ok {
 				return // lagged too far, or unsubscribed
 			}
-			writeSSE(w, ev)
+			web.WriteSSE(w, ev)
 		case <-beat.C:
 			_, _ = w.Write([]byte(": keep-alive\n\n"))
 		case <-r.Context().Done():
 			return
 		case <-g.streamsDone:
-			writeReconnect(w, rc, "plugin "+g.Plugin+" was reloaded or disabled")
+			web.WriteReconnect(w, rc, "plugin "+g.Plugin+" was reloaded or disabled")
 			return
 		case <-e.streamsDone:
-			writeReconnect(w, rc, "the server is shutting down")
+			web.WriteReconnect(w, rc, "the server is shutting down")
 			return
 		}
 		if err := rc.Flush(); err != nil {
 			return
 		}
 	}
-}
-
-// reconnectEvent is the last event of a stream the engine ends: clients
-// (EventSource reconnects on its own after retry ms) connect again and
-// reach the serving generation.
-const reconnectEvent = "vbwd.reconnect"
-
-func writeReconnect(w http.ResponseWriter, rc *http.ResponseController, reason string) {
-	data, _ := json.Marshal(map[string]string{"reason": reason})
-	_, _ = w.Write([]byte("retry: 1000\nevent: " + reconnectEvent + "\ndata: " + string(data) + "\n\n"))
-	_ = rc.Flush()
-}
-
-// sseLineBreaks are CRLF, CR and LF: each ends a line in an event stream.
-var sseLineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n")
-
-// checkSSEField refuses an id or event name that would end its line (and
-// so inject fields or events); id may not hold NUL either (the spec ignores
-// such an id).
-func checkSSEField(name, v string) error {
-	if strings.ContainsAny(v, "\r\n") || (name == "id" && strings.ContainsRune(v, 0)) {
-		return fmt.Errorf("stream event %s %q holds a line break (or NUL): not allowed", name, v)
-	}
-	return nil
-}
-
-func writeSSE(w http.ResponseWriter, ev StreamEvent) {
-	var b strings.Builder
-	// fields are checked where events are made; one arriving unchecked
-	// (another engine's NOTIFY) is dropped rather than written
-	if checkSSEField("id", ev.ID) != nil || checkSSEField("event", ev.Event) != nil {
-		return
-	}
-	if ev.ID != "" {
-		b.WriteString("id: " + ev.ID + "\n")
-	}
-	if ev.Event != "" {
-		b.WriteString("event: " + ev.Event + "\n")
-	}
-	for _, line := range strings.Split(sseLineBreaks.Replace(ev.Data), "\n") {
-		b.WriteString("data: " + line + "\n")
-	}
-	b.WriteString("\n")
-	_, _ = w.Write([]byte(b.String()))
 }
 
 // streamResult reads a stream handler's result: {channel = "...", events =
@@ -288,20 +173,20 @@ func streamEventFrom(channel string, event, id, data lua.LValue) (StreamEvent, e
 		return ev, fmt.Errorf("stream event data: %w", err)
 	}
 	ev.Data = d
-	if err := checkSSEField("id", ev.ID); err != nil {
+	if err := web.CheckSSEField("id", ev.ID); err != nil {
 		return ev, err
 	}
-	return ev, checkSSEField("event", ev.Event)
+	return ev, web.CheckSSEField("event", ev.Event)
 }
 
 // streamPublisher adapts the engine to vbwd.stream.
 type streamPublisher struct{ e *Engine }
 
 func (p streamPublisher) Publish(ctx context.Context, channel, event, id, data string) error {
-	if err := checkSSEField("id", id); err != nil {
+	if err := web.CheckSSEField("id", id); err != nil {
 		return err
 	}
-	if err := checkSSEField("event", event); err != nil {
+	if err := web.CheckSSEField("event", event); err != nil {
 		return err
 	}
 	return p.e.Publish(ctx, StreamEvent{Channel: channel, Event: event, ID: id, Data: data})

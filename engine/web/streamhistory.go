@@ -1,4 +1,4 @@
-package engine
+package web
 
 import (
 	"net/http"
@@ -44,7 +44,7 @@ func (h *channelHistory) after(id string) ([]StreamEvent, bool) {
 }
 
 // keepHistory starts (or resumes) the history of channel; call under b.mu.
-func (b *broker) keepHistory(channel string, now time.Time) *channelHistory {
+func (b *Broker) keepHistory(channel string, now time.Time) *channelHistory {
 	if b.hist == nil {
 		b.hist = map[string]*channelHistory{}
 	}
@@ -60,7 +60,7 @@ func (b *broker) keepHistory(channel string, now time.Time) *channelHistory {
 
 // evictHistory forgets channels idle too long, and the longest idle ones
 // while there are too many; call under b.mu.
-func (b *broker) evictHistory(now time.Time) {
+func (b *Broker) evictHistory(now time.Time) {
 	var oldest string
 	for c, h := range b.hist {
 		if h.idle.IsZero() {
@@ -79,10 +79,10 @@ func (b *broker) evictHistory(now time.Time) {
 	}
 }
 
-// lastEventID is the id a reconnecting client saw last: EventSource's
+// LastEventID is the id a reconnecting client saw last: EventSource's
 // Last-Event-ID header, or last_event_id in the query (a new EventSource,
 // opened with a new ticket, cannot set the header).
-func lastEventID(r *http.Request) string {
+func LastEventID(r *http.Request) string {
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		return id
 	}
@@ -92,9 +92,9 @@ func lastEventID(r *http.Request) string {
 	return r.URL.Query().Get("last_event_id")
 }
 
-// eventsAfter keeps the events after the one with id, or all of them when
+// EventsAfter keeps the events after the one with id, or all of them when
 // none has it.
-func eventsAfter(evs []StreamEvent, id string) []StreamEvent {
+func EventsAfter(evs []StreamEvent, id string) []StreamEvent {
 	for i := len(evs) - 1; i >= 0; i-- {
 		if evs[i].ID == id {
 			return evs[i+1:]
