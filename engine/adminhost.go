@@ -63,10 +63,10 @@ func (h adminHost) ApplyAdmin(ctx context.Context, action, plugin string, payloa
 
 func (h adminHost) Readiness(ctx context.Context) (bool, []string, error) { return h.readiness(ctx) }
 
-func (h adminHost) AnyAdminGrant() bool { return h.index.Load().adminGrants.any() }
+func (h adminHost) AnyAdminGrant() bool { return h.index.Load().adminGrants.Any() }
 
 func (h adminHost) AllowsAdmin(u *hostapi.User, perm string) bool {
-	return h.index.Load().adminGrants.allowsAdmin(u, perm)
+	return h.index.Load().adminGrants.AllowsAdmin(u, perm)
 }
 
 func (h adminHost) Exchangers() []ExchangerSpec {

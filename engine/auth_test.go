@@ -83,18 +83,3 @@ end`),
 		t.Errorf("a bad token on a public route: %d", r.status)
 	}
 }
-
-func TestMatchPermission(t *testing.T) {
-	for _, c := range []struct {
-		pattern, key string
-		want         bool
-	}{
-		{"p.read", "p.read", true}, {"p.read", "p.write", false}, {"p.*", "p.read", true},
-		{"p.*", "p.items.read", true}, {"p.*", "pp.read", false}, {"*", "anything.at.all", true},
-		{"p.read.*", "p.read", false},
-	} {
-		if got := matchPermission(c.pattern, c.key); got != c.want {
-			t.Errorf("%s vs %s: %v", c.pattern, c.key, got)
-		}
-	}
-}

@@ -9,6 +9,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
@@ -91,3 +92,10 @@ func ParseDependency(s string) (Dependency, error) { return spec.ParseDependency
 
 // Server-sent events fan out in engine/web.
 type StreamEvent = web.StreamEvent
+
+// What plugins register lives (in part) in engine/registry.
+type PermissionDecl = registry.PermissionDecl
+
+// SuperAdminRole has every permission a plugin declares; it holds none of
+// the engine's admin.* permissions unless config.json grants them.
+const SuperAdminRole = registry.SuperAdminRole

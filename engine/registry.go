@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 )
 
 // The registrations on_enable(ctx) makes besides routes: event handlers
@@ -24,14 +26,6 @@ const (
 	KindPermission = "permission"
 	KindExchanger  = "exchanger"
 )
-
-// PermissionDecl is a permission a plugin declares.
-type PermissionDecl struct {
-	Key         string   `json:"key"`
-	Plugin      string   `json:"plugin"`
-	Description string   `json:"description"`
-	Roles       []string `json:"roles"`
-}
 
 var (
 	dottedName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_*]+)+$`)
@@ -172,8 +166,8 @@ type registryIndex struct {
 	permissions map[string]PermissionDecl
 	exchangers  map[string]regRef
 	jobs        map[string]regRef
-	grants      grants          // role -> permission patterns
-	adminGrants grants          // the engine's own grants: root config.json vbwd.roles only
+	grants      registry.Grants // role -> permission patterns
+	adminGrants registry.Grants // the engine's own grants: root config.json vbwd.roles only
 	serving     map[string]bool // plugins with a serving generation
 }
 
@@ -202,9 +196,9 @@ func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryInde
 		}
 	}
 	var err error
-	if ix.grants, err = buildGrants(ix.permissions, roleOverrides); err != nil {
+	if ix.grants, err = registry.BuildGrants(ix.permissions, roleOverrides); err != nil {
 		return ix, err
 	}
-	ix.adminGrants = engineGrants(ix.grants, roleOverrides)
+	ix.adminGrants = registry.EngineGrants(ix.grants, roleOverrides)
 	return ix, nil
 }
