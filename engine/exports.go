@@ -94,7 +94,12 @@ func ParseDependency(s string) (Dependency, error) { return spec.ParseDependency
 type StreamEvent = web.StreamEvent
 
 // What plugins register lives (in part) in engine/registry.
-type PermissionDecl = registry.PermissionDecl
+type (
+	PermissionDecl = registry.PermissionDecl
+	Registration   = registry.Registration
+	Route          = registry.Route
+	RouteRate      = registry.RouteRate
+)
 
 // SuperAdminRole has every permission a plugin declares; it holds none of
 // the engine's admin.* permissions unless config.json grants them.

@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -297,11 +298,11 @@ func FuzzRoutePattern(f *testing.F) {
 	}
 	strict := os.Getenv("VBWD_HOSTILE_PENDING") != "0"
 	f.Fuzz(func(t *testing.T, path string, m uint8) {
-		method := routeMethods[int(m)%len(routeMethods)]
+		method := registry.RouteMethods[int(m)%len(registry.RouteMethods)]
 		L := lua.NewState(lua.Options{SkipOpenLibs: true})
 		defer L.Close()
-		rc := &recorder{}
-		r := rc.routerTable(L)
+		rc := &registry.Recorder{}
+		r := rc.RouterTable(L)
 		err := L.CallByParam(lua.P{Fn: r.RawGetString(strings.ToLower(method)), NRet: 0, Protect: true},
 			r, lua.LString(path), L.NewFunction(func(*lua.LState) int { return 0 }))
 		if err != nil {
@@ -311,8 +312,8 @@ func FuzzRoutePattern(f *testing.F) {
 			}
 			return
 		}
-		if len(rc.routes) != 1 || rc.routes[0].Path != path || rc.routes[0].Method != method {
-			t.Fatalf("registered %+v for %s %q", rc.routes, method, path)
+		if len(rc.Routes) != 1 || rc.Routes[0].Path != path || rc.Routes[0].Method != method {
+			t.Fatalf("registered %+v for %s %q", rc.Routes, method, path)
 		}
 		if !strings.HasPrefix(path, "/") || strings.Count(path, "{") != strings.Count(path, "}") {
 			t.Fatalf("route path %q accepted", path)

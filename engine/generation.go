@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
@@ -99,19 +100,19 @@ func (g *Generation) buildFirst(ctx context.Context) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.regs, g.routes = rc.regs, rc.routes
+	g.regs, g.routes = rc.Regs, rc.Routes
 	if err := g.compileRouteSchemas(); err != nil {
 		s.close()
 		return nil, err
 	}
 	g.permissions = map[string]PermissionDecl{}
 	g.exchangers = map[string]ExchangerSpec{}
-	for i, r := range rc.regs {
+	for i, r := range rc.Regs {
 		switch r.Kind {
 		case KindPermission:
-			g.permissions[r.Name] = permissionFromSpec(s.L, g.Plugin, r.Name, rc.values[i].(*lua.LTable))
+			g.permissions[r.Name] = permissionFromSpec(s.L, g.Plugin, r.Name, rc.Values[i].(*lua.LTable))
 		case KindExchanger:
-			spec, _ := exchangerFromSpec(g.Plugin, rc.values[i].(*lua.LTable)) // checked at registration
+			spec, _ := exchangerFromSpec(g.Plugin, rc.Values[i].(*lua.LTable)) // checked at registration
 			g.exchangers[r.Name] = spec
 		}
 	}
@@ -125,7 +126,7 @@ func (g *Generation) buildState(ctx context.Context) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sameRegistrations(g.regs, rc.regs); err != nil {
+	if err := registry.SameRegistrations(g.regs, rc.Regs); err != nil {
 		s.close()
 		return nil, &PluginError{Plugin: g.Plugin, File: path.Join(g.src.RelDir, "init.lua"), Op: "on_enable",
 			Err: fmt.Errorf("%w: a new state of the pool %v; registrations must not depend on per-state data (time, random numbers, shared values)", ErrRegMismatch, err)}
@@ -135,7 +136,7 @@ func (g *Generation) buildState(ctx context.Context) (*State, error) {
 
 // construct builds a state: sandbox, init.lua, initialize(config),
 // routes(r), on_enable(ctx), all in the build phase.
-func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder, err error) {
+func (g *Generation) construct(ctx context.Context) (built *State, rec *registry.Recorder, err error) {
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), g.opts.RequestTimeout)
 	defer cancel()
 	L := luavm.NewSandbox(g.src, g.env.modules, g.env.logger)
@@ -157,19 +158,19 @@ func (g *Generation) construct(ctx context.Context) (built *State, rec *recorder
 		return nil, nil, err
 	}
 	s.plugin = tbl
-	rc := &recorder{}
+	rc := &registry.Recorder{}
 	if err := s.callHook(ctx, "initialize", luaconv.FromGo(L, g.Config)); err != nil {
 		return nil, nil, err
 	}
-	if err := s.callHook(ctx, "routes", rc.routerTable(L)); err != nil {
+	if err := s.callHook(ctx, "routes", rc.RouterTable(L)); err != nil {
 		return nil, nil, err
 	}
-	rc.routesDone = true
+	rc.RoutesDone = true
 	if err := s.callHook(ctx, "on_enable", s.hookCtx(rc)); err != nil {
 		return nil, nil, err
 	}
-	rc.enableDone = true
-	s.handlers, s.values = rc.handlers, rc.values
+	rc.EnableDone = true
+	s.handlers, s.values = rc.Handlers, rc.Values
 	s.initRequestMeta()
 	ok = true
 	return s, rc, nil
@@ -273,7 +274,7 @@ func (g *Generation) closePool(ctx context.Context, err error) error {
 }
 
 // Routes returns the generation's routes as "METHOD /prefix/path", sorted.
-func (g *Generation) Routes() []string { return routeNames(g.Manifest.URLPrefix, g.routes) }
+func (g *Generation) Routes() []string { return registry.RouteNames(g.Manifest.URLPrefix, g.routes) }
 
 // Registrations returns the canonical registrations.
 func (g *Generation) Registrations() []Registration {

@@ -34,7 +34,7 @@ var (
 
 // hookCtx is the ctx table passed to on_enable (rc set: registrations
 // allowed) and on_disable/populate (rc nil: registering raises).
-func (s *State) hookCtx(rc *recorder) *lua.LTable {
+func (s *State) hookCtx(rc *registry.Recorder) *lua.LTable {
 	L := s.L
 	t := L.NewTable()
 	t.RawSetString("plugin", lua.LString(s.gen.Plugin))
@@ -43,17 +43,17 @@ func (s *State) hookCtx(rc *recorder) *lua.LTable {
 	t.RawSetString("config", luaConfig(L, s.gen.Config))
 	reg := func(kind string, fn func(L *lua.LState) (Registration, lua.LValue)) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
-			if rc == nil || rc.enableDone {
+			if rc == nil || rc.EnableDone {
 				L.RaiseError("ctx:%s: registrations are only allowed in on_enable", kindVerb(kind))
 			}
 			if L.Get(1) != t {
 				L.RaiseError("ctx:%s: call it with a colon: ctx:%s(...)", kindVerb(kind), kindVerb(kind))
 			}
 			r, v := fn(L)
-			if err := rc.add(r); err != nil {
+			if err := rc.Add(r); err != nil {
 				L.RaiseError("ctx:%s: %s", kindVerb(kind), err.Error())
 			}
-			rc.values = append(rc.values, v)
+			rc.Values = append(rc.Values, v)
 			return 0
 		})
 	}

@@ -40,7 +40,7 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	*rw = web.RespWriter{ResponseWriter: w, RequestID: h.requestID(r), Start: start}
 	w.Header()["X-Request-Id"] = []string{rw.RequestID}
 	r, sp := h.e.startRequest(r, rw) // tracing.go; nil when off
-	if hasDotSegment(r.URL.Path) {
+	if web.HasDotSegment(r.URL.Path) {
 		web.WriteError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
 	} else {
 		h.e.snap.Load().mux.ServeHTTP(rw, r)
@@ -80,25 +80,6 @@ func (e *Engine) accessLog(r *http.Request, w *web.RespWriter, d time.Duration) 
 func (e *Engine) redispatch(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, nil))
 	e.snap.Load().mux.ServeHTTP(w, r)
-}
-
-// hasDotSegment reports whether a (decoded) request path has a "." or ".."
-// segment: such a path is answered 400 before routing, so no handler ever
-// sees req.params.rest = "../../etc/passwd".
-func hasDotSegment(p string) bool {
-	for len(p) > 0 {
-		i := strings.IndexByte(p, '/')
-		seg := p
-		if i >= 0 {
-			seg, p = p[:i], p[i+1:]
-		} else {
-			p = ""
-		}
-		if seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
 }
 
 func (e *Engine) notFound(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,8 @@
 // Package registry holds what the serving plugins register with the
-// engine, as plain data: for now the permission catalogue and the role
-// grants derived from it (the recording of registrations in on_enable is
-// still engine/registry.go).
+// engine: routes(r) recorded per state (Recorder, Route, the route
+// options), the permission catalogue and the role grants derived from it.
+// The ctx table of on_enable and the generation's index are still
+// engine/registry.go.
 package registry
 
 import (

@@ -1,4 +1,4 @@
-package engine
+package registry
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/reqschema"
 
 	lua "github.com/yuin/gopher-lua"
@@ -40,7 +41,7 @@ type Route struct {
 	BodyLimit  int64         // 0: the engine's body limit
 	Stream     bool          // a server-sent event stream: the handler returns {channel, events}
 	Auth       bool          // a signed-in user is required (401 without one), any role
-	Rate       *RouteRate    // calls per window and whom they count (ratelimit.go); nil: none
+	Rate       *RouteRate    // calls per window and whom they count (routerate.go); nil: none
 	Where      string        // file:line of the r:get(...) call, for errors
 	Summary    string        // summary = "...": the route's line in /openapi.json
 	Response   any           // response = {JSON Schema}: the 200 body in /openapi.json
@@ -84,19 +85,20 @@ func (rt Route) registration() Registration {
 	return Registration{Kind: "route", Name: rt.Method + " " + rt.Path, Detail: strings.Join(opts, ",")}
 }
 
-// recorder collects the registrations of one state while it is built.
-type recorder struct {
-	regs     []Registration
-	values   []lua.LValue // per registration: the route handler, event handler, service table...
-	routes   []Route
-	handlers []*lua.LFunction
+// Recorder collects the registrations of one state while it is built.
+type Recorder struct {
+	Regs     []Registration
+	Values   []lua.LValue // per registration: the route handler, event handler, service table...
+	Routes   []Route
+	Handlers []*lua.LFunction
 	seen     map[string]bool
-	// routesDone and enableDone are set when routes(r) and on_enable(ctx)
+	// RoutesDone and EnableDone are set when routes(r) and on_enable(ctx)
 	// returned: an r or ctx a plugin kept refuses registrations after.
-	routesDone, enableDone bool
+	RoutesDone, EnableDone bool
 }
 
-func (rc *recorder) add(reg Registration) error {
+// Add records reg, refusing a second registration of the same kind and name.
+func (rc *Recorder) Add(reg Registration) error {
 	key := reg.Kind + " " + reg.Name
 	if rc.seen == nil {
 		rc.seen = map[string]bool{}
@@ -105,7 +107,7 @@ func (rc *recorder) add(reg Registration) error {
 		return fmt.Errorf("%s is registered twice", key)
 	}
 	rc.seen[key] = true
-	rc.regs = append(rc.regs, reg)
+	rc.Regs = append(rc.Regs, reg)
 	return nil
 }
 
@@ -123,25 +125,26 @@ func checkChiPattern(method, p string) (err error) {
 	return nil
 }
 
-var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+// RouteMethods are the methods routes(r) registers (r:get ... r:delete).
+var RouteMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// routerTable builds the `r` object passed to routes(r): r:get/post/put/
+// RouterTable builds the `r` object passed to routes(r): r:get/post/put/
 // patch/delete(path, [opts], handler). r.get(...) works too.
-func (rc *recorder) routerTable(L *lua.LState) *lua.LTable {
+func (rc *Recorder) RouterTable(L *lua.LState) *lua.LTable {
 	r := L.NewTable()
-	for _, m := range routeMethods {
+	for _, m := range RouteMethods {
 		r.RawSetString(strings.ToLower(m), L.NewFunction(rc.routeFn(r, m)))
 	}
 	return r
 }
 
-func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
+func (rc *Recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
 	return func(L *lua.LState) int {
 		base := 1
 		if L.Get(1) == self {
 			base = 2
 		}
-		if rc.routesDone {
+		if rc.RoutesDone {
 			L.RaiseError("r:%s: routes can only be registered while routes(r) runs", strings.ToLower(method))
 		}
 		p := L.CheckString(base)
@@ -163,12 +166,12 @@ func (rc *recorder) routeFn(self *lua.LTable, method string) lua.LGFunction {
 				L.ArgError(base+1, err.Error())
 			}
 		}
-		if err := rc.add(rt.registration()); err != nil {
+		if err := rc.Add(rt.registration()); err != nil {
 			L.RaiseError("%s", err.Error())
 		}
-		rc.values = append(rc.values, fn)
-		rc.routes = append(rc.routes, rt)
-		rc.handlers = append(rc.handlers, fn)
+		rc.Values = append(rc.Values, fn)
+		rc.Routes = append(rc.Routes, rt)
+		rc.Handlers = append(rc.Handlers, fn)
 		return 0
 	}
 }
@@ -192,7 +195,7 @@ func checkRoutePath(p string) error {
 	if depth != 0 {
 		return fmt.Errorf("route path %q has unbalanced {}", p)
 	}
-	if hasDotSegment(p) {
+	if web.HasDotSegment(p) {
 		return fmt.Errorf("route path %q has a . or .. segment", p)
 	}
 	return nil
@@ -244,9 +247,9 @@ func parseRouteOpts(t *lua.LTable, rt *Route) error {
 	return err
 }
 
-// sameRegistrations compares a state's registrations to the canonical list
+// SameRegistrations compares a state's registrations to the canonical list
 // and describes the first difference.
-func sameRegistrations(canon, got []Registration) error {
+func SameRegistrations(canon, got []Registration) error {
 	for i := 0; i < len(canon) || i < len(got); i++ {
 		switch {
 		case i >= len(got):
@@ -260,8 +263,8 @@ func sameRegistrations(canon, got []Registration) error {
 	return nil
 }
 
-// routeNames lists routes as "GET /prefix/path", sorted.
-func routeNames(prefix string, routes []Route) []string {
+// RouteNames lists routes as "GET /prefix/path", sorted.
+func RouteNames(prefix string, routes []Route) []string {
 	out := make([]string, len(routes))
 	for i, r := range routes {
 		out[i] = r.Method + " " + prefix + r.Path
