@@ -176,7 +176,7 @@ type Engine struct {
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
 	// streamKey signs stream notifications between engines (streamkey.go).
 	streamKey []byte
-	tracer    trace.Tracer // nil when tracing is off (tracing.go)
+	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)
 	// tickets records used stream tickets without a database; with one they
 	// go to vbwd.stream_tickets (streamticket.go).
 	tickets usedTickets

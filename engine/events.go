@@ -13,6 +13,7 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
@@ -81,7 +82,7 @@ func (b eventBus) Emit(ctx context.Context, source, name string, payload any) ev
 		return sum
 	}
 	ctx = context.WithValue(ctx, emitDepthKey{}, depth+1)
-	ctx, sp := startEvent(ctx, "emit", name, source) // tracing.go; nil when untraced
+	ctx, sp := web.StartEvent(ctx, "emit", name, source) // web/tracing.go; nil when untraced
 	defer tracing.End(sp, nil)
 	for _, ref := range refs {
 		handled, err := b.e.runHandler(ctx, ref, ev)
@@ -109,7 +110,7 @@ const publishSQL = `with ins as (insert into vbwd.events_outbox (id, name, sourc
 func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
 	id := uuid.NewString()
 	var err error
-	ctx, sp := startEvent(ctx, "publish", name, source) // tracing.go; nil when untraced
+	ctx, sp := web.StartEvent(ctx, "publish", name, source) // web/tracing.go; nil when untraced
 	defer func() { tracing.End(sp, err) }()
 	switch {
 	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, plugindb.RolePrefix):
@@ -150,7 +151,7 @@ type EventSeen struct {
 // handles the event (it was disabled). A failure of the handler is logged
 // here; ErrRetired is returned when the engine is shutting down.
 func (e *Engine) runHandler(ctx context.Context, ref regRef, ev *eventMsg) (handled bool, err error) {
-	ctx, sp := e.startDelivery(ctx, ev.name, ref.gen.Plugin, ev.attempt) // tracing.go; nil when untraced
+	ctx, sp := web.StartDelivery(ctx, e.tracer, ev.name, ref.gen.Plugin, ev.attempt) // web/tracing.go; nil when untraced
 	defer func() { tracing.End(sp, err) }()
 	for try := 0; ; try++ {
 		err = ref.run(ctx, func(s *State, v lua.LValue) error {

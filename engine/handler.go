@@ -75,7 +75,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()
 		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
-		ctx, sp := startCall(ctx, g, rt) // tracing.go; nil when untraced
+		ctx, sp := web.StartCall(ctx, g.Plugin, g.Number, rt.Method, g.Manifest.URLPrefix+rt.Path) // web/tracing.go; nil when untraced
 		defer tracing.End(sp, nil)
 		resp := responsePool.Get().(*response)
 		defer func() { resp.reset(); responsePool.Put(resp) }()

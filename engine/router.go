@@ -39,13 +39,13 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := respWriterPool.Get().(*web.RespWriter)
 	*rw = web.RespWriter{ResponseWriter: w, RequestID: h.requestID(r), Start: start}
 	w.Header()["X-Request-Id"] = []string{rw.RequestID}
-	r, sp := h.e.startRequest(r, rw) // tracing.go; nil when off
+	r, sp := web.StartRequest(h.e.tracer, r, rw) // web/tracing.go; nil when off
 	if web.HasDotSegment(r.URL.Path) {
 		web.WriteError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
 	} else {
 		h.e.snap.Load().mux.ServeHTTP(rw, r)
 	}
-	endRequest(sp, rw)
+	web.EndRequest(sp, rw)
 	h.e.accessLog(r, rw, time.Since(start))
 	*rw = web.RespWriter{}
 	respWriterPool.Put(rw)

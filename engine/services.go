@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
@@ -151,7 +152,7 @@ func (b *serviceBinding) Call(ctx context.Context, name, method string, args []a
 	if err != nil {
 		return nil, err
 	}
-	ctx, sp := startDI(ctx, b.plugin, name, method) // tracing.go; nil when untraced
+	ctx, sp := web.StartDI(ctx, b.plugin, name, method) // web/tracing.go; nil when untraced
 	defer func() { tracing.End(sp, err) }()
 	for range 3 {
 		ref, ok := b.e.index.Load().services[name]

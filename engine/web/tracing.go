@@ -1,4 +1,4 @@
-package engine
+package web
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
 )
 
@@ -19,17 +18,18 @@ import (
 // host modules' database queries and outbound calls children of that (they
 // start spans only under a recording one: internal/tracing). DI calls and
 // events are spans too; a durable event's delivery starts a trace of its
-// own. Off (no provider), the hot path only tests e.tracer for nil and
+// own. Off (no provider), the hot path only tests the tracer for nil and
 // looks the context up for a span: nothing is allocated.
 
-// startRequest starts the server span of r, continuing the caller's trace
-// (traceparent), and notes its trace id for the access log and errors.
-func (e *Engine) startRequest(r *http.Request, rw *web.RespWriter) (*http.Request, trace.Span) {
-	if e.tracer == nil {
+// StartRequest starts the server span of r, continuing the caller's trace
+// (traceparent), and notes its trace id for the access log and errors;
+// tracer is nil when tracing is off.
+func StartRequest(tracer trace.Tracer, r *http.Request, rw *RespWriter) (*http.Request, trace.Span) {
+	if tracer == nil {
 		return r, nil
 	}
 	ctx := propagation.TraceContext{}.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-	ctx, sp := e.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+	ctx, sp := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 		attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
 		attribute.String("vbwd.request_id", rw.RequestID)))
 	if sc := sp.SpanContext(); sc.HasTraceID() {
@@ -38,8 +38,8 @@ func (e *Engine) startRequest(r *http.Request, rw *web.RespWriter) (*http.Reques
 	return r.WithContext(ctx), sp
 }
 
-// endRequest records the answer's status on the request span and ends it.
-func endRequest(sp trace.Span, rw *web.RespWriter) {
+// EndRequest records the answer's status on the request span and ends it.
+func EndRequest(sp trace.Span, rw *RespWriter) {
 	if sp == nil {
 		return
 	}
@@ -54,24 +54,23 @@ func endRequest(sp trace.Span, rw *web.RespWriter) {
 	sp.End()
 }
 
-// startCall starts the span of a route's Lua call (plugin, generation,
-// route) and names the request span after the route.
-func startCall(ctx context.Context, g *Generation, rt Route) (context.Context, trace.Span) {
+// StartCall starts the span of a route's Lua call (plugin, generation,
+// route: the full path) and names the request span after the route.
+func StartCall(ctx context.Context, plugin string, generation int64, method, route string) (context.Context, trace.Span) {
 	parent := trace.SpanFromContext(ctx)
 	if !parent.IsRecording() {
 		return ctx, nil
 	}
-	route := g.Manifest.URLPrefix + rt.Path
-	parent.SetName(rt.Method + " " + route)
+	parent.SetName(method + " " + route)
 	parent.SetAttributes(attribute.String("http.route", route))
-	ctx, sp := tracing.Start(ctx, "plugin "+g.Plugin, trace.SpanKindInternal)
-	sp.SetAttributes(attribute.String("vbwd.plugin", g.Plugin), attribute.Int64("vbwd.generation", g.Number),
+	ctx, sp := tracing.Start(ctx, "plugin "+plugin, trace.SpanKindInternal)
+	sp.SetAttributes(attribute.String("vbwd.plugin", plugin), attribute.Int64("vbwd.generation", generation),
 		attribute.String("http.route", route))
 	return ctx, sp
 }
 
-// startDI starts the span of a DI call from plugin caller.
-func startDI(ctx context.Context, caller, service, method string) (context.Context, trace.Span) {
+// StartDI starts the span of a DI call from plugin caller.
+func StartDI(ctx context.Context, caller, service, method string) (context.Context, trace.Span) {
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, nil
 	}
@@ -80,9 +79,9 @@ func startDI(ctx context.Context, caller, service, method string) (context.Conte
 	return ctx, sp
 }
 
-// startEvent starts the span of an event's emit or publish (what) under a
+// StartEvent starts the span of an event's emit or publish (what) under a
 // traced call.
-func startEvent(ctx context.Context, what, name, source string) (context.Context, trace.Span) {
+func StartEvent(ctx context.Context, what, name, source string) (context.Context, trace.Span) {
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, nil
 	}
@@ -91,18 +90,18 @@ func startEvent(ctx context.Context, what, name, source string) (context.Context
 	return ctx, sp
 }
 
-// startDelivery starts the span of one handler's run of an event: a child
+// StartDelivery starts the span of one handler's run of an event: a child
 // of the emit under a traced request, else (a durable delivery, on a worker)
-// the root of a trace of its own when tracing is on.
-func (e *Engine) startDelivery(ctx context.Context, name, plugin string, attempt int) (context.Context, trace.Span) {
-	if e.tracer == nil && !trace.SpanFromContext(ctx).IsRecording() {
+// the root of a trace of its own when tracing is on (tracer not nil).
+func StartDelivery(ctx context.Context, tracer trace.Tracer, name, plugin string, attempt int) (context.Context, trace.Span) {
+	if tracer == nil && !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, nil
 	}
 	var sp trace.Span
 	if trace.SpanFromContext(ctx).IsRecording() {
 		ctx, sp = tracing.Start(ctx, "event deliver "+name, trace.SpanKindInternal)
 	} else {
-		ctx, sp = e.tracer.Start(ctx, "event deliver "+name, trace.WithSpanKind(trace.SpanKindConsumer))
+		ctx, sp = tracer.Start(ctx, "event deliver "+name, trace.WithSpanKind(trace.SpanKindConsumer))
 	}
 	sp.SetAttributes(attribute.String("vbwd.event", name), attribute.String("vbwd.plugin", plugin),
 		attribute.String("vbwd.attempt", strconv.Itoa(attempt)))
