@@ -178,8 +178,8 @@ type Engine struct {
 	streamKey []byte
 	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)
 	// tickets records used stream tickets without a database; with one they
-	// go to vbwd.stream_tickets (streamticket.go).
-	tickets usedTickets
+	// go to vbwd.stream_tickets (web/streamticket.go).
+	tickets web.UsedTickets
 
 	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
 	plugins map[string]*plugin

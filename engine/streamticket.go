@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -28,47 +27,9 @@ const (
 	streamTicketTTL  = 30 * time.Second
 )
 
-// useTicketSQL records a ticket id, and forgets the ones long expired; no
-// row back means the ticket was used already.
-const useTicketSQL = `with gone as (delete from vbwd.stream_tickets where expires_at < now() - interval '1 minute')
-insert into vbwd.stream_tickets (id, expires_at) values ($1, $2) on conflict do nothing returning 1`
-
-// usedTickets is the single-use record without a database.
-type usedTickets struct {
-	mu   sync.Mutex
-	used map[string]time.Time // id -> expiry
-}
-
-func (u *usedTickets) use(id string, exp, now time.Time) bool {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.used == nil {
-		u.used = map[string]time.Time{}
-	}
-	for k, e := range u.used {
-		if e.Before(now) {
-			delete(u.used, k)
-		}
-	}
-	if _, ok := u.used[id]; ok {
-		return false
-	}
-	u.used[id] = exp
-	return true
-}
-
 // useTicket records t as used; false when it was used before.
 func (e *Engine) useTicket(ctx context.Context, t auth.Ticket) (bool, error) {
-	if e.opts.DB == nil {
-		return e.tickets.use(t.ID, t.Expires, time.Now()), nil
-	}
-	rows, err := e.opts.DB.Query(ctx, useTicketSQL, t.ID, t.Expires)
-	if err != nil {
-		return false, err
-	}
-	fresh := rows.Next()
-	rows.Close()
-	return fresh, rows.Err()
+	return e.tickets.Use(ctx, e.opts.DB, t.ID, t.Expires, time.Now())
 }
 
 // issueStreamTicket is POST /stream-tickets {"path": "<a stream route's path>"}.
