@@ -19,6 +19,7 @@ type (
 	NodeStatus      = admin.NodeStatus
 	ReloadResult    = admin.ReloadResult
 	ParkedEvent     = admin.ParkedEvent
+	LuaErrorRecord  = admin.LuaErrorRecord
 	RootConfigError = errs.RootConfigError
 )
 

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync/atomic"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/openapi"
 )
@@ -55,7 +56,7 @@ func (e *Engine) OpenAPI() []byte { return bytes.Clone(e.openAPI()) }
 
 // opsState is what the engine keeps for the console and /openapi.json.
 type opsState struct {
-	recent recentErrors           // the last Lua errors of each plugin (recenterrors.go)
+	recent admin.RecentErrors     // the last Lua errors of each plugin (admin/recenterrors.go)
 	apidoc atomic.Pointer[apiDoc] // the document of the last snapshot asked for
 }
 
