@@ -111,7 +111,7 @@ type Options struct {
 	MemoryCeiling int64
 	// MaxResponseBytes bounds a response body. Default 64 MiB.
 	MaxResponseBytes int64
-	// TracerProvider turns traces on (tracing.go); nil: off.
+	// TracerProvider turns traces on (web/tracing.go); nil: off.
 	TracerProvider trace.TracerProvider
 }
 

@@ -18,7 +18,7 @@ type RespWriter struct {
 	RequestID string
 	Plugin    string
 	Gen       int64
-	TraceID   string // set when the request is traced (engine/tracing.go)
+	TraceID   string // set when the request is traced (tracing.go)
 }
 
 func (w *RespWriter) WriteHeader(code int) {
