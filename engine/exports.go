@@ -101,6 +101,16 @@ type (
 	RouteRate      = registry.RouteRate
 )
 
+// Registration kinds.
+const (
+	KindRoute      = registry.KindRoute
+	KindEvent      = registry.KindEvent
+	KindService    = registry.KindService
+	KindPermission = registry.KindPermission
+	KindExchanger  = registry.KindExchanger
+	KindJob        = registry.KindJob
+)
+
 // SuperAdminRole has every permission a plugin declares; it holds none of
 // the engine's admin.* permissions unless config.json grants them.
 const SuperAdminRole = registry.SuperAdminRole

@@ -110,7 +110,7 @@ func (g *Generation) buildFirst(ctx context.Context) (*State, error) {
 	for i, r := range rc.Regs {
 		switch r.Kind {
 		case KindPermission:
-			g.permissions[r.Name] = permissionFromSpec(s.L, g.Plugin, r.Name, rc.Values[i].(*lua.LTable))
+			g.permissions[r.Name] = registry.PermissionFromSpec(s.L, g.Plugin, r.Name, rc.Values[i].(*lua.LTable))
 		case KindExchanger:
 			spec, _ := exchangerFromSpec(g.Plugin, rc.Values[i].(*lua.LTable)) // checked at registration
 			g.exchangers[r.Name] = spec

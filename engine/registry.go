@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -18,20 +17,6 @@ import (
 // compared across states, and belong to the generation: a new generation
 // replaces them all at once and a retired one takes them with it.
 
-// Registration kinds.
-const (
-	KindRoute      = "route"
-	KindEvent      = "event"
-	KindService    = "service"
-	KindPermission = "permission"
-	KindExchanger  = "exchanger"
-)
-
-var (
-	dottedName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_*]+)+$`)
-	roleName   = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
-)
-
 // hookCtx is the ctx table passed to on_enable (rc set: registrations
 // allowed) and on_disable/populate (rc nil: registering raises).
 func (s *State) hookCtx(rc *registry.Recorder) *lua.LTable {
@@ -44,14 +29,14 @@ func (s *State) hookCtx(rc *registry.Recorder) *lua.LTable {
 	reg := func(kind string, fn func(L *lua.LState) (Registration, lua.LValue)) *lua.LFunction {
 		return L.NewFunction(func(L *lua.LState) int {
 			if rc == nil || rc.EnableDone {
-				L.RaiseError("ctx:%s: registrations are only allowed in on_enable", kindVerb(kind))
+				L.RaiseError("ctx:%s: registrations are only allowed in on_enable", registry.KindVerb(kind))
 			}
 			if L.Get(1) != t {
-				L.RaiseError("ctx:%s: call it with a colon: ctx:%s(...)", kindVerb(kind), kindVerb(kind))
+				L.RaiseError("ctx:%s: call it with a colon: ctx:%s(...)", registry.KindVerb(kind), registry.KindVerb(kind))
 			}
 			r, v := fn(L)
 			if err := rc.Add(r); err != nil {
-				L.RaiseError("ctx:%s: %s", kindVerb(kind), err.Error())
+				L.RaiseError("ctx:%s: %s", registry.KindVerb(kind), err.Error())
 			}
 			rc.Values = append(rc.Values, v)
 			return 0
@@ -61,7 +46,7 @@ func (s *State) hookCtx(rc *registry.Recorder) *lua.LTable {
 	t.RawSetString("on", reg(KindEvent, func(L *lua.LState) (Registration, lua.LValue) {
 		name := L.CheckString(2)
 		fn := L.CheckFunction(3)
-		if !dottedName.MatchString(name) || strings.Contains(name, "*") {
+		if !registry.DottedName.MatchString(name) || strings.Contains(name, "*") {
 			L.ArgError(2, fmt.Sprintf("event name %q must be <plugin>.<event>", name))
 		}
 		return Registration{Kind: KindEvent, Name: name}, fn
@@ -69,25 +54,25 @@ func (s *State) hookCtx(rc *registry.Recorder) *lua.LTable {
 	t.RawSetString("provide", reg(KindService, func(L *lua.LState) (Registration, lua.LValue) {
 		name := L.CheckString(2)
 		tbl := L.CheckTable(3)
-		if !strings.HasPrefix(name, plugin+".") || !dottedName.MatchString(name) {
+		if !strings.HasPrefix(name, plugin+".") || !registry.DottedName.MatchString(name) {
 			L.ArgError(2, fmt.Sprintf("service name %q must be %s.<name>", name, plugin))
 		}
-		return Registration{Kind: KindService, Name: name, Detail: tableKeys(tbl)}, tbl
+		return Registration{Kind: KindService, Name: name, Detail: registry.TableKeys(tbl)}, tbl
 	}))
 	t.RawSetString("permission", reg(KindPermission, func(L *lua.LState) (Registration, lua.LValue) {
 		key := L.CheckString(2)
 		spec := L.OptTable(3, L.NewTable())
-		if !strings.HasPrefix(key, plugin+".") || !dottedName.MatchString(key) || strings.Contains(key, "*") {
+		if !strings.HasPrefix(key, plugin+".") || !registry.DottedName.MatchString(key) || strings.Contains(key, "*") {
 			L.ArgError(2, fmt.Sprintf("permission key %q must be %s.<name>", key, plugin))
 		}
-		d := permissionFromSpec(L, plugin, key, spec)
+		d := registry.PermissionFromSpec(L, plugin, key, spec)
 		return Registration{Kind: KindPermission, Name: key, Detail: d.Description + "|" + strings.Join(d.Roles, ",")}, spec
 	}))
 	t.RawSetString("every", reg(KindJob, everyFn(plugin)))
 	t.RawSetString("exchanger", reg(KindExchanger, func(L *lua.LState) (Registration, lua.LValue) {
 		spec := L.CheckTable(2)
 		key, _ := spec.RawGetString("key").(lua.LString)
-		if !strings.HasPrefix(string(key), plugin+".") || !dottedName.MatchString(string(key)) {
+		if !strings.HasPrefix(string(key), plugin+".") || !registry.DottedName.MatchString(string(key)) {
 			L.ArgError(2, fmt.Sprintf("exchanger key %q must be %s.<entity>", string(key), plugin))
 		}
 		if _, err := exchangerFromSpec(plugin, spec); err != nil {
@@ -96,48 +81,6 @@ func (s *State) hookCtx(rc *registry.Recorder) *lua.LTable {
 		return Registration{Kind: KindExchanger, Name: string(key)}, spec
 	}))
 	return t
-}
-
-// tableKeys lists a table's string keys, sorted: a service's methods.
-func tableKeys(t *lua.LTable) string {
-	var keys []string
-	t.ForEach(func(k, _ lua.LValue) {
-		if s, ok := k.(lua.LString); ok {
-			keys = append(keys, string(s))
-		}
-	})
-	sort.Strings(keys)
-	return strings.Join(keys, ",")
-}
-
-func kindVerb(kind string) string {
-	switch kind {
-	case KindEvent:
-		return "on"
-	case KindService:
-		return "provide"
-	case KindJob:
-		return "every"
-	}
-	return kind
-}
-
-func permissionFromSpec(L *lua.LState, plugin, key string, spec *lua.LTable) PermissionDecl {
-	d := PermissionDecl{Key: key, Plugin: plugin, Roles: []string{}}
-	if s, ok := spec.RawGetString("description").(lua.LString); ok {
-		d.Description = string(s)
-	}
-	if roles, ok := spec.RawGetString("roles").(*lua.LTable); ok {
-		for i := 1; i <= roles.Len(); i++ {
-			r, ok := roles.RawGetInt(i).(lua.LString)
-			if !ok || !roleName.MatchString(string(r)) {
-				L.ArgError(3, fmt.Sprintf("roles[%d] must be a role name", i))
-			}
-			d.Roles = append(d.Roles, string(r))
-		}
-	}
-	sort.Strings(d.Roles)
-	return d
 }
 
 // regRef points at one registration of a serving generation.

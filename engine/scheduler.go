@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	lua "github.com/yuin/gopher-lua"
 )
 
@@ -19,9 +20,6 @@ import (
 // replaces it, a disable removes it. Engines sharing a database run each
 // tick once between them: the run is claimed in vbwd.jobs with a
 // conditional update, so the job that wins the tick is the only one to run.
-
-// KindJob is the registration kind of ctx:every.
-const KindJob = "job"
 
 const (
 	minJobInterval = 100 * time.Millisecond
@@ -40,7 +38,7 @@ func everyFn(plugin string) func(L *lua.LState) (Registration, lua.LValue) {
 		name := L.CheckString(2)
 		secs := float64(L.CheckNumber(3))
 		fn := L.CheckFunction(4)
-		if !strings.HasPrefix(name, plugin+".") || !dottedName.MatchString(name) || strings.Contains(name, "*") {
+		if !strings.HasPrefix(name, plugin+".") || !registry.DottedName.MatchString(name) || strings.Contains(name, "*") {
 			L.ArgError(2, fmt.Sprintf("job name %q must be %s.<name>", name, plugin))
 		}
 		d := time.Duration(secs * float64(time.Second))
