@@ -171,7 +171,7 @@ func (g *Generation) construct(ctx context.Context) (built *State, rec *registry
 	}
 	rc.EnableDone = true
 	s.handlers, s.values = rc.Handlers, rc.Values
-	s.initRequestMeta()
+	s.req.Init(s.L)
 	ok = true
 	return s, rc, nil
 }

@@ -159,9 +159,8 @@ func readBody(w *web.RespWriter, r *http.Request, limit int64) ([]byte, bool) {
 // serve calls handler idx with a req table and encodes what it returns.
 func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, user *hostapi.User, resp *response) error {
 	L := s.L
-	req, d := s.newRequest(r, body, requestID)
-	d.user = user
-	defer func() { d.done = true }()
+	req, d := s.req.New(L, r, body, requestID, user)
+	defer d.Finish()
 	L.Push(s.handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luareq"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 )
 
@@ -21,11 +22,7 @@ type State struct {
 	handlers []*lua.LFunction
 	values   []lua.LValue // per registration of the generation: what this state registered
 
-	// Metatables and methods of the req and req.params userdata.
-	reqMeta    *lua.LTable
-	paramsMeta *lua.LTable
-	jsonFn     *lua.LFunction
-	queryAllFn *lua.LFunction
+	req luareq.Meta // the req and req.params userdata (engine/luareq)
 }
 
 func (s *State) close() { s.Close() }

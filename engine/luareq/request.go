@@ -1,4 +1,7 @@
-package engine
+// Package luareq is the req object a Lua route handler receives: a
+// userdata over the *http.Request whose headers, query, params and user are
+// built only when read, refusing reads after its request finished.
+package luareq
 
 import (
 	"net/http"
@@ -54,10 +57,18 @@ func methodValue(m string) lua.LValue {
 	return lua.LString(m)
 }
 
-// initRequestMeta builds the metatables shared by the req and req.params
-// userdata of this state.
-func (s *State) initRequestMeta() {
-	L := s.L
+// Meta is the metatables and methods of the req and req.params userdata of
+// one state.
+type Meta struct {
+	reqMeta    *lua.LTable
+	paramsMeta *lua.LTable
+	jsonFn     *lua.LFunction
+	queryAllFn *lua.LFunction
+}
+
+// Init builds the metatables shared by the req and req.params userdata of
+// the state L.
+func (s *Meta) Init(L *lua.LState) {
 	s.reqMeta = L.NewTable()
 	s.reqMeta.RawSetString("__index", L.NewFunction(s.reqIndex))
 	s.reqMeta.RawSetString("__newindex", L.NewFunction(reqNewIndex))
@@ -70,14 +81,21 @@ func (s *State) initRequestMeta() {
 	s.queryAllFn = L.NewFunction(reqQueryAll)
 }
 
-// newRequest makes the req userdata of one call; end it with finish.
-func (s *State) newRequest(r *http.Request, body []byte, requestID string) (*lua.LUserData, *reqData) {
-	d := &reqData{r: r, body: body, id: requestID}
-	ud := s.L.NewUserData()
+// New makes the req userdata of one call, for user (nil: anonymous); end
+// it with Finish.
+func (s *Meta) New(L *lua.LState, r *http.Request, body []byte, requestID string, user *hostapi.User) (*lua.LUserData, *Data) {
+	d := &reqData{r: r, body: body, id: requestID, user: user}
+	ud := L.NewUserData()
 	ud.Value = d
 	ud.Metatable = s.reqMeta
 	return ud, d
 }
+
+// Data is one call's req.
+type Data = reqData
+
+// Finish makes the req refuse reads: its request is over.
+func (d *reqData) Finish() { d.done = true }
 
 func checkReq(L *lua.LState, n int) *reqData {
 	ud, ok := L.Get(n).(*lua.LUserData)
@@ -93,7 +111,7 @@ func checkReq(L *lua.LState, n int) *reqData {
 	return nil
 }
 
-func (s *State) reqIndex(L *lua.LState) int {
+func (s *Meta) reqIndex(L *lua.LState) int {
 	d := checkReq(L, 1)
 	key := L.CheckString(2)
 	var v lua.LValue
