@@ -148,17 +148,6 @@ func (e *Engine) Config(name string) (override, merged map[string]any, err error
 	return override, merged, nil
 }
 
-// RescanResult says what a rescan changed.
-type RescanResult struct {
-	Added     []string          `json:"added"`
-	Removed   []string          `json:"removed"`
-	Enabled   []string          `json:"enabled"`
-	Disabled  []string          `json:"disabled"`
-	Reloaded  []string          `json:"reloaded"`
-	Unchanged []string          `json:"unchanged"`
-	Errors    map[string]string `json:"errors"`
-}
-
 // Rescan re-reads the plugins directory, plugins.json and config.json and
 // brings the engine in line: new plugins are discovered (and enabled when
 // wanted), removed ones are disabled and forgotten, plugins switched off in
