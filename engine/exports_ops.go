@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/vbwd-platform/vbwd-engine/engine/admin"
+	"github.com/vbwd-platform/vbwd-engine/engine/pkgapply"
 )
 
 // Names of the engine's API that moved to sub-packages with the split of
@@ -10,3 +11,11 @@ import (
 
 // RescanResult says what a rescan changed (see engine/admin).
 type RescanResult = admin.RescanResult
+
+// Plugins as packages across a cluster (see engine/pkgapply).
+type (
+	PackagePlanner = pkgapply.PackagePlanner
+	PackageRequest = pkgapply.PackageRequest
+	PackageArchive = pkgapply.PackageArchive
+	PackagePlan    = pkgapply.PackagePlan
+)

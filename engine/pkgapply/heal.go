@@ -1,4 +1,4 @@
-package engine
+package pkgapply
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // the reason is logged and shown in this node's GET /admin/plugins/{name}.
 
 // clusterLock is the newest packages change's lock; nil when none.
-func (e *Engine) clusterLock(ctx context.Context) (map[string]lockedPlugin, []byte, error) {
+func (e Applier) clusterLock(ctx context.Context) (map[string]lockedPlugin, []byte, error) {
 	var raw []byte
 	err := e.opts.DB.QueryRow(ctx, `select payload from vbwd.admin_changes where action = 'packages'
 		order by id desc limit 1`).Scan(&raw)
@@ -54,16 +54,16 @@ type lockedPlugin struct {
 	Hash    string `json:"hash"`
 }
 
-// healPackages restores the package-managed plugins whose files on this
-// node differ from the cluster's lock, then rescans.
-func (e *Engine) healPackages(ctx context.Context) {
-	if !e.cluster.On() || e.closing.Load() {
+// Heal restores the package-managed plugins whose files on this node
+// differ from the cluster's lock, then rescans.
+func (e Applier) Heal(ctx context.Context) {
+	if !e.h.ClusterOn() || e.h.Closing() {
 		return
 	}
-	e.cluster.WithApplyLock(func() { e.healPackagesLocked(ctx) })
+	e.h.WithApplyLock(func() { e.healPackagesLocked(ctx) })
 }
 
-func (e *Engine) healPackagesLocked(ctx context.Context) {
+func (e Applier) healPackagesLocked(ctx context.Context) {
 	lock, rawLock, err := e.clusterLock(ctx)
 	if err != nil || lock == nil {
 		return
@@ -103,22 +103,22 @@ func (e *Engine) healPackagesLocked(ctx context.Context) {
 		e.log.Warn("cluster: restored a package-managed plugin from the cluster's archive (its files differed; the old ones are under .data/replaced-plugins)",
 			"plugin", a.Name, "version", a.Version, "hash", a.Hash)
 	}
-	if _, err := e.Rescan(ctx); err != nil {
+	if _, err := e.h.Rescan(ctx); err != nil {
 		e.log.Warn("cluster: rescan after restoring plugins failed", "err", err)
 	}
-	e.cluster.ReportNodes(ctx)
+	e.h.ReportNodes(ctx)
 }
 
-func (e *Engine) healFailed(name string, err error) {
+func (e Applier) healFailed(name string, err error) {
 	if old, ok := e.packages.healErrs.Load(name); !ok || old.(string) != err.Error() {
 		e.log.Error("cluster: cannot restore a package-managed plugin", "plugin", name, "err", err)
 	}
 	e.packages.healErrs.Store(name, err.Error())
 }
 
-// healNote says, for GET /admin/plugins/{name} showing a hash mismatch,
+// HealNote says, for GET /admin/plugins/{name} showing a hash mismatch,
 // whether and how it heals.
-func (e *Engine) healNote(ctx context.Context, name string) string {
+func (e Applier) HealNote(ctx context.Context, name string) string {
 	if e.opts.DB == nil {
 		return ""
 	}

@@ -1,4 +1,7 @@
-package engine
+// Package pkgapply applies plugin package installs, updates and removals
+// across a cluster (see below). It reaches the engine through Host and
+// never imports it.
+package pkgapply
 
 import (
 	"bytes"
@@ -6,8 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +21,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/pkgs/archive"
@@ -32,6 +38,47 @@ import (
 // each archive by hash, verifies its sha256 and the unpacked directory's
 // content hash, renames it into its own plugins/, writes plugins.lock and
 // rescans. No node needs the files copied to it.
+
+// Host is what package installs need of the engine. The engine implements
+// it with an adapter (engine/pkgapplyhost.go).
+type Host interface {
+	// ApplyAdmin records an admin change in the cluster's order and applies
+	// it (engine/cluster); a "packages" change comes back to Apply.
+	ApplyAdmin(ctx context.Context, action, plugin string, payload any) (any, error)
+	// ClusterOn: the nodes share a database and its change log.
+	ClusterOn() bool
+	// Closing: the engine is shutting down.
+	Closing() bool
+	// WithApplyLock runs fn while no admin change is being applied here.
+	WithApplyLock(fn func())
+	// ReportNodes refreshes this node's row in vbwd.nodes.
+	ReportNodes(ctx context.Context)
+	Rescan(ctx context.Context) (admin.RescanResult, error)
+	Plugin(name string) (admin.PluginStatus, bool)
+	SetEnabled(ctx context.Context, name string, enabled, cascade bool) error
+}
+
+// Config is what package installs read of the engine's options.
+type Config struct {
+	DB       *pgxpool.Pool // nil: a single node, archives are kept in memory
+	Root     string
+	Packages PackagePlanner // nil: the package endpoints answer 501
+	Log      *slog.Logger
+}
+
+// Applier is one node's package installs: the engine, its options and the
+// node's state.
+type Applier struct {
+	h        Host
+	opts     Config
+	packages *State
+	log      *slog.Logger
+}
+
+// New makes the applier of the engine h with options opts and state st.
+func New(h Host, opts Config, st *State) Applier {
+	return Applier{h: h, opts: opts, packages: st, log: opts.Log}
+}
 
 // PackagePlanner resolves package requests for the admin API; pkgs.Planner
 // implements it (cmd/vbwd serve wires it). Without one the package
@@ -76,15 +123,15 @@ type packagesChange struct {
 
 const lockFileName = "plugins.lock"
 
-// packageState is the engine's side of cluster package installs.
-type packageState struct {
+// State is a node's side of cluster package installs.
+type State struct {
 	mu       sync.Mutex // one package change planned and applied at a time on this node
 	local    sync.Map   // sha256 -> archive bytes, without a database
 	healErrs sync.Map   // plugin -> why this node cannot restore it
 }
 
-// adminPackages is POST /admin/packages/{action}.
-func (e *Engine) adminPackages(w http.ResponseWriter, r *http.Request) {
+// ServeAdmin is POST /admin/packages/{action}.
+func (e Applier) ServeAdmin(w http.ResponseWriter, r *http.Request) {
 	rw := web.AsRespWriter(w)
 	action := chi.URLParam(r, "action")
 	if action != "install" && action != "update" && action != "remove" {
@@ -122,7 +169,7 @@ func (e *Engine) adminPackages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer e.dropLocalArchives(plan.Archives)
-	res, err := e.applyAdmin(ctx, "packages", "", packagesChange{Archives: plan.Archives, Remove: plan.Remove, Lock: plan.Lock, Enable: req.Enable})
+	res, err := e.h.ApplyAdmin(ctx, "packages", "", packagesChange{Archives: plan.Archives, Remove: plan.Remove, Lock: plan.Lock, Enable: req.Enable})
 	if err != nil {
 		admin.WriteAdminError(w, err, e.log)
 		return
@@ -132,8 +179,8 @@ func (e *Engine) adminPackages(w http.ResponseWriter, r *http.Request) {
 
 // storeArchives puts the plan's archives where every node applying the
 // change finds them: the database when nodes share one, else memory.
-func (e *Engine) storeArchives(ctx context.Context, as []PackageArchive) error {
-	if !e.cluster.On() {
+func (e Applier) storeArchives(ctx context.Context, as []PackageArchive) error {
+	if !e.h.ClusterOn() {
 		for _, a := range as {
 			e.packages.local.Store(a.SHA256, a.Data)
 		}
@@ -147,14 +194,14 @@ func (e *Engine) storeArchives(ctx context.Context, as []PackageArchive) error {
 	return e.opts.DB.SendBatch(ctx, batch).Close()
 }
 
-func (e *Engine) dropLocalArchives(as []PackageArchive) {
+func (e Applier) dropLocalArchives(as []PackageArchive) {
 	for _, a := range as {
 		e.packages.local.Delete(a.SHA256)
 	}
 }
 
 // archiveData fetches an archive by sha256 and checks it.
-func (e *Engine) archiveData(ctx context.Context, sha string) ([]byte, error) {
+func (e Applier) archiveData(ctx context.Context, sha string) ([]byte, error) {
 	var data []byte
 	if v, ok := e.packages.local.Load(sha); ok {
 		data = v.([]byte)
@@ -172,27 +219,27 @@ func (e *Engine) archiveData(ctx context.Context, sha string) ([]byte, error) {
 	return data, nil
 }
 
-// applyPackages applies a "packages" change on this node.
-func (e *Engine) applyPackages(ctx context.Context, raw []byte) (RescanResult, error) {
+// Apply applies a "packages" change on this node.
+func (e Applier) Apply(ctx context.Context, raw []byte) (admin.RescanResult, error) {
 	var p packagesChange
 	if err := json.Unmarshal(raw, &p); err != nil {
-		return RescanResult{}, fmt.Errorf("packages change: %w", err)
+		return admin.RescanResult{}, fmt.Errorf("packages change: %w", err)
 	}
 	if err := e.writePackages(ctx, p.Archives, p.Remove, p.Lock, ""); err != nil {
-		return RescanResult{}, err
+		return admin.RescanResult{}, err
 	}
 	if len(p.Remove) > 0 {
 		if err := forgetInPluginsFile(e.opts.Root, p.Remove); err != nil {
-			return RescanResult{}, err
+			return admin.RescanResult{}, err
 		}
 	}
-	res, err := e.Rescan(ctx)
+	res, err := e.h.Rescan(ctx)
 	if err != nil || !p.Enable {
 		return res, err
 	}
 	for _, a := range p.Archives { // dependencies first
-		if st, ok := e.Plugin(a.Name); ok && st.State != StateEnabled {
-			if err := e.SetEnabled(ctx, a.Name, true, false); err != nil {
+		if st, ok := e.h.Plugin(a.Name); ok && st.State != admin.StateEnabled {
+			if err := e.h.SetEnabled(ctx, a.Name, true, false); err != nil {
 				return res, err
 			}
 			res.Enabled = append(res.Enabled, a.Name)
@@ -205,7 +252,7 @@ func (e *Engine) applyPackages(ctx context.Context, raw []byte) (RescanResult, e
 // already (same content hash), then renames them into plugins/ and the
 // removed plugins out, and writes plugins.lock. A failure leaves plugins/
 // as it was. keep, when set, receives the directories replaced.
-func (e *Engine) writePackages(ctx context.Context, as []PackageArchive, remove []string, lock []byte, keep string) error {
+func (e Applier) writePackages(ctx context.Context, as []PackageArchive, remove []string, lock []byte, keep string) error {
 	root := e.opts.Root
 	stage, err := os.MkdirTemp(root, ".vbwd-pkgs-")
 	if err != nil {
@@ -232,7 +279,7 @@ func (e *Engine) writePackages(ctx context.Context, as []PackageArchive, remove 
 	return nil
 }
 
-func (e *Engine) unpackArchive(ctx context.Context, a PackageArchive, stage string) (string, error) {
+func (e Applier) unpackArchive(ctx context.Context, a PackageArchive, stage string) (string, error) {
 	data, err := e.archiveData(ctx, a.SHA256)
 	if err != nil {
 		return "", err
