@@ -1,9 +1,12 @@
-package engine
+// Package watch reloads plugins when their files change (serve --watch,
+// debug_mode). It reaches the engine through Host and never imports it.
+package watch
 
 import (
 	"context"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,24 +14,48 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 )
 
-// watchDebounce is how long a plugin's files must be quiet before a reload:
+// Debounce is how long a plugin's files must be quiet before a reload:
 // an editor's save or a deploy touches several files.
-const watchDebounce = 250 * time.Millisecond
+const Debounce = 250 * time.Millisecond
 
-// Watch reloads plugins when their files change, debounced, with the same
+// Host is what watching needs of the engine. The engine implements it
+// with an adapter (engine/watchhost.go).
+type Host interface {
+	Plugin(name string) (admin.PluginStatus, bool)
+	Rescan(ctx context.Context) (admin.RescanResult, error)
+	Reload(ctx context.Context, name string) (admin.ReloadResult, error)
+	// DebugMode reports whether a serving plugin's config has debug_mode: true.
+	DebugMode(name string) bool
+}
+
+// watcher is one Run: the engine, its plugins directory and its log.
+type watcher struct {
+	h    Host
+	root string
+	log  *slog.Logger
+}
+
+// Run reloads plugins when their files change, debounced, with the same
 // rollback as Reload (a broken save keeps the old generation serving and is
 // logged with file:line). With all set (serve --watch) every plugin is
 // watched and new plugin directories trigger a rescan; otherwise only
 // plugins whose config has "debug_mode": true. It returns when ctx is done.
-func (e *Engine) Watch(ctx context.Context, all bool) error {
+func Run(ctx context.Context, h Host, root string, log *slog.Logger, all bool) error {
+	return watcher{h: h, root: root, log: log}.run(ctx, all)
+}
+
+func (e watcher) run(ctx context.Context, all bool) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
 	}
 	defer closeWatcher(w)
-	pluginsDir := filepath.Join(e.opts.Root, "plugins")
+	pluginsDir := filepath.Join(e.root, "plugins")
 	if err := addTree(w, pluginsDir); err != nil {
 		return err
 	}
@@ -88,14 +115,14 @@ func closeWatcher(w *fsnotify.Watcher) {
 	close(done)
 }
 
-func (e *Engine) watchReload(ctx context.Context, name string, all bool) {
+func (e watcher) watchReload(ctx context.Context, name string, all bool) {
 	if ctx.Err() != nil {
 		return
 	}
-	st, known := e.Plugin(name)
+	st, known := e.h.Plugin(name)
 	if !known {
 		if all {
-			if res, err := e.Rescan(ctx); err != nil {
+			if res, err := e.h.Rescan(ctx); err != nil {
 				e.log.Error("watch: rescan failed", "err", err)
 			} else {
 				e.log.Info("watch: rescanned", "added", res.Added, "enabled", res.Enabled, "errors", res.Errors)
@@ -103,14 +130,14 @@ func (e *Engine) watchReload(ctx context.Context, name string, all bool) {
 		}
 		return
 	}
-	if !all && !e.debugMode(name) {
+	if !all && !e.h.DebugMode(name) {
 		return
 	}
-	if st.State != StateEnabled && !all {
+	if st.State != admin.StateEnabled && !all {
 		return
 	}
-	res, err := e.Reload(ctx, name)
-	var pe *PluginError
+	res, err := e.h.Reload(ctx, name)
+	var pe *errs.PluginError
 	switch {
 	case errors.As(err, &pe):
 		e.log.Error("watch: reload failed, the previous generation keeps serving", "plugin", name,
@@ -120,16 +147,6 @@ func (e *Engine) watchReload(ctx context.Context, name string, all bool) {
 	case !res.Unchanged:
 		e.log.Info("watch: reloaded", "plugin", name, "gen", res.Generation)
 	}
-}
-
-// debugMode reports whether a serving plugin's config has debug_mode: true.
-func (e *Engine) debugMode(name string) bool {
-	g := e.servingGen(name)
-	if g == nil {
-		return false
-	}
-	v, _ := g.Config["debug_mode"].(bool)
-	return v
 }
 
 // addTree watches dir and every directory below it (fsnotify is not
@@ -147,7 +164,7 @@ func addTree(w *fsnotify.Watcher, dir string) error {
 }
 
 // debouncer runs the last function given for a key once the key has been
-// quiet for watchDebounce.
+// quiet for Debounce.
 type debouncer struct {
 	mu     sync.Mutex
 	timers map[string]*time.Timer
@@ -159,7 +176,7 @@ func (d *debouncer) after(key string, fn func()) {
 	if t, ok := d.timers[key]; ok {
 		t.Stop()
 	}
-	d.timers[key] = time.AfterFunc(watchDebounce, fn)
+	d.timers[key] = time.AfterFunc(Debounce, fn)
 }
 
 func (d *debouncer) stop() {
