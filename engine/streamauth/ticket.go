@@ -1,14 +1,20 @@
-package engine
+// Package streamauth authenticates streams: the single-use tickets a
+// browser's EventSource presents in place of an API token (ticket.go), and
+// the signatures on the stream notifications engines relay to each other
+// (key.go). It reaches the engine through Host and never imports it.
+package streamauth
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
@@ -23,17 +29,51 @@ import (
 // node sharing the database sees them), or in memory without a database.
 
 const (
-	streamTicketPath = "/stream-tickets"
-	streamTicketTTL  = 30 * time.Second
+	// TicketPath is where tickets are issued (POST).
+	TicketPath      = "/stream-tickets"
+	streamTicketTTL = 30 * time.Second
 )
 
-// useTicket records t as used; false when it was used before.
-func (e *Engine) useTicket(ctx context.Context, t auth.Ticket) (bool, error) {
-	return e.tickets.Use(ctx, e.opts.DB, t.ID, t.Expires, time.Now())
+// Host is what stream tickets need of the engine. The engine implements it
+// with an adapter (engine/streamauthhost.go).
+type Host interface {
+	// Authorize checks the request's Authorization header as any route does.
+	Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool)
+	// Check: u holds the plugin permission perm.
+	Check(u *hostapi.User, perm string) bool
+	// IsStreamPath: GET path reaches a stream route of the serving snapshot.
+	IsStreamPath(path string) bool
 }
 
-// issueStreamTicket is POST /stream-tickets {"path": "<a stream route's path>"}.
-func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
+// Config is what stream tickets read of the engine.
+type Config struct {
+	JWT  *auth.Verifier
+	DB   *pgxpool.Pool    // nil: used tickets are recorded in Used alone
+	Used *web.UsedTickets // the tickets used, without a database
+	Log  *slog.Logger
+}
+
+// Tickets issues and checks one engine's stream tickets.
+type Tickets struct {
+	h       Host
+	jwt     *auth.Verifier
+	db      *pgxpool.Pool
+	tickets *web.UsedTickets
+	log     *slog.Logger
+}
+
+// New makes the stream tickets of the engine h.
+func New(h Host, c Config) Tickets {
+	return Tickets{h: h, jwt: c.JWT, db: c.DB, tickets: c.Used, log: c.Log}
+}
+
+// useTicket records t as used; false when it was used before.
+func (e Tickets) useTicket(ctx context.Context, t auth.Ticket) (bool, error) {
+	return e.tickets.Use(ctx, e.db, t.ID, t.Expires, time.Now())
+}
+
+// Issue is POST /stream-tickets {"path": "<a stream route's path>"}.
+func (e Tickets) Issue(w http.ResponseWriter, r *http.Request) {
 	rw := web.AsRespWriter(w)
 	if !e.jwt.Enabled() {
 		web.WriteError(rw, http.StatusNotFound, "stream tickets need VBWD_JWT_SECRET (API tokens)", nil)
@@ -52,7 +92,7 @@ func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(rw, http.StatusUnprocessableEntity, `want {"path": "/<the stream route's path>"}`, map[string]any{"field": "path"})
 		return
 	}
-	if !e.isStreamPath(req.Path) {
+	if !e.h.IsStreamPath(req.Path) {
 		web.WriteError(rw, http.StatusNotFound, "no stream route at "+req.Path, nil)
 		return
 	}
@@ -65,40 +105,18 @@ func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
 		"expires_at": t.Expires.UTC().Format(time.RFC3339), "url": req.Path + "?ticket=" + tok})
 }
 
-// isStreamPath reports whether GET path reaches a stream route of the
-// serving snapshot.
-func (e *Engine) isStreamPath(path string) bool {
-	snap := e.snap.Load()
-	rctx := chi.NewRouteContext()
-	if !snap.mux.Match(rctx, http.MethodGet, path) {
-		return false
-	}
-	pattern := rctx.RoutePattern()
-	for _, g := range snap.gens {
-		if g.mux == nil {
-			continue
-		}
-		for _, rt := range g.routes {
-			if rt.Stream && rt.Method == http.MethodGet && samePattern(g.Manifest.URLPrefix+rt.Path, pattern) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// samePattern compares chi patterns, ignoring how sub-routers join slashes.
-func samePattern(a, b string) bool {
+// SamePattern compares chi patterns, ignoring how sub-routers join slashes.
+func SamePattern(a, b string) bool {
 	norm := func(s string) string { return strings.TrimSuffix(strings.ReplaceAll(s, "/*/", "/"), "/") }
 	return norm(a) == norm(b)
 }
 
-// authorizeStream is authorize for a stream route, which also takes a
+// Authorize is Host.Authorize for a stream route, which also takes a
 // stream ticket (?ticket=) in place of the Authorization header.
-func (e *Engine) authorizeStream(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
+func (e Tickets) Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
 	tk := r.URL.Query().Get("ticket")
 	if tk == "" || r.Header.Get("Authorization") != "" {
-		return e.authorize(w, r, perm, needUser)
+		return e.h.Authorize(w, r, perm, needUser)
 	}
 	t, err := e.jwt.VerifyTicket(tk, r.URL.Path, time.Now())
 	if err == nil {
@@ -122,7 +140,7 @@ func (e *Engine) authorizeStream(w *web.RespWriter, r *http.Request, perm string
 	q.Del("ticket")
 	r.URL.RawQuery = q.Encode()
 	user := &hostapi.User{ID: t.User.ID, Roles: t.User.Roles, Claims: t.User.Claims}
-	if perm != "" && !e.Check(user, perm) {
+	if perm != "" && !e.h.Check(user, perm) {
 		web.WriteError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
 		return nil, false
 	}

@@ -1,0 +1,76 @@
+package engine
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/streamauth"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
+)
+
+// Stream tickets and the signing of stream notifications live in
+// engine/streamauth; it reaches the engine through streamauthHost.
+
+const (
+	streamTicketPath = streamauth.TicketPath
+	streamSigLen     = streamauth.SigLen // the signature before a notification's payload
+)
+
+// loadStreamKey reads (or makes, on the first engine) the key that signs
+// stream notifications (see streamauth.LoadKey).
+func (e *Engine) loadStreamKey() { e.streamKey = streamauth.LoadKey(e.opts.DB, e.migr.Locked, e.log) }
+
+// signStream prefixes payload with its signature.
+func (e *Engine) signStream(payload []byte) string { return streamauth.Sign(e.streamKey, payload) }
+
+// verifyStream returns the payload of a signed notification, false when
+// the signature is missing or wrong.
+func (e *Engine) verifyStream(n string) ([]byte, bool) { return streamauth.Verify(e.streamKey, n) }
+
+func (e *Engine) streamTickets() streamauth.Tickets {
+	return streamauth.New(streamauthHost{e}, streamauth.Config{JWT: e.jwt, DB: e.opts.DB, Used: &e.tickets, Log: e.log})
+}
+
+// issueStreamTicket is POST /stream-tickets {"path": "<a stream route's path>"}.
+func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
+	e.streamTickets().Issue(w, r)
+}
+
+// authorizeStream is authorize for a stream route, which also takes a
+// stream ticket (?ticket=) in place of the Authorization header.
+func (e *Engine) authorizeStream(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
+	return e.streamTickets().Authorize(w, r, perm, needUser)
+}
+
+// streamauthHost is the engine as engine/streamauth sees it (streamauth.Host).
+type streamauthHost struct{ e *Engine }
+
+func (h streamauthHost) Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
+	return h.e.authorize(w, r, perm, needUser)
+}
+
+func (h streamauthHost) Check(u *hostapi.User, perm string) bool { return h.e.Check(u, perm) }
+
+// IsStreamPath reports whether GET path reaches a stream route of the
+// serving snapshot.
+func (h streamauthHost) IsStreamPath(path string) bool {
+	snap := h.e.snap.Load()
+	rctx := chi.NewRouteContext()
+	if !snap.mux.Match(rctx, http.MethodGet, path) {
+		return false
+	}
+	pattern := rctx.RoutePattern()
+	for _, g := range snap.gens {
+		if g.mux == nil {
+			continue
+		}
+		for _, rt := range g.routes {
+			if rt.Stream && rt.Method == http.MethodGet && streamauth.SamePattern(g.Manifest.URLPrefix+rt.Path, pattern) {
+				return true
+			}
+		}
+	}
+	return false
+}
