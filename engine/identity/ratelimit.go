@@ -1,4 +1,4 @@
-package engine
+package identity
 
 // ratelimit.go — the route option rate = "5/m" (or {limit = "5/m", key =
 // "ip" | "user"}), counted by internal/ratelimit in PostgreSQL so that the
@@ -6,30 +6,32 @@ package engine
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/ratelimit"
 )
 
-// allowRate counts the call against its route's rate and answers 429 with
+// AllowRate counts the call against its route's rate and answers 429 with
 // Retry-After past it, before any state is borrowed. A signed-in caller is
 // counted by user id when the key is "user", anyone else by client address.
 // A failing store lets the call through (logged): the limiter must not turn
 // a database outage into an outage of routes that need no database.
-func (e *Engine) allowRate(w *web.RespWriter, r *http.Request, plugin string, rt *Route, user *hostapi.User) bool {
-	kind, who := ratelimit.KeyIP, e.proxies.ClientIP(r)
+func (e Identity) AllowRate(w *web.RespWriter, r *http.Request, log *slog.Logger, plugin string, rt *registry.Route, user *hostapi.User) bool {
+	kind, who := ratelimit.KeyIP, e.Proxies.ClientIP(r)
 	if rt.Rate.Key == ratelimit.KeyUser && user != nil {
 		kind, who = ratelimit.KeyUser, user.ID
 	}
 	key := plugin + " " + rt.Method + " " + rt.Path + " " + kind + ":" + who
-	ok, wait, err := e.rate.Allow(r.Context(), key, rt.Rate.Limit)
+	ok, wait, err := e.Rate.Allow(r.Context(), key, rt.Rate.Limit)
 	if err != nil {
-		e.log.Warn("rate limit not counted: the call is let through", "plugin", plugin,
+		log.Warn("rate limit not counted: the call is let through", "plugin", plugin,
 			"route", rt.Method+" "+rt.Path, "err", err)
 	}
 	if ok {
@@ -43,11 +45,11 @@ func (e *Engine) allowRate(w *web.RespWriter, r *http.Request, plugin string, rt
 
 // newRateLimiter counts in PostgreSQL when the engine has a database (its
 // table is made at Start), in memory otherwise.
-func (e *Engine) newRateLimiter() *ratelimit.Limiter {
-	if e.opts.DB != nil {
-		return ratelimit.New(ratelimit.NewPGStore(e.opts.DB), e.opts.Clock)
+func newRateLimiter(c Config) *ratelimit.Limiter {
+	if c.DB != nil {
+		return ratelimit.New(ratelimit.NewPGStore(c.DB), c.Clock)
 	}
-	return ratelimit.New(ratelimit.NewMemStore(), e.opts.Clock)
+	return ratelimit.New(ratelimit.NewMemStore(), c.Clock)
 }
 
 // trustedProxies reads vbwd.trusted_proxies: a list of CIDRs or addresses.
