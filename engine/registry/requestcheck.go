@@ -1,4 +1,4 @@
-package engine
+package registry
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/reqschema"
 )
@@ -22,32 +23,33 @@ import (
 // Route.BodySchema and Route.QuerySchema keep the schema documents for
 // readers such as an OpenAPI generator.
 
-// compileRouteSchemas loads and compiles the schemas of g's routes, once per
-// generation; an error names the r:get(...) line.
-func (g *Generation) compileRouteSchemas() error {
-	for i := range g.routes {
-		rt := &g.routes[i]
-		if opt, err := rt.CompileSchemas(g.src.Dir); err != nil {
-			return routeOptError(g, rt, opt, err)
+// CompileRouteSchemas loads and compiles the schemas of a generation's
+// routes (plugin's, in directory dir), once per generation; an error names
+// the r:get(...) line.
+func CompileRouteSchemas(plugin, dir string, routes []Route) error {
+	for i := range routes {
+		rt := &routes[i]
+		if opt, err := rt.CompileSchemas(dir); err != nil {
+			return routeOptError(plugin, rt, opt, err)
 		}
 	}
 	return nil
 }
 
-func routeOptError(g *Generation, rt *Route, opt string, err error) error {
+func routeOptError(plugin string, rt *Route, opt string, err error) error {
 	file, line := rt.Where, 0
 	if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {
 		if n, convErr := strconv.Atoi(rt.Where[i+1:]); convErr == nil {
 			file, line = rt.Where[:i], n
 		}
 	}
-	return &PluginError{Plugin: g.Plugin, File: file, Line: line, Op: "routes",
+	return &errs.PluginError{Plugin: plugin, File: file, Line: line, Op: "routes",
 		Err: fmt.Errorf("%s %s option %s: %w", rt.Method, rt.Path, opt, err)}
 }
 
-// validRequest checks the request against the route's schemas and answers
+// ValidRequest checks the request against the route's schemas and answers
 // 422 when it fails; it reports whether the handler may run.
-func validRequest(w *web.RespWriter, r *http.Request, rt Route, body []byte) bool {
+func ValidRequest(w *web.RespWriter, r *http.Request, rt Route, body []byte) bool {
 	fields := rt.Validate(r, body)
 	if len(fields) == 0 {
 		return true
@@ -57,16 +59,4 @@ func validRequest(w *web.RespWriter, r *http.Request, rt Route, body []byte) boo
 	}
 	web.WriteError(w, http.StatusUnprocessableEntity, "invalid request", map[string]any{"fields": fields})
 	return false
-}
-
-// RouteSpecs returns the routes of plugin's serving generation — paths
-// relative to the returned url_prefix — with their BodySchema and
-// QuerySchema, for tools such as an OpenAPI generator. ok is false when the
-// plugin is unknown or not serving.
-func (e *Engine) RouteSpecs(plugin string) (prefix string, routes []Route, ok bool) {
-	p, known := e.records()[plugin]
-	if !known || p.gen == nil {
-		return "", nil, false
-	}
-	return p.gen.Manifest.URLPrefix, append([]Route(nil), p.gen.routes...), true
 }

@@ -1,0 +1,50 @@
+package engine
+
+import (
+	"net/http"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/egress"
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
+	"github.com/vbwd-platform/vbwd-engine/hostapi"
+)
+
+// Thin methods over what moved to engine/egress (vbwd.http's binding) and
+// engine/registry (route request schemas), under the names generation.go,
+// modules.go and handler.go call.
+
+// httpModule binds vbwd.http to a plugin generation (DefaultModules). It
+// allows nothing until bindEgress gives it the generation's config.
+func (e *Engine) httpModule(p hostapi.Plugin) hostapi.Module {
+	return egress.Module(p, e.opts.HTTPTransport, e.metrics)
+}
+
+// bindEgress gives the generation's vbwd.http its allow-list (the config's
+// http.allow); a malformed list fails the generation, naming config.json.
+func (g *Generation) bindEgress() error {
+	return egress.Bind(g.env.modules["http"], g.Config, g.Plugin, g.src.RelDir)
+}
+
+// compileRouteSchemas loads and compiles the schemas of g's routes, once per
+// generation; an error names the r:get(...) line.
+func (g *Generation) compileRouteSchemas() error {
+	return registry.CompileRouteSchemas(g.Plugin, g.src.Dir, g.routes)
+}
+
+// validRequest checks the request against the route's schemas and answers
+// 422 when it fails; it reports whether the handler may run.
+func validRequest(w *web.RespWriter, r *http.Request, rt Route, body []byte) bool {
+	return registry.ValidRequest(w, r, rt, body)
+}
+
+// RouteSpecs returns the routes of plugin's serving generation — paths
+// relative to the returned url_prefix — with their BodySchema and
+// QuerySchema, for tools such as an OpenAPI generator. ok is false when the
+// plugin is unknown or not serving.
+func (e *Engine) RouteSpecs(plugin string) (prefix string, routes []Route, ok bool) {
+	p, known := e.records()[plugin]
+	if !known || p.gen == nil {
+		return "", nil, false
+	}
+	return p.gen.Manifest.URLPrefix, append([]Route(nil), p.gen.routes...), true
+}
