@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
@@ -91,7 +89,7 @@ func (e *Engine) setConfig(ctx context.Context, name string, cfg map[string]any)
 	if p.src == nil {
 		return ReloadResult{}, nil, p.err
 	}
-	merged, err := e.mergedWith(p, cfg)
+	merged, err := spec.MergedConfig(p.src, cfg)
 	if err != nil {
 		return ReloadResult{}, nil, err
 	}
@@ -105,23 +103,6 @@ func (e *Engine) setConfig(ctx context.Context, name string, cfg map[string]any)
 		return res, left, err
 	}
 	return res, left, spec.PersistConfig(e.opts.Root, name, cfg)
-}
-
-// mergedWith merges an override into the plugin's defaults and validates it.
-func (e *Engine) mergedWith(p *plugin, override map[string]any) (map[string]any, error) {
-	defaults, err := spec.PluginConfig(p.src, nil)
-	if err != nil {
-		// the defaults alone may violate the schema; validate the merge below
-		defaults = map[string]any{}
-		if d, rerr := spec.ReadJSONObject(filepath.Join(p.src.Dir, "config.json"), p.src.RelDir+"/config.json"); rerr == nil {
-			defaults = d
-		}
-	}
-	merged := spec.MergeConfig(defaults, override)
-	if err := spec.ValidateConfig(p.src, merged); err != nil {
-		return nil, err
-	}
-	return merged, nil
 }
 
 // Config returns a plugin's root config.json override and its merged config.
@@ -177,15 +158,9 @@ func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, er
 	if err != nil {
 		return res, nil, err
 	}
-	onDisk := map[string]bool{}
-	entries, err := os.ReadDir(filepath.Join(e.opts.Root, "plugins"))
+	onDisk, err := spec.PluginDirs(e.opts.Root)
 	if err != nil {
 		return res, nil, err
-	}
-	for _, ent := range entries {
-		if _, err := os.Stat(filepath.Join(e.opts.Root, "plugins", ent.Name(), "init.lua")); ent.IsDir() && err == nil {
-			onDisk[ent.Name()] = true
-		}
 	}
 	wanted := func(n string) bool { return onDisk[n] && (!exists || pf.Plugins[n].Enabled) }
 	reload := map[string]map[string]any{}
