@@ -78,14 +78,14 @@ type Engine struct {
 	index   indexView                  // e.index.Load(): the current snapshot's registrations
 	sched   *scheduler                 // set by startScheduler
 	view    atomic.Pointer[pluginView] // the records, for lock-free status readers
-	jwt     *auth.Verifier             // every kind of bearer token (identity.go)
+	jwt     *auth.Verifier             // every kind of bearer token (engine/identity)
 	proxies ratelimit.Proxies          // trusted reverse proxies, for the client address
-	rate    *ratelimit.Limiter         // route rate limits (ratelimit.go)
+	rate    *ratelimit.Limiter         // route rate limits (engine/identity)
 	metrics *web.Metrics
 	modules []hostapi.Factory
 	shared  sharedStore
 	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
-	// streamKey signs stream notifications between engines (streamkey.go).
+	// streamKey signs stream notifications between engines (engine/streamauth).
 	streamKey []byte
 	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)
 	// tickets records used stream tickets without a database; with one they
@@ -105,8 +105,8 @@ type Engine struct {
 	streamsOnce sync.Once
 	retiring    sync.WaitGroup // generations being retired and loops running in the background
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
-	packages    packageState   // cluster package installs (packages.go)
-	ops         opsState       // recent Lua errors and the OpenAPI document (apidoc.go)
+	packages    packageState   // cluster package installs (engine/pkgapply)
+	ops         opsState       // recent Lua errors and the OpenAPI document (engine/apidoc)
 
 	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }

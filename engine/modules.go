@@ -35,9 +35,9 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		e.diModule, // di: vbwd.di, services.go
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
 		func(p hostapi.Plugin) hostapi.Module { return vstream.New(streamPublisher{e}, p.Name) },
-		e.httpModule, // http: vbwd.http, egress.go
+		e.httpModule, // http: vbwd.http, engine/egress
 		func(hostapi.Plugin) hostapi.Module { return vstrings.New() },
-		e.authModule, // auth: vbwd.auth, identity.go
+		e.authModule, // auth: vbwd.auth, engine/identity
 	}
 }
 

@@ -66,7 +66,7 @@ type Options struct {
 	HTTPTransport http.RoundTripper
 	// ExtraModules are offered in addition to Modules (or the defaults).
 	ExtraModules []hostapi.Factory
-	// Packages resolves the admin API's package installs (packages.go);
+	// Packages resolves the admin API's package installs (engine/pkgapply);
 	// pkgs.Planner is the one vbwd serve wires. Nil: those answer 501.
 	Packages PackagePlanner
 	// Events configures the delivery of durable events (outbox.go).

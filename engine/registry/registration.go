@@ -48,7 +48,7 @@ type Route struct {
 	// BodySchema and QuerySchema are the JSON Schemas of the route options
 	// body and query as declared (a file under schemas/ read), nil when the
 	// route has none; the engine validates requests against them before
-	// the handler runs (routeschema.go). Readers must not modify them.
+	// the handler runs (requestcheck.go). Readers must not modify them.
 	BodySchema  map[string]any
 	QuerySchema map[string]any
 

@@ -1,7 +1,7 @@
 package registry
 
 // The route option rate = "5/m" (or {limit = "5/m", key = "ip" | "user"});
-// the engine counts it (engine/ratelimit.go).
+// the engine counts it (engine/identity/ratelimit.go).
 
 import (
 	"fmt"

@@ -15,7 +15,7 @@ import (
 )
 
 // The route options body = <schema> and query = <schema> as registered;
-// the engine validates requests with them (engine/routeschema.go).
+// the engine validates requests with them (requestcheck.go).
 
 // routeSchema is one body or query option as written: a document or a file.
 type routeSchema struct {

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Stream tickets are used once (engine/streamticket.go issues and checks
+// Stream tickets are used once (engine/streamauth issues and checks
 // them).
 
 // useTicketSQL records a ticket id, and forgets the ones long expired; no
