@@ -8,7 +8,9 @@ import (
 // vbwd.trusted_proxies is a list of CIDRs or addresses; anything else is
 // refused naming the setting.
 func TestTrustedProxies(t *testing.T) {
-	cfg := func(v any) map[string]map[string]any { return map[string]map[string]any{"vbwd": {"trusted_proxies": v}} }
+	cfg := func(v any) map[string]map[string]any {
+		return map[string]map[string]any{"vbwd": {"trusted_proxies": v}}
+	}
 	if p, err := trustedProxies(nil); err != nil || p != nil {
 		t.Fatalf("absent: %v %v", p, err)
 	}
