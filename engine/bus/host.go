@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	lua "github.com/yuin/gopher-lua"
 	"go.opentelemetry.io/otel/trace"
+
+	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
 )
 
 // Ref is one serving registration of a plugin generation (the engine's
@@ -41,6 +43,17 @@ type Host[R Ref] interface {
 	// interface escapes to the heap, one passed to a known function does
 	// not.)
 	CallEvent(ctx context.Context, ref R, ev *Event) error
+
+	// Service finds the serving registration of the service name.
+	Service(name string) (R, bool)
+	// GoService finds the Go service name (Engine.Provide); nil: none.
+	GoService(name string) *vdi.GoService
+	// ExtendedBy reports whether the serving generation of owner declares
+	// a dependency on plugin (owner is one of plugin's extensions).
+	ExtendedBy(owner, plugin string) bool
+	// CallService runs CallService in a state of ref's generation, with
+	// the service table that state registered.
+	CallService(ctx context.Context, ref R, name, method string, args []any) ([]any, error)
 }
 
 // Config is what the bus reads of the engine's options.
