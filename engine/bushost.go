@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/engine/bus"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
@@ -109,3 +111,16 @@ func (h busHost) CallService(ctx context.Context, ref regRef, name, method strin
 	})
 	return res, err
 }
+
+// exchangerFromSpec reads and checks an exchanger declaration (registry.go,
+// generation.go).
+var exchangerFromSpec = bus.ExchangerFromSpec
+
+func (ref regRef) name() string { return ref.gen.regs[ref.idx].Name }
+
+// exchanger is the serving exchanger ref as engine/admin uses it.
+func (e *Engine) exchanger(ref regRef) admin.Exchanger {
+	return e.bus().Exchanger(ref, ref.gen.exchangers[ref.name()])
+}
+
+func (h busHost) PluginPool(plugin string) (*pgxpool.Pool, error) { return h.e.pluginPool(plugin) }

@@ -54,6 +54,9 @@ type Host[R Ref] interface {
 	// CallService runs CallService in a state of ref's generation, with
 	// the service table that state registered.
 	CallService(ctx context.Context, ref R, name, method string, args []any) ([]any, error)
+
+	// PluginPool is where plugin's SQL runs (an exchanger's import).
+	PluginPool(plugin string) (*pgxpool.Pool, error)
 }
 
 // Config is what the bus reads of the engine's options.
