@@ -85,7 +85,7 @@ func (h adminHost) Exchanger(key string) (admin.Exchanger, bool) {
 	if !ok {
 		return nil, false
 	}
-	return exchangerRef{h.Engine, ref}, true
+	return h.exchanger(ref), true
 }
 
 func (h adminHost) RouteCatalog(w http.ResponseWriter, r *http.Request) { h.adminRouteCatalog(w, r) }

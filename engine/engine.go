@@ -84,7 +84,7 @@ type Engine struct {
 	metrics *web.Metrics
 	modules []hostapi.Factory
 	shared  sharedStore
-	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, services.go)
+	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
 	// streamKey signs stream notifications between engines (engine/streamauth).
 	streamKey []byte
 	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)

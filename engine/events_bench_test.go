@@ -42,7 +42,7 @@ func BenchmarkEmitPerHandler(b *testing.B) {
 	for _, n := range []int{1, 3, 10} {
 		b.Run(fmt.Sprintf("go/handlers=%d", n), func(b *testing.B) {
 			te := startEngine(b, emitBenchRoot(b, n), func(o *Options) { o.PoolMin, o.PoolMax = 1, 4 })
-			bus := eventBus{te.Engine}
+			bus := te.bus()
 			payload := map[string]any{"card": "The Fool", "n": int64(1)}
 			ctx := context.Background()
 			b.ReportAllocs()
@@ -104,7 +104,7 @@ func benchDelivery(b *testing.B, te *testEngine) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bus := eventBus{te.Engine}
+	bus := te.bus()
 	for i := 0; i < b.N; i++ {
 		if _, err := bus.Publish(ctx, tx, "src", "src.saved", []byte(fmt.Sprintf(`{"n": %d}`, i))); err != nil {
 			b.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/bus"
 )
 
 // Synchronous events: a route of plugin src emits src.ping; plugins a, b
@@ -155,7 +157,7 @@ func TestEvents_DisableEnableNoDuplicates(t *testing.T) {
 func TestEvents_EmitDuringReloads(t *testing.T) {
 	root := emitRoot(t)
 	te := startEngine(t, root, nil)
-	bus := eventBus{te.Engine}
+	bus := te.bus()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -232,8 +234,7 @@ func TestEvents_StaleHandlerIsResolvedAgain(t *testing.T) {
 	root := emitRoot(t)
 	te := startEngine(t, root, nil)
 	ctx := context.Background()
-	staleA, _ := handlerOf(te.index.Load(), "src.ping", "a")
-	staleC, _ := handlerOf(te.index.Load(), "src.ping", "c")
+	staleA, staleC := handlerOf(te, "src.ping", "a"), handlerOf(te, "src.ping", "c")
 	writeAtomic(t, root+"/plugins/a/init.lua", pluginSrc("a", "", "-- v2\n"+subscriberBody))
 	if _, err := te.Reload(ctx, "a"); err != nil {
 		t.Fatal(err)
@@ -244,7 +245,7 @@ func TestEvents_StaleHandlerIsResolvedAgain(t *testing.T) {
 	eventually(t, "the old generations retired", func() bool {
 		return staleA.gen.retired.Load() && staleC.gen.retired.Load()
 	})
-	ev := &eventMsg{id: uuid.NewString(), name: "src.ping", source: "src", attempt: 1}
+	ev := bus.NewEvent(uuid.NewString(), "src.ping", "src", 1, nil)
 	if handled, err := te.runHandler(ctx, staleA, ev); !handled || err != nil {
 		t.Errorf("a after a reload: handled %v, err %v", handled, err)
 	}
@@ -257,6 +258,16 @@ func TestEvents_StaleHandlerIsResolvedAgain(t *testing.T) {
 	if n := sharedNum(te, "c", "n"); n != 0 {
 		t.Errorf("disabled c ran %d times", n)
 	}
+}
+
+// handlerOf finds plugin's serving handler of the event name.
+func handlerOf(te *testEngine, name, plugin string) regRef {
+	for _, ref := range te.index.Load().events[name] {
+		if ref.gen.Plugin == plugin {
+			return ref
+		}
+	}
+	return regRef{}
 }
 
 // Without a database publish returns nil and an error; emit still works.

@@ -321,7 +321,7 @@ func TestOutbox_ShutdownFinishesOrReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bus := eventBus{te.Engine}
+	bus := te.bus()
 	var ids []string
 	for i := 0; i < 3; i++ {
 		id, err := bus.Publish(ctx, tx, "src", "src.saved", []byte(fmt.Sprint(i)))

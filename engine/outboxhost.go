@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/bus"
 	"github.com/vbwd-platform/vbwd-engine/engine/outbox"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
@@ -14,8 +15,6 @@ import (
 
 // EventOptions configures the delivery of durable events (see engine/outbox).
 type EventOptions = outbox.EventOptions
-
-const eventsChannel = outbox.EventsChannel
 
 // startEvents starts the listener and the delivery workers (the tables are
 // engine/enginedb's). Without a database it does nothing.
@@ -52,7 +51,7 @@ func (h outboxHost) Handlers(event string) []outbox.Handler {
 	out := make([]outbox.Handler, len(refs))
 	for i, ref := range refs {
 		out[i] = outbox.Handler{Plugin: ref.gen.Plugin, Run: func(ctx context.Context, ev *outbox.Event) (bool, error) {
-			msg := &eventMsg{id: ev.ID(), name: ev.Name(), source: ev.Source(), attempt: ev.Attempt(), raw: ev.Raw()}
+			msg := bus.NewEvent(ev.ID(), ev.Name(), ev.Source(), ev.Attempt(), ev.Raw())
 			return h.e.runHandler(ctx, ref, msg)
 		}}
 	}

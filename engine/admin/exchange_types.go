@@ -8,7 +8,7 @@ import (
 )
 
 // The declared field types of an exchanger (ctx:exchanger{types = ...},
-// parsed by the engine's exchange_types.go) applied to imported rows: a CSV
+// parsed by engine/bus's exchange_types.go) applied to imported rows: a CSV
 // cell is text and is converted to its declared type before the plugin's
 // import sees the row; a JSON value is checked the same way.
 

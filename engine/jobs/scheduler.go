@@ -1,4 +1,4 @@
-package engine
+package jobs
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	lua "github.com/yuin/gopher-lua"
@@ -26,15 +27,15 @@ const (
 	schedulerTick  = 100 * time.Millisecond
 )
 
-// jobInterval reads the interval a job registration recorded.
-func jobInterval(r Registration) time.Duration {
+// Interval reads the interval a job registration recorded.
+func Interval(r registry.Registration) time.Duration {
 	ms, _ := strconv.ParseInt(strings.TrimSuffix(r.Detail, "ms"), 10, 64)
 	return time.Duration(ms) * time.Millisecond
 }
 
-// everyFn is ctx:every(name, seconds, fn).
-func everyFn(plugin string) func(L *lua.LState) (Registration, lua.LValue) {
-	return func(L *lua.LState) (Registration, lua.LValue) {
+// Every is ctx:every(name, seconds, fn) for plugin.
+func Every(plugin string) func(L *lua.LState) (registry.Registration, lua.LValue) {
+	return func(L *lua.LState) (registry.Registration, lua.LValue) {
 		name := L.CheckString(2)
 		secs := float64(L.CheckNumber(3))
 		fn := L.CheckFunction(4)
@@ -45,40 +46,40 @@ func everyFn(plugin string) func(L *lua.LState) (Registration, lua.LValue) {
 		if d < minJobInterval {
 			L.ArgError(3, fmt.Sprintf("interval must be at least %v", minJobInterval))
 		}
-		return Registration{Kind: KindJob, Name: name, Detail: strconv.FormatInt(d.Milliseconds(), 10) + "ms"}, fn
+		return registry.Registration{Kind: registry.KindJob, Name: name, Detail: strconv.FormatInt(d.Milliseconds(), 10) + "ms"}, fn
 	}
 }
 
-// scheduler runs the serving generations' jobs.
-type scheduler struct {
-	e    *Engine
+// Scheduler runs the serving generations' jobs.
+type Scheduler[R Ref] struct {
+	h    Host[R]
+	c    Config
 	mu   sync.Mutex
 	next map[string]time.Time // local due times, by job name
-	// waited is, with Options.ManualJobs, the clock time each job has
-	// waited since it last ran (jobs_manual.go).
+	// waited is, with Config.Manual, the clock time each job has
+	// waited since it last ran (manual.go).
 	waited map[string]time.Duration
 }
 
-// startScheduler starts the loop (vbwd.jobs is engine/enginedb's);
-// Shutdown stops it (e.quit) and waits for a running job (e.retiring).
-func (e *Engine) startScheduler(ctx context.Context) error {
-	s := &scheduler{e: e, next: map[string]time.Time{}}
-	e.sched = s
-	if e.opts.ManualJobs {
-		return nil // AdvanceJobs runs them: jobs_manual.go
+// Start starts the loop (vbwd.jobs is engine/enginedb's); Shutdown stops
+// it (c.Quit) and waits for a running job (c.Group).
+func Start[R Ref](h Host[R], c Config) *Scheduler[R] {
+	s := &Scheduler[R]{h: h, c: c, next: map[string]time.Time{}}
+	if c.Manual {
+		return s // Advance runs them: manual.go
 	}
-	e.retiring.Add(1)
+	c.Group.Add(1)
 	go s.loop()
-	return nil
+	return s
 }
 
-func (s *scheduler) loop() {
-	defer s.e.retiring.Done()
+func (s *Scheduler[R]) loop() {
+	defer s.c.Group.Done()
 	t := time.NewTicker(schedulerTick)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.e.quit:
+		case <-s.c.Quit:
 			return
 		case <-t.C:
 			s.tick()
@@ -87,10 +88,10 @@ func (s *scheduler) loop() {
 }
 
 // tick runs every job that is due, one after the other.
-func (s *scheduler) tick() {
-	now := s.e.clock()
-	for name, ref := range s.e.index.Load().jobs {
-		every := jobInterval(ref.gen.regs[ref.idx])
+func (s *Scheduler[R]) tick() {
+	now := s.h.Now()
+	for name, ref := range s.h.Jobs() {
+		every := Interval(ref.Registration())
 		s.mu.Lock()
 		due, seen := s.next[name]
 		if !seen {
@@ -104,7 +105,7 @@ func (s *scheduler) tick() {
 		s.mu.Lock()
 		s.next[name] = now.Add(every)
 		s.mu.Unlock()
-		if s.claim(name, ref.gen.Plugin, every) {
+		if s.claim(name, ref.Plugin(), every) {
 			s.run(name, ref, now)
 		}
 	}
@@ -112,8 +113,8 @@ func (s *scheduler) tick() {
 
 // claim takes the tick for this engine: always without a database; with
 // one, only when no other engine ran the job within the interval.
-func (s *scheduler) claim(name, plugin string, every time.Duration) bool {
-	db := s.e.opts.DB
+func (s *Scheduler[R]) claim(name, plugin string, every time.Duration) bool {
+	db := s.c.DB
 	if db == nil {
 		return true
 	}
@@ -123,9 +124,9 @@ func (s *scheduler) claim(name, plugin string, every time.Duration) bool {
 		values ($1, $2, now() + $3::interval, $4)
 		on conflict (plugin, name) do update set next_run_at = excluded.next_run_at, last_node = excluded.last_node
 		where j.next_run_at <= now() + interval '10 milliseconds'`,
-		plugin, name, fmt.Sprintf("%d milliseconds", every.Milliseconds()), s.e.opts.NodeID)
+		plugin, name, fmt.Sprintf("%d milliseconds", every.Milliseconds()), s.c.NodeID)
 	if err != nil {
-		s.e.log.Warn("scheduler: claiming a job run failed", "job", name, "err", err)
+		s.c.Log.Warn("scheduler: claiming a job run failed", "job", name, "err", err)
 		return false
 	}
 	return tag.RowsAffected() == 1
@@ -133,31 +134,22 @@ func (s *scheduler) claim(name, plugin string, every time.Duration) bool {
 
 // run calls the job's function with {name, scheduled_at}; a failure is
 // logged with file:line, never fatal.
-func (s *scheduler) run(name string, ref regRef, at time.Time) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.e.opts.RequestTimeout)
+func (s *Scheduler[R]) run(name string, ref R, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.c.RequestTimeout)
 	defer cancel()
-	err := ref.run(ctx, func(st *State, v lua.LValue) error {
-		L := st.L
+	err := ref.Run(ctx, func(L *lua.LState, v lua.LValue) error {
 		job := L.CreateTable(0, 2)
 		job.RawSetString("name", lua.LString(name))
 		job.RawSetString("scheduled_at", lua.LString(at.UTC().Format(time.RFC3339Nano)))
 		L.Push(v)
 		L.Push(job)
 		if err := L.PCall(1, 0, nil); err != nil {
-			return luavm.WithCtxErr(ctx, normalizeLuaError(ref.gen.Plugin, "job "+name, err))
+			return luavm.WithCtxErr(ctx, errs.NormalizeLuaError(ref.Plugin(), "job "+name, err))
 		}
 		return nil
 	})
-	if err != nil && err != ErrRetired {
-		ref.gen.logger.Error("scheduled job failed", "job", name, "err", err)
-		s.e.metrics.LuaErrors.WithLabelValues(ref.gen.Plugin, "job").Inc()
+	if err != nil && err != errs.ErrRetired {
+		ref.Logger().Error("scheduled job failed", "job", name, "err", err)
+		s.h.Failed(ref.Plugin())
 	}
-}
-
-// clock is the engine's time (Options.Clock, for tests).
-func (e *Engine) clock() time.Time {
-	if e.opts.Clock != nil {
-		return e.opts.Clock()
-	}
-	return time.Now()
 }

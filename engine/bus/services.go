@@ -1,4 +1,4 @@
-package engine
+package bus
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
@@ -20,88 +22,69 @@ import (
 
 // The engine's half of vbwd.di (stdlib/di is the Lua half): resolving a
 // service name for a calling plugin (its own services, its declared
-// dependencies', its extensions' (extensions.go), the Go services), and running a call in the provider's
-// pool. A call is routed by name at call time through the registry index,
-// so a reload of the provider is picked up by the next call and a call that
+// dependencies', its extensions' (the engine's extensions.go), the Go
+// services), and running a call in the provider's pool. A call is routed
+// by name at call time through the registry index (Host.Service), so a
+// reload of the provider is picked up by the next call and a call that
 // meets a retired generation resolves again. The call carries the caller's
 // context (deadline, request metadata, user) plus the chain of plugins it
 // went through, which bounds nesting and refuses cycles: pools are small,
 // and a -> b -> a could otherwise wait for a state its own caller holds.
 
-// goServiceMap holds the Go services by name; Engine.goServices points at
-// one, replaced (never mutated) by Provide.
-type goServiceMap = map[string]*vdi.GoService
+// GoServiceMap holds the Go services by name; the engine keeps one behind
+// an atomic pointer, replaced (never mutated) by Engine.Provide.
+type GoServiceMap = map[string]*vdi.GoService
 
 // goServiceName is the shape of a Go service name: dotted lower-case.
 var goServiceName = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$`)
 
-// Provide offers a Go value to every plugin as the service name (dotted
-// lower-case, e.g. "app.mailer"), resolved with di.get like a Lua service.
-// Lua sees only the value's exported methods, by Go name and snake_case
-// name, through gopher-luar (about 6x slower per call than the engine's
-// hand-written bindings: fine for an embedding program's services, not for
-// hot paths). A method whose first parameter is a context.Context receives
-// the calling Lua code's context (deadline, request metadata); a trailing
-// error result reaches Lua as nil, message. Call Provide before Start; the
-// value must be safe for concurrent use, since every plugin state may call
-// it at once. A Go service shadows a plugin service of the same name, so
-// pick a prefix that no plugin uses.
-func (e *Engine) Provide(name string, value any) error {
+// NewGoService checks the Go service Engine.Provide offers as name.
+func NewGoService(name string, value any) (*vdi.GoService, error) {
 	if !goServiceName.MatchString(name) {
-		return fmt.Errorf("provide %q: a service name is dotted lower-case, e.g. app.mailer", name)
+		return nil, fmt.Errorf("provide %q: a service name is dotted lower-case, e.g. app.mailer", name)
 	}
 	gs, err := vdi.NewGoService(value)
 	if err != nil {
-		return fmt.Errorf("provide %q: %w", name, err)
+		return nil, fmt.Errorf("provide %q: %w", name, err)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.started {
-		return fmt.Errorf("provide %q: the engine is started; provide Go services before Start", name)
-	}
-	old := e.goSvcs.Load()
+	return gs, nil
+}
+
+// WithGoService returns a copy of old (nil: none yet) with gs added as name.
+func WithGoService(old *GoServiceMap, name string, gs *vdi.GoService) (*GoServiceMap, error) {
 	if old != nil && (*old)[name] != nil {
-		return fmt.Errorf("provide %q: already provided", name)
+		return nil, fmt.Errorf("provide %q: already provided", name)
 	}
-	m := make(goServiceMap, 1)
+	m := make(GoServiceMap, 1)
 	if old != nil {
 		for k, v := range *old {
 			m[k] = v
 		}
 	}
 	m[name] = gs
-	e.goSvcs.Store(&m)
-	return nil
+	return &m, nil
 }
 
-// diModule is the factory of vbwd.di: one module per plugin generation.
-func (e *Engine) diModule(p hostapi.Plugin) hostapi.Module {
-	return vdi.New(&serviceBinding{e: e, plugin: p.Name})
+// DIModule is the factory of vbwd.di: one module per plugin generation.
+func (b Bus[R]) DIModule(p hostapi.Plugin) hostapi.Module {
+	return vdi.New(&Binding[R]{b: b, plugin: p.Name})
 }
 
-// bindServices tells every serving generation's vbwd.di module which
-// generation it belongs to, for that generation's manifest (dependencies).
-// It runs under e.mu whenever the serving set changes.
-func (e *Engine) bindServices(gens []*Generation) {
-	for _, g := range gens {
-		if m, ok := g.env.modules["di"].(*vdi.Module); ok {
-			if b, ok := m.Resolver().(*serviceBinding); ok {
-				b.gen.CompareAndSwap(nil, g)
-			}
-		}
-	}
+// Binding resolves and calls services for one plugin generation (the
+// vbwd.di module's vdi.Resolver).
+type Binding[R Ref] struct {
+	b        Bus[R]
+	plugin   string
+	manifest atomic.Pointer[spec.Manifest] // set by Bind when the generation first serves
 }
 
-// serviceBinding resolves and calls services for one plugin generation.
-type serviceBinding struct {
-	e      *Engine
-	plugin string
-	gen    atomic.Pointer[Generation] // set by bindServices when the generation first serves
-}
+// Bind tells the binding the manifest (dependencies) of the generation it
+// belongs to, when the generation first serves; later calls do nothing.
+func (b *Binding[R]) Bind(m *spec.Manifest) { b.manifest.CompareAndSwap(nil, m) }
 
 // Resolve implements vdi.Resolver.
-func (b *serviceBinding) Resolve(name string) (vdi.Target, error) {
-	if gs := b.e.goService(name); gs != nil {
+func (b *Binding[R]) Resolve(name string) (vdi.Target, error) {
+	if gs := b.b.h.GoService(name); gs != nil {
 		return vdi.Target{Go: gs}, nil
 	}
 	owner, _, ok := strings.Cut(name, ".")
@@ -111,42 +94,35 @@ func (b *serviceBinding) Resolve(name string) (vdi.Target, error) {
 	if err := b.mayUse(owner); err != nil {
 		return vdi.Target{}, err
 	}
-	if _, ok := b.e.index.Load().services[name]; !ok {
+	if _, ok := b.b.h.Service(name); !ok {
 		return vdi.Target{}, fmt.Errorf("no service %s", name)
 	}
 	return vdi.Target{}, nil
 }
 
 // mayUse checks that the bound plugin may call the services of owner.
-func (b *serviceBinding) mayUse(owner string) error {
+func (b *Binding[R]) mayUse(owner string) error {
 	if owner == b.plugin {
 		return nil
 	}
-	g := b.gen.Load()
-	if g == nil {
+	m := b.manifest.Load()
+	if m == nil {
 		return fmt.Errorf("plugin %s is not serving", b.plugin)
 	}
-	for _, d := range g.Manifest.Dependencies {
+	for _, d := range m.Dependencies {
 		if d.Name == owner {
 			return nil
 		}
 	}
-	if b.e.extendedBy(owner, b.plugin) { // owner is an extension of the caller (extensions.go)
+	if b.b.h.ExtendedBy(owner, b.plugin) { // owner is an extension of the caller
 		return nil
 	}
 	return fmt.Errorf("plugin %s does not depend on %s (add %q to dependencies)", b.plugin, owner, owner)
 }
 
-func (e *Engine) goService(name string) *vdi.GoService {
-	if m := e.goSvcs.Load(); m != nil {
-		return (*m)[name]
-	}
-	return nil
-}
-
 // Call implements vdi.Resolver: it runs method of the Lua service name in
 // a state of the provider's serving generation.
-func (b *serviceBinding) Call(ctx context.Context, name, method string, args []any) (_ []any, err error) {
+func (b *Binding[R]) Call(ctx context.Context, name, method string, args []any) (_ []any, err error) {
 	owner, _, _ := strings.Cut(name, ".")
 	ctx, err = enterCall(ctx, b.plugin, owner)
 	if err != nil {
@@ -155,28 +131,23 @@ func (b *serviceBinding) Call(ctx context.Context, name, method string, args []a
 	ctx, sp := web.StartDI(ctx, b.plugin, name, method) // web/tracing.go; nil when untraced
 	defer func() { tracing.End(sp, err) }()
 	for range 3 {
-		ref, ok := b.e.index.Load().services[name]
+		ref, ok := b.b.h.Service(name)
 		if !ok {
 			return nil, fmt.Errorf("no service %s (plugin %s is not serving it)", name, owner)
 		}
-		var res []any
-		err := ref.run(ctx, func(s *State, v lua.LValue) error {
-			var err error
-			res, err = s.callService(ctx, name, method, v, args)
-			return err
-		})
-		if errors.Is(err, ErrRetired) {
+		res, err := b.b.h.CallService(ctx, ref, name, method, args)
+		if errors.Is(err, errs.ErrRetired) {
 			continue // reloaded meanwhile: the index points at the new generation
 		}
 		return res, err
 	}
-	return nil, fmt.Errorf("service %s: %w (reloading too often)", name, ErrRetired)
+	return nil, fmt.Errorf("service %s: %w (reloading too often)", name, errs.ErrRetired)
 }
 
-// callService calls method of the service table v in s with args, and
-// copies the results out as plain data.
-func (s *State) callService(ctx context.Context, name, method string, v lua.LValue, args []any) ([]any, error) {
-	L := s.L
+// CallService calls method of the service table v in plugin's state L
+// with args, and copies the results out as plain data. Host.CallService
+// runs it in a state of the provider's generation.
+func CallService(ctx context.Context, L *lua.LState, plugin, name, method string, v lua.LValue, args []any) ([]any, error) {
 	tbl, _ := v.(*lua.LTable)
 	if tbl == nil {
 		return nil, fmt.Errorf("service %s is not a table", name)
@@ -192,13 +163,13 @@ func (s *State) callService(ctx context.Context, name, method string, v lua.LVal
 		L.Push(luaconv.FromGo(L, a))
 	}
 	if err := L.PCall(len(args), lua.MultRet, nil); err != nil {
-		return nil, serviceError(luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "", err)))
+		return nil, serviceError(luavm.WithCtxErr(ctx, errs.NormalizeLuaError(plugin, "", err)))
 	}
 	res := make([]any, L.GetTop()-top)
 	for i := range res {
 		r, err := luaconv.ToGo(L.Get(top + 1 + i))
 		if err != nil {
-			return nil, &PluginError{Plugin: s.gen.Plugin, Op: "service " + name + "." + method,
+			return nil, &errs.PluginError{Plugin: plugin, Op: "service " + name + "." + method,
 				Err: fmt.Errorf("result %d cannot be copied to the caller: %w", i+1, err)}
 		}
 		res[i] = r
@@ -209,7 +180,7 @@ func (s *State) callService(ctx context.Context, name, method string, v lua.LVal
 // serviceError maps a provider's error for the caller: a status error keeps
 // its status (the caller re-raises the same kind of table).
 func serviceError(err error) error {
-	var se *StatusError
+	var se *errs.StatusError
 	if errors.As(err, &se) {
 		return &vdi.StatusError{Status: se.Status, Message: se.Message, Extra: se.Extra}
 	}
@@ -239,5 +210,3 @@ func enterCall(ctx context.Context, caller, provider string) (context.Context, e
 	}
 	return context.WithValue(ctx, callChainKey{}, next), nil
 }
-
-var _ vdi.Resolver = (*serviceBinding)(nil)

@@ -1,4 +1,4 @@
-package engine
+package bus
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/admin"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
@@ -19,13 +20,9 @@ import (
 
 const importTimeout = 10 * time.Minute
 
-type (
-	ExchangerSpec = admin.ExchangerSpec
-	ImportResult  = admin.ImportResult
-	RowError      = admin.RowError
-)
-
-func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
+// ExchangerFromSpec reads and checks the declaration t of an exchanger
+// (ctx:exchanger) of plugin.
+func ExchangerFromSpec(plugin string, t *lua.LTable) (admin.ExchangerSpec, error) {
 	str := func(k string) string { s, _ := t.RawGetString(k).(lua.LString); return string(s) }
 	list := func(k string) []string {
 		var out []string
@@ -38,7 +35,7 @@ func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
 		}
 		return out
 	}
-	sp := ExchangerSpec{Key: str("key"), Plugin: plugin, Label: str("label"), NaturalKey: str("natural_key"),
+	sp := admin.ExchangerSpec{Key: str("key"), Plugin: plugin, Label: str("label"), NaturalKey: str("natural_key"),
 		Formats: list("formats"), Fields: list("fields"), PII: list("pii"), Secret: list("secret")}
 	if len(sp.Formats) == 0 {
 		sp.Formats = []string{"json", "csv"}
@@ -65,15 +62,14 @@ func exchangerFromSpec(plugin string, t *lua.LTable) (ExchangerSpec, error) {
 	return sp, nil
 }
 
-func (s *State) callExport(ctx context.Context, spec *lua.LTable, offset, limit int) ([]map[string]any, error) {
-	L := s.L
+func callExport(ctx context.Context, L *lua.LState, plugin string, spec *lua.LTable, offset, limit int) ([]map[string]any, error) {
 	q := L.CreateTable(0, 2)
 	q.RawSetString("offset", lua.LNumber(offset))
 	q.RawSetString("limit", lua.LNumber(limit))
 	L.Push(spec.RawGetString("export"))
 	L.Push(q)
 	if err := L.PCall(1, 1, nil); err != nil {
-		return nil, luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "export", err))
+		return nil, luavm.WithCtxErr(ctx, errs.NormalizeLuaError(plugin, "export", err))
 	}
 	v := L.Get(-1)
 	L.Pop(1)
@@ -98,50 +94,50 @@ func (s *State) callExport(ctx context.Context, spec *lua.LTable, offset, limit 
 	return rows, nil
 }
 
-func (ref regRef) name() string { return ref.gen.regs[ref.idx].Name }
-
-// exchangerRef is a serving exchanger as engine/admin uses it.
-type exchangerRef struct {
-	e   *Engine
-	ref regRef
+// Exchanger is a serving exchanger as engine/admin uses it (admin.Exchanger).
+type Exchanger[R Ref] struct {
+	b    Bus[R]
+	ref  R
+	spec admin.ExchangerSpec
 }
 
-func (x exchangerRef) Spec() ExchangerSpec { return x.ref.gen.exchangers[x.ref.name()] }
+// Exchanger is the exchanger ref registered, declared as spec.
+func (b Bus[R]) Exchanger(ref R, spec admin.ExchangerSpec) Exchanger[R] {
+	return Exchanger[R]{b: b, ref: ref, spec: spec}
+}
 
-func (x exchangerRef) Export(ctx context.Context, offset, limit int) ([]map[string]any, error) {
+func (x Exchanger[R]) Spec() admin.ExchangerSpec { return x.spec }
+
+func (x Exchanger[R]) Export(ctx context.Context, offset, limit int) ([]map[string]any, error) {
 	var page []map[string]any
-	err := x.ref.run(ctx, func(s *State, v lua.LValue) error {
+	err := x.ref.Run(ctx, func(L *lua.LState, v lua.LValue) error {
 		var err error
-		page, err = s.callExport(ctx, v.(*lua.LTable), offset, limit)
+		page, err = callExport(ctx, L, x.ref.Plugin(), v.(*lua.LTable), offset, limit)
 		return err
 	})
 	return page, err
 }
 
-func (x exchangerRef) Import(ctx context.Context, rows []map[string]any, res *ImportResult) error {
-	return x.e.runImport(ctx, x.ref, rows, res)
-}
-
-// runImport calls the exchanger's import in one transaction: committed only
+// Import calls the exchanger's import in one transaction: committed only
 // when nothing failed and this is not a dry run.
-func (e *Engine) runImport(ctx context.Context, ref regRef, rows []map[string]any, res *ImportResult) error {
-	if e.opts.DB == nil {
+func (x Exchanger[R]) Import(ctx context.Context, rows []map[string]any, res *admin.ImportResult) error {
+	if x.b.c.DB == nil {
 		return errors.New("imports need a database")
 	}
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
-	pool, err := e.pluginPool(ref.gen.Plugin)
+	plugin := x.ref.Plugin()
+	pool, err := x.b.h.PluginPool(plugin)
 	if err != nil {
 		return err
 	}
-	return ref.run(ctx, func(s *State, v lua.LValue) error {
+	return x.ref.Run(ctx, func(L *lua.LState, v lua.LValue) error {
 		tx, err := pool.Begin(ctx) // as the plugin's role, like its own db.tx
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-		L := s.L
-		err = vdb.WithTx(L, tx, func() error { return s.callImport(ctx, v.(*lua.LTable), rows, res) })
+		err = vdb.WithTx(L, tx, func() error { return callImport(ctx, L, plugin, v.(*lua.LTable), rows, res) })
 		if err != nil || len(res.Errors) > 0 || res.DryRun {
 			return err
 		}
@@ -153,8 +149,7 @@ func (e *Engine) runImport(ctx context.Context, ref regRef, rows []map[string]an
 	})
 }
 
-func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[string]any, res *ImportResult) error {
-	L := s.L
+func callImport(ctx context.Context, L *lua.LState, plugin string, spec *lua.LTable, rows []map[string]any, res *admin.ImportResult) error {
 	list := make([]any, len(rows))
 	for i, r := range rows {
 		list[i] = r
@@ -166,7 +161,7 @@ func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[str
 	L.Push(luaconv.FromGo(L, list))
 	L.Push(opts)
 	if err := L.PCall(2, 1, nil); err != nil {
-		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "import", err))
+		return luavm.WithCtxErr(ctx, errs.NormalizeLuaError(plugin, "import", err))
 	}
 	out, _ := L.Get(-1).(*lua.LTable)
 	L.Pop(1)
@@ -182,7 +177,7 @@ func (s *State) callImport(ctx context.Context, spec *lua.LTable, rows []map[str
 				continue
 			}
 			row, _ := t.RawGetString("row").(lua.LNumber)
-			res.Errors = append(res.Errors, RowError{Row: int(row), Error: t.RawGetString("error").String()})
+			res.Errors = append(res.Errors, admin.RowError{Row: int(row), Error: t.RawGetString("error").String()})
 		}
 	}
 	return nil

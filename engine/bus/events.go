@@ -1,17 +1,20 @@
-package engine
+package bus
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/outbox"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
@@ -21,9 +24,9 @@ import (
 )
 
 // Events between plugins (vbwd.events). Handlers are the KindEvent
-// registrations of the serving generations, found through e.index: emit
-// runs them at once in their own plugins' pools; publish writes an outbox
-// row that the delivery workers of outbox.go hand to them later.
+// registrations of the serving generations, found through Host.Handlers:
+// emit runs them at once in their own plugins' pools; publish writes an
+// outbox row that the delivery workers of engine/outbox hand to them later.
 
 // maxEmitDepth bounds nested emits (a handler emitting, whose handler
 // emits, ...), so an event cycle ends with failures instead of running
@@ -34,8 +37,8 @@ var errEmitDepth = fmt.Errorf("events nested more than %d deep (an event cycle?)
 
 type emitDepthKey struct{}
 
-// eventMsg is one event on its way to handlers.
-type eventMsg struct {
+// Event is one event on its way to handlers.
+type Event struct {
 	id, name, source string
 	attempt          int
 	payload          any    // emit: Go data from luaconv.ToGo
@@ -47,37 +50,40 @@ type eventMsg struct {
 	fields [4]lua.LValue // id, name, source, attempt
 }
 
-func (ev *eventMsg) luaFields() *[4]lua.LValue {
+// NewEvent makes an event to deliver with RunHandler: raw is the JSON
+// payload of a durable event (an outbox row), nil for none.
+func NewEvent(id, name, source string, attempt int, raw []byte) *Event {
+	return &Event{id: id, name: name, source: source, attempt: attempt, raw: raw}
+}
+
+func (ev *Event) luaFields() *[4]lua.LValue {
 	if ev.fields[0] == nil {
 		ev.fields = [4]lua.LValue{lua.LString(ev.id), lua.LString(ev.name), lua.LString(ev.source), lua.LNumber(ev.attempt)}
 	}
 	return &ev.fields
 }
 
-// eventBus is the engine's implementation of events.Bus.
-type eventBus struct{ e *Engine }
-
-// eventsModule binds vbwd.events to a plugin generation (DefaultModules).
-func (e *Engine) eventsModule(p hostapi.Plugin) hostapi.Module {
-	return events.New(eventBus{e}, events.Options{Plugin: p.Name})
+// EventsModule binds vbwd.events to a plugin generation (DefaultModules).
+func (b Bus[R]) EventsModule(p hostapi.Plugin) hostapi.Module {
+	return events.New(b, events.Options{Plugin: p.Name})
 }
 
 // Emit implements events.Bus: every handler of name runs before it returns.
-func (b eventBus) Emit(ctx context.Context, source, name string, payload any) events.Summary {
-	if h := b.e.opts.EventHook; h != nil {
+func (b Bus[R]) Emit(ctx context.Context, source, name string, payload any) events.Summary {
+	if h := b.c.Hook; h != nil {
 		h(EventSeen{Name: name, Source: source, Payload: payload, Durable: false})
 	}
 	var sum events.Summary
-	refs := b.e.index.Load().events[name]
+	refs := b.h.Handlers(name)
 	if len(refs) == 0 {
 		return sum
 	}
 	depth, _ := ctx.Value(emitDepthKey{}).(int)
-	ev := &eventMsg{id: uuid.NewString(), name: name, source: source, attempt: 1, payload: payload}
+	ev := &Event{id: uuid.NewString(), name: name, source: source, attempt: 1, payload: payload}
 	if depth >= maxEmitDepth {
 		for _, ref := range refs {
-			b.e.handlerFailed(ref.gen, ev, errEmitDepth)
-			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.gen.Plugin, Error: errEmitDepth.Error()})
+			handlerFailed(ref.Logger(), ev, errEmitDepth)
+			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.Plugin(), Error: errEmitDepth.Error()})
 		}
 		return sum
 	}
@@ -85,13 +91,13 @@ func (b eventBus) Emit(ctx context.Context, source, name string, payload any) ev
 	ctx, sp := web.StartEvent(ctx, "emit", name, source) // web/tracing.go; nil when untraced
 	defer tracing.End(sp, nil)
 	for _, ref := range refs {
-		handled, err := b.e.runHandler(ctx, ref, ev)
+		handled, err := b.RunHandler(ctx, ref, ev)
 		switch {
 		case !handled:
-		case errors.Is(err, ErrRetired):
-			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.gen.Plugin, Error: "plugin is stopping"})
+		case errors.Is(err, errs.ErrRetired):
+			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.Plugin(), Error: "plugin is stopping"})
 		case err != nil:
-			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.gen.Plugin, Error: err.Error()})
+			sum.Failed = append(sum.Failed, events.Failure{Plugin: ref.Plugin(), Error: err.Error()})
 		default:
 			sum.Delivered++
 		}
@@ -103,11 +109,11 @@ func (b eventBus) Emit(ctx context.Context, source, name string, payload any) ev
 // engine on the database; inside a transaction PostgreSQL sends the
 // notification at commit, and never after a rollback.
 const publishSQL = `with ins as (insert into vbwd.events_outbox (id, name, source, payload)
-	values ($1, $2, $3, $4) returning 1) select pg_notify('` + eventsChannel + `', '') from ins`
+	values ($1, $2, $3, $4) returning 1) select pg_notify('` + outbox.EventsChannel + `', '') from ins`
 
 // Publish implements events.Bus: it writes the event to the outbox, in tx
 // when there is one.
-func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
+func (b Bus[R]) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
 	id := uuid.NewString()
 	var err error
 	ctx, sp := web.StartEvent(ctx, "publish", name, source) // web/tracing.go; nil when untraced
@@ -120,15 +126,15 @@ func (b eventBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, p
 		_, err = tx.Exec(ctx, "select vbwd_api.publish_event($1::text::uuid, $2, $3::jsonb)", id, name, payload)
 	case tx != nil:
 		_, err = tx.Exec(ctx, publishSQL, id, name, source, payload)
-	case b.e.opts.DB != nil:
-		_, err = b.e.opts.DB.Exec(ctx, publishSQL, id, name, source, payload)
+	case b.c.DB != nil:
+		_, err = b.c.DB.Exec(ctx, publishSQL, id, name, source, payload)
 	default:
 		err = errors.New("no database configured: durable events need one")
 	}
 	if err != nil {
 		return "", err
 	}
-	if h := b.e.opts.EventHook; h != nil {
+	if h := b.c.Hook; h != nil {
 		var p any
 		_ = json.Unmarshal(payload, &p)
 		h(EventSeen{ID: id, Name: name, Source: source, Payload: p, Durable: true})
@@ -145,61 +151,60 @@ type EventSeen struct {
 	Durable bool
 }
 
-// runHandler runs the handler that ref's plugin registered for ev. When
+// RunHandler runs the handler that ref's plugin registered for ev. When
 // ref's generation was replaced meanwhile (ErrRetired) it runs the
 // replacement's handler instead; handled is false when the plugin no longer
 // handles the event (it was disabled). A failure of the handler is logged
 // here; ErrRetired is returned when the engine is shutting down.
-func (e *Engine) runHandler(ctx context.Context, ref regRef, ev *eventMsg) (handled bool, err error) {
-	ctx, sp := web.StartDelivery(ctx, e.tracer, ev.name, ref.gen.Plugin, ev.attempt) // web/tracing.go; nil when untraced
+func (b Bus[R]) RunHandler(ctx context.Context, ref R, ev *Event) (handled bool, err error) {
+	ctx, sp := web.StartDelivery(ctx, b.c.Tracer, ev.name, ref.Plugin(), ev.attempt) // web/tracing.go; nil when untraced
 	defer func() { tracing.End(sp, err) }()
 	for try := 0; ; try++ {
-		err = ref.run(ctx, func(s *State, v lua.LValue) error {
-			return s.callEvent(ctx, v.(*lua.LFunction), ev)
-		})
-		if !errors.Is(err, ErrRetired) {
+		err = b.h.CallEvent(ctx, ref, ev)
+		if !errors.Is(err, errs.ErrRetired) {
 			break
 		}
-		next, ok := handlerOf(e.index.Load(), ev.name, ref.gen.Plugin)
+		next, ok := handlerOf(b.h.Handlers(ev.name), ref.Plugin())
 		if !ok {
 			return false, nil
 		}
-		if next.gen == ref.gen || try == 3 {
+		if next == ref || try == 3 { // the same registration: the same generation
 			return true, err // the engine is shutting down (the index stays): not the handler's failure
 		}
 		ref = next
 	}
 	if err != nil {
-		e.handlerFailed(ref.gen, ev, err)
+		handlerFailed(ref.Logger(), ev, err)
 	}
 	return true, err
 }
 
-// handlerOf finds plugin's handler for the event name in ix.
-func handlerOf(ix *registryIndex, name, plugin string) (regRef, bool) {
-	for _, ref := range ix.events[name] {
-		if ref.gen.Plugin == plugin {
+// handlerOf finds plugin's handler among the handlers of an event.
+func handlerOf[R Ref](refs []R, plugin string) (R, bool) {
+	for _, ref := range refs {
+		if ref.Plugin() == plugin {
 			return ref, true
 		}
 	}
-	return regRef{}, false
+	var none R
+	return none, false
 }
 
 // handlerFailed logs a failing handler with its plugin, generation and
-// file:line.
-func (e *Engine) handlerFailed(g *Generation, ev *eventMsg, err error) {
+// file:line, on the generation's logger.
+func handlerFailed(logger *slog.Logger, ev *Event, err error) {
 	attrs := []any{"event", ev.name, "event_id", ev.id, "source", ev.source, "attempt", ev.attempt, "err", err.Error()}
-	var pe *PluginError
+	var pe *errs.PluginError
 	if errors.As(err, &pe) {
 		attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
 	}
-	g.logger.Error("event handler failed", attrs...)
+	logger.Error("event handler failed", attrs...)
 }
 
-// callEvent calls the handler fn of this state with the event table
+// CallEvent calls the handler fn of plugin's state L with the event table
 // {id, name, source, payload, attempt}; the payload is this state's own copy.
-func (s *State) callEvent(ctx context.Context, fn *lua.LFunction, ev *eventMsg) error {
-	L := s.L
+// Host.CallEvent runs it in a state of the handler's generation.
+func CallEvent(ctx context.Context, L *lua.LState, plugin string, fn *lua.LFunction, ev *Event) error {
 	t := L.CreateTable(0, 5)
 	f := ev.luaFields()
 	t.RawSetString("id", f[0]) // constant keys: RawSetString inlines and boxes them statically
@@ -209,7 +214,7 @@ func (s *State) callEvent(ctx context.Context, fn *lua.LFunction, ev *eventMsg) 
 	if ev.raw != nil {
 		p, err := luaconv.DecodeJSON(L, ev.raw)
 		if err != nil {
-			return &PluginError{Plugin: s.gen.Plugin, Op: "event " + ev.name, Err: fmt.Errorf("decoding the payload: %w", err)}
+			return &errs.PluginError{Plugin: plugin, Op: "event " + ev.name, Err: fmt.Errorf("decoding the payload: %w", err)}
 		}
 		if luaconv.IsNull(p) {
 			p = lua.LNil // as emit gives a nil payload
@@ -221,9 +226,7 @@ func (s *State) callEvent(ctx context.Context, fn *lua.LFunction, ev *eventMsg) 
 	L.Push(fn)
 	L.Push(t)
 	if err := L.PCall(1, 0, nil); err != nil {
-		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "event "+ev.name, err))
+		return luavm.WithCtxErr(ctx, errs.NormalizeLuaError(plugin, "event "+ev.name, err))
 	}
 	return nil
 }
-
-var _ events.Bus = eventBus{}

@@ -1,10 +1,11 @@
-package engine
+package bus
 
 import (
 	"fmt"
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/internal/fieldtype"
 )
 
@@ -15,7 +16,7 @@ import (
 // a value that does not convert is a per-row error naming the field.
 
 // parseExchangerTypes reads the types option of an exchanger declaration.
-func parseExchangerTypes(sp *ExchangerSpec, t *lua.LTable) error {
+func parseExchangerTypes(sp *admin.ExchangerSpec, t *lua.LTable) error {
 	v := t.RawGetString("types")
 	if v == lua.LNil {
 		return nil

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/jobs"
+)
+
+// Scheduled jobs (ctx:every) run in engine/jobs; it reaches the engine
+// through jobsHost.
+
+// scheduler runs the serving generations' jobs (e.sched).
+type scheduler = jobs.Scheduler[regRef]
+
+// everyFn is ctx:every(name, seconds, fn) (registry.go).
+func everyFn(plugin string) func(L *lua.LState) (Registration, lua.LValue) { return jobs.Every(plugin) }
+
+// startScheduler starts the loop (vbwd.jobs is engine/enginedb's);
+// Shutdown stops it (e.quit) and waits for a running job (e.retiring).
+func (e *Engine) startScheduler(ctx context.Context) error {
+	e.sched = jobs.Start(jobsHost{e}, jobs.Config{DB: e.opts.DB, NodeID: e.opts.NodeID,
+		RequestTimeout: e.opts.RequestTimeout, Manual: e.opts.ManualJobs, Log: e.log, Quit: e.quit, Group: &e.retiring})
+	return nil
+}
+
+// AdvanceJobs adds d to the time every ctx:every job has waited and runs,
+// once and in name order, each job whose interval has passed since it last
+// ran (or since the test began) — as the scheduler does after a pause: it
+// does not catch up on the runs it missed. It returns the number of runs.
+// Without ManualJobs it does nothing.
+func (e *Engine) AdvanceJobs(d time.Duration) int { return e.sched.Advance(d) }
+
+// clock is the engine's time (Options.Clock, for tests).
+func (e *Engine) clock() time.Time {
+	if e.opts.Clock != nil {
+		return e.opts.Clock()
+	}
+	return time.Now()
+}
+
+// jobsHost is the engine as engine/jobs sees it (jobs.Host).
+type jobsHost struct{ e *Engine }
+
+func (h jobsHost) Jobs() map[string]regRef { return h.e.index.Load().jobs }
+
+func (h jobsHost) Now() time.Time { return h.e.clock() }
+
+func (h jobsHost) Failed(plugin string) { h.e.metrics.LuaErrors.WithLabelValues(plugin, "job").Inc() }
+
+// A regRef is a registration as engine/jobs (jobs.Ref) and engine/bus see it.
+
+func (ref regRef) Plugin() string { return ref.gen.Plugin }
+
+func (ref regRef) Logger() *slog.Logger { return ref.gen.logger }
+
+func (ref regRef) Registration() Registration { return ref.gen.regs[ref.idx] }
+
+// Run runs fn on a state of the generation with the Lua value that state
+// registered (regRef.run); errs.ErrRetired when the generation was replaced.
+func (ref regRef) Run(ctx context.Context, fn func(L *lua.LState, v lua.LValue) error) error {
+	return ref.run(ctx, func(s *State, v lua.LValue) error { return fn(s.L, v) })
+}
