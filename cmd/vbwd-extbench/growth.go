@@ -69,6 +69,7 @@ type growthResult struct {
 	rows               [][]string
 	charts             map[string]chart // file name (without .svg) -> chart
 	took               time.Duration
+	err                error // the series failed: the report says so, the run fails after writing it
 }
 
 // growth is what the series share.
@@ -92,9 +93,12 @@ var allSeries = []struct {
 	{"payload", seriesPayload}, {"sse", seriesSSE}, {"drain", seriesDrain}, {"rss", seriesRSS},
 }
 
-// runGrowth runs the selected series in order.
+// runGrowth runs the selected series in order. A failing series does not
+// stop the others (a full run is long): its error is kept in its result and
+// returned with the rest.
 func runGrowth(ctx context.Context, g *growth, names []string) ([]growthResult, error) {
 	var out []growthResult
+	var errs []error
 	for _, s := range allSeries {
 		if len(names) > 0 && !contains(names, s.name) {
 			continue
@@ -102,14 +106,15 @@ func runGrowth(ctx context.Context, g *growth, names []string) ([]growthResult, 
 		fmt.Fprintf(g.out, "\ngrowth series %s\n", s.name)
 		start := time.Now()
 		res, err := s.run(ctx, g)
+		res.key, res.took, res.err = s.name, time.Since(start).Round(time.Second), err
 		if err != nil {
-			return out, fmt.Errorf("growth series %s: %w", s.name, err)
+			errs = append(errs, fmt.Errorf("growth series %s: %w", s.name, err))
+			fmt.Fprintf(g.out, "  FAILED: %v\n", err)
 		}
-		res.key, res.took = s.name, time.Since(start).Round(time.Second)
 		fmt.Fprintf(g.out, "  (%s)\n", res.took)
 		out = append(out, res)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 func contains(list []string, s string) bool {

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -131,15 +132,16 @@ func run(ctx context.Context, c config, log *slog.Logger, out *os.File) error {
 	fmt.Fprintln(out)
 	fmt.Fprint(out, textTable(results))
 	var grown []growthResult
+	var growthErr error
 	if c.growth != "off" {
-		if grown, err = runGrowthSeries(ctx, c, env, work, out); err != nil {
-			return err
-		}
+		grown, growthErr = runGrowthSeries(ctx, c, env, work, out)
 	}
 	if c.out != "" {
-		return writeReport(c, results, grown)
+		if err := writeReport(c, results, grown); err != nil {
+			return errors.Join(growthErr, err)
+		}
 	}
-	return nil
+	return growthErr
 }
 
 // runGrowthSeries runs the "how cost grows" series on a database of their

@@ -50,6 +50,9 @@ func growthSections(c config, grown []growthResult) (string, error) {
 		sort.Strings(names)
 		b.WriteString("\n")
 		for _, name := range names {
+			if r.err != nil {
+				break // partial data: no chart
+			}
 			file := name + ".svg"
 			if err := os.WriteFile(filepath.Join(dir, file), []byte(r.charts[name].svg()), 0o644); err != nil {
 				return "", err
@@ -59,6 +62,11 @@ func growthSections(c config, grown []growthResult) (string, error) {
 		}
 	}
 	return b.String(), removeStaleCharts(dir, written)
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }
 
 // removeStaleCharts deletes charts of an earlier run that this one did not
@@ -80,6 +88,9 @@ func removeStaleCharts(dir string, written map[string]bool) error {
 
 func writeSeries(b *strings.Builder, r growthResult, level string) {
 	fmt.Fprintf(b, "%s %s\n\n%s (This series took %s.)\n\n", level, r.title, r.method, r.took)
+	if r.err != nil {
+		fmt.Fprintf(b, "**This series failed:** %s\n\n", strings.ReplaceAll(firstLine(r.err.Error()), "|", `\|`))
+	}
 	b.WriteString("| " + strings.Join(r.columns, " | ") + " |\n|")
 	for i := range r.columns {
 		if i == 0 {
