@@ -30,7 +30,7 @@ const (
 	plotW, plotH                   = svgW - padL - padR, svgH - padT - padB
 	tickLen                        = 5
 	fontAttr                       = `font-family="sans-serif" font-size="12"`
-	minLogSpan             float64 = 100 // max/min ratio from which an axis is logarithmic
+	minLogSpan             float64 = 10 // max/min ratio from which an axis is logarithmic
 )
 
 var palette = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"}

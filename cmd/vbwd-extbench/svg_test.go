@@ -90,6 +90,8 @@ func TestChartSVG(t *testing.T) {
 			line(`"two"`, []float64{1, 2, 3, 4}, []float64{9, 8, 7, 6})}}, false, false, 8},
 		{"decades", chart{title: "log", xLabel: "clients", yLabel: "ms", series: []series{
 			line("last", []float64{100, 1000, 10000}, []float64{2, 30, 900})}}, true, true, 3},
+		{"pool sizes 1 to 64", chart{title: "pools", series: []series{
+			line("c=32", []float64{1, 2, 4, 8, 16, 32, 64}, []float64{3, 4, 5, 6, 5, 4, 3})}}, true, false, 7},
 		{"one point", chart{title: "single", series: []series{line("p", []float64{5}, []float64{5})}}, false, false, 1},
 		{"zero and negative", chart{title: "signs", series: []series{line("p", []float64{0, 1, 2}, []float64{-3, 0, 1000})}}, false, false, 3},
 	}
