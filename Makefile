@@ -65,21 +65,30 @@ bench: postgres build wrk
 	      /^BenchmarkQueryOneLua/ {lua += $$5; nl++} /^BenchmarkQueryOnePgx/ {pgx += $$5; np++} \
 	      /^BenchmarkCallOverhead/ {call += $$3; nc++} /^BenchmarkScanRow/ {scan += $$3; ns++} \
 	      END { if (nl && np) printf "db.query_one overhead beyond pgx: %.2f us CPU per call (lua %.1f - pgx %.1f, mean of %d; goal <= 10)\n", lua/nl - pgx/np, lua/nl, pgx/np, nl; \
-	            if (nc && ns) printf "  of which Lua call + argument conversion %.2f us, row decoding %.2f us (no I/O)\n", call/nc/1000, scan/ns/1000 }' bench.out
-	$(GO) run ./cmd/vbwd-bench --root .
-	$(MAKE) extbench
+	            if (nc && ns) printf "  of which Lua call + argument conversion %.2f us, row decoding %.2f us (no I/O)\n", call/nc/1000, scan/ns/1000 }' bench.out | tee bin/bench-summary.out
+	$(GO) run ./cmd/vbwd-bench --root . | tee bin/bench-app.out
+	$(MAKE) extbench BENCH_FIGURES=bin/bench-summary.out,bin/bench-app.out
 
 # The external benchmark: wrk against `vbwd serve` and a native Go server,
 # each started fresh per run, rounds interleaved, server CPU from /proc;
-# writes docs/benchmarks.md. BENCH_WRK_DURATION (default 10s) and
-# BENCH_ROUNDS (default 3) shorten it; BENCH_ROUTES picks routes.
+# then the "how cost grows" series (charts in docs/benchmarks/) and the
+# shipped plugins' RSS; writes docs/benchmarks.md. BENCH_WRK_DURATION
+# (default 10s) and BENCH_ROUNDS (default 3) shorten the headline,
+# BENCH_ROUTES picks routes (none: only the series); BENCH_GROWTH=quick
+# shrinks the series, off skips them; BENCH_SERIES picks some
+# (routes,plugins,pool,payload,sse,drain,rss); BENCH_FIGURES names the
+# in-process summaries to quote (make bench passes its own).
 BENCH_WRK_DURATION ?= 10s
 BENCH_ROUNDS ?= 3
 BENCH_ROUTES ?=
+BENCH_GROWTH ?= full
+BENCH_SERIES ?=
+BENCH_FIGURES ?=
 extbench: postgres build wrk
 	$(GO) build -o bin/vbwd-extbench ./cmd/vbwd-extbench
 	./bin/vbwd-extbench --vbwd $(BIN) --duration $(BENCH_WRK_DURATION) --rounds $(BENCH_ROUNDS) \
-	  $(if $(BENCH_ROUTES),--routes $(BENCH_ROUTES)) --out docs/benchmarks.md
+	  $(if $(BENCH_ROUTES),--routes $(BENCH_ROUTES)) --growth $(BENCH_GROWTH) $(if $(BENCH_SERIES),--series $(BENCH_SERIES)) \
+	  $(if $(BENCH_FIGURES),--figures $(BENCH_FIGURES)) --shipped-root . --out docs/benchmarks.md
 
 lint: vet lint-lua
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }

@@ -10,8 +10,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -29,6 +31,10 @@ type config struct {
 	rounds   int
 	routes   []string // names from allRoutes; empty: all
 	out      string   // report file; empty: none
+	growth   string   // full, quick or off: the "how cost grows" series' sizes
+	series   []string // names from allSeries; empty: all
+	shipped  string   // the root whose shipped plugins the RSS series serves
+	figures  []string // files of the in-process benchmarks' summaries, quoted in the report
 }
 
 func main() {
@@ -47,6 +53,10 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", envInt("BENCH_ROUNDS", 3), "interleaved rounds per route (also BENCH_ROUNDS)")
 	routes := flag.String("routes", "", "comma-separated route names (default all: "+routeNames()+")")
 	flag.StringVar(&c.out, "out", "", "write the generated report to this file (e.g. docs/benchmarks.md)")
+	flag.StringVar(&c.growth, "growth", envString("BENCH_GROWTH", "full"), "sizes of the growth series: full, quick or off (also BENCH_GROWTH)")
+	series := flag.String("series", os.Getenv("BENCH_SERIES"), "comma-separated growth series (default all: "+seriesNames()+"; also BENCH_SERIES)")
+	flag.StringVar(&c.shipped, "shipped-root", ".", "the root whose shipped plugins the rss series serves")
+	figures := flag.String("figures", os.Getenv("BENCH_FIGURES"), "comma-separated files of in-process benchmark summaries to quote in the report (also BENCH_FIGURES)")
 	writeOnly := flag.String("write-root", "", "only write the benchmark root into this directory (to profile `vbwd serve --root` on it) and exit")
 	flag.Parse()
 	if *writeOnly != "" {
@@ -58,6 +68,12 @@ func main() {
 	}
 	if *routes != "" {
 		c.routes = strings.Split(*routes, ",")
+	}
+	if *series != "" {
+		c.series = strings.Split(*series, ",")
+	}
+	if *figures != "" {
+		c.figures = strings.Split(*figures, ",")
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := run(context.Background(), c, log, os.Stdout); err != nil {
@@ -115,10 +131,60 @@ func run(ctx context.Context, c config, log *slog.Logger, out *os.File) error {
 	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, textTable(results))
-	if c.out != "" {
-		return writeReport(c, results)
+	var grown []growthResult
+	var growthErr error
+	if c.growth != "off" {
+		grown, growthErr = runGrowthSeries(ctx, c, env, work, out)
 	}
-	return nil
+	if c.out != "" {
+		if err := writeReport(c, results, grown); err != nil {
+			return errors.Join(growthErr, err)
+		}
+	}
+	return growthErr
+}
+
+// runGrowthSeries runs the "how cost grows" series on a database of their
+// own, after the headline table.
+func runGrowthSeries(ctx context.Context, c config, env benchEnv, work string, out io.Writer) ([]growthResult, error) {
+	plan, err := planFor(c.growth)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range c.series {
+		if !contains(strings.Split(seriesNames(), ","), strings.TrimSpace(n)) {
+			return nil, fmt.Errorf("no growth series %q (have %s)", n, seriesNames())
+		}
+	}
+	shipped, err := filepath.Abs(c.shipped)
+	if err != nil {
+		return nil, err
+	}
+	genv := env
+	if genv.dbURL, err = growthDatabase(ctx, env.dbURL); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(work, "growth")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	g := &growth{env: genv, plan: plan, work: dir, benchRoot: env.root, shipped: shipped, rssLoad: c.duration, out: out}
+	return runGrowth(ctx, g, c.series)
+}
+
+func seriesNames() string {
+	var s []string
+	for _, x := range allSeries {
+		s = append(s, x.name)
+	}
+	return strings.Join(s, ",")
+}
+
+func envString(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 func envDuration(key string, def time.Duration) time.Duration {

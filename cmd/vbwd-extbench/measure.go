@@ -52,6 +52,9 @@ func selectRoutes(names []string) ([]benchRoute, error) {
 	if len(names) == 0 {
 		return allRoutes, nil
 	}
+	if len(names) == 1 && names[0] == "none" { // only the growth series
+		return nil, nil
+	}
 	var out []benchRoute
 	for _, n := range names {
 		found := false
@@ -245,20 +248,39 @@ func haveWrk() error {
 type wrkResult struct {
 	rps      float64
 	requests int64
+	p99      time.Duration // with latency
+	errors   string        // wrk's error line, when tolerant
 }
 
 var (
 	rpsLine  = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 	reqsLine = regexp.MustCompile(`^\s*(\d+) requests in`)
 	errLine  = regexp.MustCompile(`Non-2xx|Socket errors`)
+	p99Line  = regexp.MustCompile(`^\s*99%\s+([0-9.]+)(us|ms|s)\s*$`)
 )
 
 func runWrk(url string, dur time.Duration, conns int, script string) (wrkResult, error) {
-	args := []string{"-t1", "-c" + strconv.Itoa(conns), "-d" + wrkDuration(dur)}
-	if script != "" {
-		args = append(args, "-s", script)
+	return runWrkOpts(wrkOpts{url: url, dur: dur, conns: conns, script: script})
+}
+
+type wrkOpts struct {
+	url      string
+	dur      time.Duration
+	conns    int
+	script   string
+	latency  bool // --latency: parse the 99th percentile
+	tolerant bool // record wrk's error lines (timeouts under overload) instead of failing
+}
+
+func runWrkOpts(o wrkOpts) (wrkResult, error) {
+	args := []string{"-t1", "-c" + strconv.Itoa(o.conns), "-d" + wrkDuration(o.dur)}
+	if o.script != "" {
+		args = append(args, "-s", o.script)
 	}
-	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
+	if o.latency {
+		args = append(args, "--latency")
+	}
+	out, err := exec.Command("wrk", append(args, o.url)...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
@@ -272,14 +294,27 @@ func runWrk(url string, dur time.Duration, conns int, script string) (wrkResult,
 		if m := reqsLine.FindStringSubmatch(line); m != nil {
 			r.requests, _ = strconv.ParseInt(m[1], 10, 64)
 		}
+		if m := p99Line.FindStringSubmatch(line); m != nil {
+			r.p99 = wrkLatency(m[1], m[2])
+		}
 		if errLine.MatchString(line) {
-			return r, fmt.Errorf("wrk reported errors for %s: %s", url, line)
+			if !o.tolerant || strings.Contains(line, "Non-2xx") {
+				return r, fmt.Errorf("wrk reported errors for %s: %s", o.url, line)
+			}
+			r.errors = strings.TrimSpace(line)
 		}
 	}
 	if r.rps == 0 {
-		return r, fmt.Errorf("wrk printed no Requests/sec for %s: %s", url, out)
+		return r, fmt.Errorf("wrk printed no Requests/sec for %s: %s", o.url, out)
 	}
 	return r, nil
+}
+
+// wrkLatency reads one of wrk's latency figures ("812.00us", "1.23ms", "2.01s").
+func wrkLatency(num, unit string) time.Duration {
+	v, _ := strconv.ParseFloat(num, 64)
+	scale := map[string]float64{"us": 1e3, "ms": 1e6, "s": 1e9}[unit]
+	return time.Duration(v * scale)
 }
 
 // wrkDuration: wrk takes whole seconds ("1s", "10s"), at least one.
