@@ -1345,7 +1345,24 @@ func compileFunctionExpr(context *funcContext, funcexpr *ast.FunctionExpr, ec *e
 		context.Proto.stringConstants = append(context.Proto.stringConstants, sv)
 	}
 	patchCode(context)
+	// vbwd: the code store starts with room for 1024 instructions and lines
+	// (12 KiB); keep only what the function uses, or every compiled function
+	// holds its 12 KiB for as long as the plugin's source lives.
+	// The prototype's own slices start with spare room too (DbgCalls: 128
+	// entries); trim them all.
+	fp := context.Proto
+	fp.Code, fp.DbgSourcePositions = exact(fp.Code), exact(fp.DbgSourcePositions)
+	fp.Constants, fp.FunctionPrototypes = exact(fp.Constants), exact(fp.FunctionPrototypes)
+	fp.DbgLocals, fp.DbgCalls, fp.DbgUpvalues = exact(fp.DbgLocals), exact(fp.DbgCalls), exact(fp.DbgUpvalues)
+	fp.stringConstants = exact(fp.stringConstants)
 } // }}}
+
+// exact copies s into an array of its length (vbwd).
+func exact[T any](s []T) []T {
+	c := make([]T, len(s))
+	copy(c, s)
+	return c
+}
 
 func compileTableExpr(context *funcContext, reg int, ex *ast.TableExpr, ec *expcontext) { // {{{
 	code := context.Code
