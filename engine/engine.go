@@ -107,6 +107,7 @@ type Engine struct {
 	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
 	packages    packageState   // cluster package installs (engine/pkgapply)
 	ops         opsState       // recent Lua errors and the OpenAPI document (engine/apidoc)
+	poolUsers   poolUsers      // generations that may use each plugin's database pool (pooldrop.go)
 
 	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }

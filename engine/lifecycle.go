@@ -24,6 +24,8 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Sourc
 		return nil, &PluginError{Plugin: p.name, File: src.RelDir + "/init.lua", Op: "enable",
 			Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (serving)", m.URLPrefix, o.Manifest.URLPrefix, o.Plugin)}
 	}
+	release := e.poolUse(p.name) // until g exists; then its retirement releases (pooldrop.go)
+	defer func() { release() }()
 	if err := e.preparePluginDB(ctx, p.name, m); err != nil {
 		return nil, err
 	}
@@ -37,6 +39,7 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Sourc
 	if err := newGeneration(ctx, g); err != nil {
 		return nil, err
 	}
+	release = func() {}
 	mux, err := e.compileRoutes(g)
 	if err != nil {
 		e.discard(g)
@@ -199,6 +202,7 @@ func (e *Engine) retireNow(res *reconcileResult) error {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
 		}
 		e.metrics.Forget(g.Plugin, g.Number)
+		e.poolRetired(g.Plugin)
 	}
 	return errors.Join(errs...)
 }

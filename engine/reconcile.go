@@ -295,6 +295,7 @@ func (e *Engine) discard(g *Generation) {
 		g.logger.Error("closing an unused generation", "err", err)
 	}
 	e.metrics.Forget(g.Plugin, g.Number)
+	e.poolRetired(g.Plugin)
 }
 
 // dependentsFirst orders generations so that a plugin's dependents come

@@ -131,6 +131,7 @@ func (e *Engine) retireLater(gens []*Generation) {
 				g.logger.Error("retiring generation", "err", err)
 			}
 			e.metrics.Forget(g.Plugin, g.Number)
+			e.poolRetired(g.Plugin)
 		}()
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
 // sseEvent is one dispatched server-sent event.
@@ -100,57 +98,15 @@ func next(t *testing.T, events <-chan sseEvent, event string) sseEvent {
 // reconnect with Last-Event-ID the client receives only what it missed.
 func TestStreamTicket_BrowserEventSource(t *testing.T) {
 	const secret = "ticket-secret"
-	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
-	t.Setenv("VBWD_JWT_SECRET", secret)
-	root := copyHello(t, map[string]string{"plugins.json": `{"plugins": {"subscription": {"enabled": true}, "meinchat": {"enabled": true}}}`})
-	copyPlugin(t, "subscription", root)
-	copyPlugin(t, "meinchat", root)
-	base, stop := serveUntil(t, root, "--populate")
-	defer func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	}()
-	token := func(id string) string {
-		tok, err := auth.Mint(secret, id, []string{"subscriber"}, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	alice, bob := token("alice"), token("bob")
+	base := serveWalk(t, secret, "subscription", "meinchat")
+	alice, bob := mintToken(t, secret, "alice", "subscriber"), mintToken(t, secret, "bob", "subscriber")
 	call := func(method, path, tok, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return walkCall(t, base, method, path, tok, body)
 	}
-	// meinchat needs a live plan: an administrator grants it (a paid plan is
-	// live only once paid, which TestBillingWalk covers).
-	ops, err := auth.Mint(secret, "ops", []string{"admin"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"alice", "bob"} {
-		if code, m := call("POST", "/api/v1/subscription/grants", ops, `{"user_id": "`+id+`", "plan": "basic"}`); code != 201 {
-			t.Fatalf("grant: %d %v", code, m)
-		}
-	}
-	if code, m := call("POST", "/api/v1/meinchat/rooms", alice, `{"slug": "tea", "title": "Tea"}`); code != 201 {
-		t.Fatalf("room: %d %v", code, m)
-	}
-	if code, m := call("POST", "/api/v1/meinchat/rooms/tea/join", bob, ""); code != 201 && code != 200 {
-		t.Fatalf("join: %d %v", code, m)
-	}
+	// meinchat needs a live plan.
+	grantBasic(t, base, secret, "alice", "bob")
+	teaRoom(t, base, alice, bob)
 	const path = "/api/v1/meinchat/rooms/tea/events"
 	ticket := func(tok, p string) string {
 		t.Helper()

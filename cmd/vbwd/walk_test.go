@@ -2,14 +2,10 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
 // TestBusinessWalk drives the three business plugins over real HTTP as one
@@ -18,61 +14,18 @@ import (
 // cancel -> the chat becomes read-only and tarot answers 402.
 func TestBusinessWalk(t *testing.T) {
 	const secret = "walk-secret"
-	t.Setenv("DATABASE_URL", pg.NewDatabase(t))
-	t.Setenv("VBWD_JWT_SECRET", secret)
-	root := copyHello(t, map[string]string{"plugins.json": `{"plugins": {"subscription": {"enabled": true},
-		"tarot": {"enabled": true}, "meinchat": {"enabled": true}}}`})
-	for _, p := range []string{"subscription", "tarot", "meinchat"} {
-		copyPlugin(t, p, root)
-	}
-	base, stop := serveUntil(t, root, "--populate")
-	defer func() {
-		if err := stop(); err != nil {
-			t.Error(err)
-		}
-	}()
-	token := func(id string) string {
-		tok, err := auth.Mint(secret, id, []string{"subscriber"}, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	alice, bob := token("alice"), token("bob")
+	base := serveWalk(t, secret, "subscription", "tarot", "meinchat")
+	alice, bob := mintToken(t, secret, "alice", "subscriber"), mintToken(t, secret, "bob", "subscriber")
 	call := func(method, path, tok, body string) (int, map[string]any) {
 		t.Helper()
-		var rd io.Reader
-		if body != "" {
-			rd = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return walkCall(t, base, method, path, tok, body)
 	}
-	// Plans, then subscribe to basic (tarot_daily_limit 3, meinchat).
+	// Plans, then a subscription to basic (tarot_daily_limit 3, meinchat),
+	// granted by an administrator (TestBillingWalk pays for it).
 	if code, m := call("GET", "/api/v1/subscription/plans", "", ""); code != 200 || len(m["plans"].([]any)) != 3 {
 		t.Fatalf("plans: %d %v", code, m)
 	}
-	// A paid plan is live only once paid (TestBillingWalk pays through
-	// payments_fake); here an administrator grants it.
-	ops, err := auth.Mint(secret, "ops", []string{"admin"}, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"alice", "bob"} {
-		if code, m := call("POST", "/api/v1/subscription/grants", ops, `{"user_id": "`+id+`", "plan": "basic"}`); code != 201 {
-			t.Fatalf("grant: %d %v", code, m)
-		}
-	}
+	grantBasic(t, base, secret, "alice", "bob")
 	// Tarot: the daily card, then draws until the plan's limit answers 429.
 	code, m := call("GET", "/api/v1/tarot/daily", alice, "")
 	if code != 200 || m["card"] == nil {
@@ -88,12 +41,7 @@ func TestBusinessWalk(t *testing.T) {
 		t.Errorf("beyond the daily limit of 3: %d after %d draws", code, draws)
 	}
 	// meinchat: alice makes a room, bob joins and listens, alice posts.
-	if code, m := call("POST", "/api/v1/meinchat/rooms", alice, `{"slug": "tea", "title": "Tea"}`); code != 201 {
-		t.Fatalf("room: %d %v", code, m)
-	}
-	if code, m := call("POST", "/api/v1/meinchat/rooms/tea/join", bob, ""); code != 201 && code != 200 {
-		t.Fatalf("join: %d %v", code, m)
-	}
+	teaRoom(t, base, alice, bob)
 	req, _ := http.NewRequest("GET", base+"/api/v1/meinchat/rooms/tea/events", nil)
 	req.Header.Set("Authorization", "Bearer "+bob)
 	resp, err := http.DefaultClient.Do(req)

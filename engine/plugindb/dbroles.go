@@ -465,6 +465,18 @@ func (r *dbRoles) pool(plugin string) (*pgxpool.Pool, error) {
 	return p, nil
 }
 
+// dropPool closes one plugin's pool (never the engine's, which shared mode
+// hands out and the map never holds); pool opens a new one on next use.
+func (r *dbRoles) dropPool(plugin string) {
+	r.mu.Lock()
+	p := r.pools[plugin]
+	delete(r.pools, plugin)
+	r.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
+}
+
 // close closes the plugins' pools.
 func (r *dbRoles) close() {
 	r.mu.Lock()

@@ -91,6 +91,12 @@ func (m *Migrator) Prepare(ctx context.Context, plugin string, exts, names []str
 // not opt in to the shared user) or the plugin was not prepared.
 func (m *Migrator) PluginPool(plugin string) (*pgxpool.Pool, error) { return m.roles.pool(plugin) }
 
+// ClosePluginPool closes a plugin's pool, if one is open; the next
+// PluginPool opens a new one. Call it only when nothing of the plugin may
+// still run SQL (its last generation retired): a query holding the old pool
+// would fail.
+func (m *Migrator) ClosePluginPool(plugin string) { m.roles.dropPool(plugin) }
+
 // prepared makes sure Prepare ran for plugin in this process and returns
 // the mode.
 func (m *Migrator) prepared(ctx context.Context, plugin string) (dbMode, error) {
