@@ -100,7 +100,9 @@ func (h busHost) GoService(name string) *vdi.GoService {
 	return nil
 }
 
-func (h busHost) ExtendedBy(owner, plugin string) bool { return h.e.extendedBy(owner, plugin) }
+// ExtendedBy: whether the serving generation of owner declares a
+// dependency on plugin (engine/gen's extensions.go).
+func (h busHost) ExtendedBy(owner, plugin string) bool { return h.e.servingGen(owner).Extends(plugin) }
 
 func (h busHost) CallService(ctx context.Context, ref regRef, name, method string, args []any) ([]any, error) {
 	var res []any

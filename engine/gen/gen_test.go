@@ -165,3 +165,13 @@ func TestBuildFailureNamesTheHook(t *testing.T) {
 		t.Errorf("build: %v", err)
 	}
 }
+
+// A generation extends the plugins it declares a dependency on; no serving
+// generation extends nothing.
+func TestExtends(t *testing.T) {
+	g := &Generation{Manifest: &spec.Manifest{Dependencies: []spec.Dependency{{Name: "subscription"}}}}
+	var none *Generation
+	if !g.Extends("subscription") || g.Extends("other") || none.Extends("subscription") {
+		t.Error("Extends")
+	}
+}
