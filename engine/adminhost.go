@@ -64,24 +64,24 @@ func (h adminHost) ApplyAdmin(ctx context.Context, action, plugin string, payloa
 
 func (h adminHost) Readiness(ctx context.Context) (bool, []string, error) { return h.readiness(ctx) }
 
-func (h adminHost) AnyAdminGrant() bool { return h.index.Load().adminGrants.Any() }
+func (h adminHost) AnyAdminGrant() bool { return h.index.Load().AdminGrants.Any() }
 
 func (h adminHost) AllowsAdmin(u *hostapi.User, perm string) bool {
-	return h.index.Load().adminGrants.AllowsAdmin(u, perm)
+	return h.index.Load().AdminGrants.AllowsAdmin(u, perm)
 }
 
 func (h adminHost) Exchangers() []ExchangerSpec {
 	ix := h.index.Load()
-	out := make([]ExchangerSpec, 0, len(ix.exchangers))
-	for _, ref := range ix.exchangers {
-		out = append(out, ref.gen.exchangers[ref.name()])
+	out := make([]ExchangerSpec, 0, len(ix.Exchangers))
+	for _, ref := range ix.Exchangers {
+		out = append(out, ref.Gen.Exchangers[ref.Name()])
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
 
 func (h adminHost) Exchanger(key string) (admin.Exchanger, bool) {
-	ref, ok := h.index.Load().exchangers[key]
+	ref, ok := h.index.Load().Exchangers[key]
 	if !ok {
 		return nil, false
 	}

@@ -44,7 +44,7 @@ func (h apidocHost) Plugins(snap any) []apidoc.Plugin {
 	s := snap.(*snapshot)
 	out := make([]apidoc.Plugin, 0, len(s.gens))
 	for _, g := range s.gens {
-		out = append(out, apidoc.Plugin{Name: g.Plugin, URLPrefix: g.Manifest.URLPrefix, Routes: g.routes})
+		out = append(out, apidoc.Plugin{Name: g.Plugin, URLPrefix: g.Manifest.URLPrefix, Routes: g.RouteList})
 	}
 	return out
 }

@@ -40,11 +40,11 @@ func BenchmarkStateBuild(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		s, err := g.buildState(ctx)
+		s, err := g.BuildState(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		s.close()
+		s.Close()
 	}
 }
 
@@ -55,7 +55,7 @@ func BenchmarkPoolRun(b *testing.B) {
 	fn := func(*State) error { return nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := g.pool.Run(ctx, fn); err != nil {
+		if err := g.Pool.Run(ctx, fn); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -66,7 +66,7 @@ func BenchmarkPoolRun(b *testing.B) {
 func BenchmarkDispatch(b *testing.B) {
 	g := helloGen(b, benchEngine(b))
 	idx := -1
-	for i, rt := range g.routes {
+	for i, rt := range g.RouteList {
 		if rt.Method == "GET" && rt.Path == "/{name}" {
 			idx = i
 		}
@@ -80,7 +80,7 @@ func BenchmarkDispatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		resp.reset()
-		err := g.pool.Run(ctx, func(s *State) error { return s.serve(ctx, idx, r, nil, "bench-1", nil, resp) })
+		err := g.Pool.Run(ctx, func(s *State) error { return serveOn(ctx, s, idx, r, nil, "bench-1", nil, resp) })
 		if err != nil || resp.status != 200 {
 			b.Fatal(err, resp.status)
 		}

@@ -32,11 +32,11 @@ func (e *Engine) runHandler(ctx context.Context, ref regRef, ev *bus.Event) (han
 // busHost is the engine as engine/bus sees it (bus.Host).
 type busHost struct{ e *Engine }
 
-func (h busHost) Handlers(event string) []regRef { return h.e.index.Load().events[event] }
+func (h busHost) Handlers(event string) []regRef { return h.e.index.Load().Events[event] }
 
 func (h busHost) CallEvent(ctx context.Context, ref regRef, ev *bus.Event) error {
-	return ref.run(ctx, func(s *State, v lua.LValue) error {
-		return bus.CallEvent(ctx, s.L, s.gen.Plugin, v.(*lua.LFunction), ev)
+	return ref.RunState(ctx, func(s *State, v lua.LValue) error {
+		return bus.CallEvent(ctx, s.L, s.Gen.Plugin, v.(*lua.LFunction), ev)
 	})
 }
 
@@ -80,7 +80,7 @@ func (e *Engine) diModule(p hostapi.Plugin) hostapi.Module { return e.bus().DIMo
 // It runs under e.mu whenever the serving set changes.
 func (e *Engine) bindServices(gens []*Generation) {
 	for _, g := range gens {
-		if m, ok := g.env.modules["di"].(*vdi.Module); ok {
+		if m, ok := g.Env.Modules["di"].(*vdi.Module); ok {
 			if b, ok := m.Resolver().(*bus.Binding[regRef]); ok {
 				b.Bind(g.Manifest)
 			}
@@ -89,7 +89,7 @@ func (e *Engine) bindServices(gens []*Generation) {
 }
 
 func (h busHost) Service(name string) (regRef, bool) {
-	ref, ok := h.e.index.Load().services[name]
+	ref, ok := h.e.index.Load().Services[name]
 	return ref, ok
 }
 
@@ -100,27 +100,23 @@ func (h busHost) GoService(name string) *vdi.GoService {
 	return nil
 }
 
-func (h busHost) ExtendedBy(owner, plugin string) bool { return h.e.extendedBy(owner, plugin) }
+// ExtendedBy: whether the serving generation of owner declares a
+// dependency on plugin (engine/gen's extensions.go).
+func (h busHost) ExtendedBy(owner, plugin string) bool { return h.e.servingGen(owner).Extends(plugin) }
 
 func (h busHost) CallService(ctx context.Context, ref regRef, name, method string, args []any) ([]any, error) {
 	var res []any
-	err := ref.run(ctx, func(s *State, v lua.LValue) error {
+	err := ref.RunState(ctx, func(s *State, v lua.LValue) error {
 		var err error
-		res, err = bus.CallService(ctx, s.L, s.gen.Plugin, name, method, v, args)
+		res, err = bus.CallService(ctx, s.L, s.Gen.Plugin, name, method, v, args)
 		return err
 	})
 	return res, err
 }
 
-// exchangerFromSpec reads and checks an exchanger declaration (registry.go,
-// generation.go).
-var exchangerFromSpec = bus.ExchangerFromSpec
-
-func (ref regRef) name() string { return ref.gen.regs[ref.idx].Name }
-
 // exchanger is the serving exchanger ref as engine/admin uses it.
 func (e *Engine) exchanger(ref regRef) admin.Exchanger {
-	return e.bus().Exchanger(ref, ref.gen.exchangers[ref.name()])
+	return e.bus().Exchanger(ref, ref.Gen.Exchangers[ref.Name()])
 }
 
 func (h busHost) PluginPool(plugin string) (*pgxpool.Pool, error) { return h.e.pluginPool(plugin) }

@@ -386,7 +386,7 @@ func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest
 	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
 	defer cancel()
 	env := e.newEnv(src, 0)
-	return spec.ReadManifest(ctx, src, env.modules, env.logger, e.opts.MemoryBudget)
+	return spec.ReadManifest(ctx, src, env.Modules, env.Logger, e.opts.MemoryBudget)
 }
 
 func (p *plugin) fail(err error) {
@@ -402,7 +402,7 @@ func (e *Engine) newEnv(src *luavm.Source, gen int64) *stateEnv {
 		m := f(info)
 		mods[m.Name()] = m
 	}
-	return &stateEnv{modules: mods, logger: logger}
+	return &stateEnv{Modules: mods, Logger: logger}
 }
 
 // sweepShared removes expired vbwd.shared entries every interval.

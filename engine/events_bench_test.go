@@ -64,7 +64,7 @@ func BenchmarkEmitPerHandler(b *testing.B) {
 				end`, b.N, n)
 			ctx := context.Background()
 			b.ResetTimer()
-			err := g.pool.Run(ctx, func(s *State) error { return s.L.DoString(chunk) })
+			err := g.Pool.Run(ctx, func(s *State) error { return s.L.DoString(chunk) })
 			b.StopTimer()
 			if err != nil {
 				b.Fatal(err)

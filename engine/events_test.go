@@ -243,7 +243,7 @@ func TestEvents_StaleHandlerIsResolvedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the old generations retired", func() bool {
-		return staleA.gen.retired.Load() && staleC.gen.retired.Load()
+		return staleA.Gen.Retired() && staleC.Gen.Retired()
 	})
 	ev := bus.NewEvent(uuid.NewString(), "src.ping", "src", 1, nil)
 	if handled, err := te.runHandler(ctx, staleA, ev); !handled || err != nil {
@@ -262,8 +262,8 @@ func TestEvents_StaleHandlerIsResolvedAgain(t *testing.T) {
 
 // handlerOf finds plugin's serving handler of the event name.
 func handlerOf(te *testEngine, name, plugin string) regRef {
-	for _, ref := range te.index.Load().events[name] {
-		if ref.gen.Plugin == plugin {
+	for _, ref := range te.index.Load().Events[name] {
+		if ref.Gen.Plugin == plugin {
 			return ref
 		}
 	}

@@ -37,7 +37,7 @@ func (r *response) reset() {
 
 // routeHandler serves route idx of generation g.
 func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
-	rt := g.routes[idx]
+	rt := g.RouteList[idx]
 	timeout, limit := e.opts.RequestTimeout, e.opts.MaxBodyBytes
 	if rt.Timeout > 0 {
 		timeout = rt.Timeout
@@ -47,14 +47,14 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 	}
 	rm := e.routeMetrics(g, rt)
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !g.enter() {
+		if !g.Enter() {
 			e.redispatch(w, r)
 			return
 		}
 		inflight := true
 		defer func() {
 			if inflight {
-				g.leave()
+				g.Leave()
 			}
 		}()
 		rw := web.AsRespWriter(w)
@@ -79,8 +79,8 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		defer tracing.End(sp, nil)
 		resp := responsePool.Get().(*response)
 		defer func() { resp.reset(); responsePool.Put(resp) }()
-		err := g.pool.Run(ctx, func(s *State) error {
-			return s.serve(ctx, idx, r, body, rw.RequestID, user, resp)
+		err := g.Pool.Run(ctx, func(s *State) error {
+			return serveOn(ctx, s, idx, r, body, rw.RequestID, user, resp)
 		})
 		if err != nil {
 			tracing.Fail(sp, err)
@@ -90,7 +90,7 @@ func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
 		if rt.Stream {
 			cancel() // the handler's deadline does not bound the stream
 			inflight = false
-			g.leave() // a stream holds no state: it is tracked apart, and closed when g retires
+			g.Leave() // a stream holds no state: it is tracked apart, and closed when g retires
 			e.serveStream(rw, r, g, resp.stream, resp.events)
 			return
 		}
@@ -156,29 +156,29 @@ func readBody(w *web.RespWriter, r *http.Request, limit int64) ([]byte, bool) {
 	return body, true
 }
 
-// serve calls handler idx with a req table and encodes what it returns.
-func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, user *hostapi.User, resp *response) error {
+// serveOn calls handler idx with a req table and encodes what it returns.
+func serveOn(ctx context.Context, s *State, idx int, r *http.Request, body []byte, requestID string, user *hostapi.User, resp *response) error {
 	L := s.L
-	req, d := s.req.New(L, r, body, requestID, user)
+	req, d := s.Req.New(L, r, body, requestID, user)
 	defer d.Finish()
-	L.Push(s.handlers[idx])
+	L.Push(s.Handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {
-		return luavm.WithCtxErr(ctx, normalizeLuaError(s.gen.Plugin, "handler", err))
+		return luavm.WithCtxErr(ctx, normalizeLuaError(s.Gen.Plugin, "handler", err))
 	}
 	status, bodyV, headers := L.Get(-3), L.Get(-2), L.Get(-1)
 	L.Pop(3)
-	if s.gen.routes[idx].Stream {
+	if s.Gen.RouteList[idx].Stream {
 		var err error
-		resp.stream, resp.events, err = streamResult(s.gen.Plugin, status)
+		resp.stream, resp.events, err = streamResult(s.Gen.Plugin, status)
 		return err
 	}
-	return s.encodeResult(status, bodyV, headers, resp)
+	return encodeResult(s, status, bodyV, headers, resp)
 }
 
 // encodeResult applies the handler contract: status, body[, headers]. A
 // first value that is not a number is the body of a 200; no values is 204.
-func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) error {
+func encodeResult(s *State, status, body, headers lua.LValue, resp *response) error {
 	if n, ok := status.(lua.LNumber); ok {
 		code := int(n)
 		if float64(code) != float64(n) || code < 200 || code > 599 {
@@ -212,7 +212,7 @@ func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) e
 	} else if headers != lua.LNil {
 		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
 	}
-	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, s.Interrupted())
+	return encodeBody(body, resp, s.Gen.Limits.MaxResponseBytes, s.Interrupted())
 }
 
 // encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
@@ -279,7 +279,7 @@ func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generatio
 		web.WriteError(w, se.Status, msg, se.Extra)
 	case r.Context().Err() != nil:
 		w.Status = 499 // client closed the request: nothing to answer, not a Lua error
-		g.logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
+		g.Logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
 	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
 		web.WriteError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
 	case errors.Is(err, ErrDatabaseUnavailable):
@@ -289,13 +289,13 @@ func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generatio
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "src", pe.Location())
 		}
-		g.logger.Warn("handler failed: the database is unavailable", attrs...)
+		g.Logger.Warn("handler failed: the database is unavailable", attrs...)
 		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "database").Inc()
 		w.Header().Set("Retry-After", retryAfterOutage)
 		web.WriteError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
 	case errors.Is(err, ErrTimeout):
 		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
-		g.logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
+		g.Logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
 		web.WriteError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
 	default:
 		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.RequestID, "err", err.Error()}
@@ -303,7 +303,7 @@ func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generatio
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
 		}
-		g.logger.Error("handler failed", attrs...)
+		g.Logger.Error("handler failed", attrs...)
 		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "error").Inc()
 		web.WriteError(w, http.StatusInternalServerError, "internal", nil)
 	}

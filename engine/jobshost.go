@@ -2,10 +2,7 @@ package engine
 
 import (
 	"context"
-	"log/slog"
 	"time"
-
-	lua "github.com/yuin/gopher-lua"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/jobs"
 )
@@ -15,9 +12,6 @@ import (
 
 // scheduler runs the serving generations' jobs (e.sched).
 type scheduler = jobs.Scheduler[regRef]
-
-// everyFn is ctx:every(name, seconds, fn) (registry.go).
-func everyFn(plugin string) func(L *lua.LState) (Registration, lua.LValue) { return jobs.Every(plugin) }
 
 // startScheduler starts the loop (vbwd.jobs is engine/enginedb's);
 // Shutdown stops it (e.quit) and waits for a running job (e.retiring).
@@ -45,22 +39,8 @@ func (e *Engine) clock() time.Time {
 // jobsHost is the engine as engine/jobs sees it (jobs.Host).
 type jobsHost struct{ e *Engine }
 
-func (h jobsHost) Jobs() map[string]regRef { return h.e.index.Load().jobs }
+func (h jobsHost) Jobs() map[string]regRef { return h.e.index.Load().Jobs }
 
 func (h jobsHost) Now() time.Time { return h.e.clock() }
 
 func (h jobsHost) Failed(plugin string) { h.e.metrics.LuaErrors.WithLabelValues(plugin, "job").Inc() }
-
-// A regRef is a registration as engine/jobs (jobs.Ref) and engine/bus see it.
-
-func (ref regRef) Plugin() string { return ref.gen.Plugin }
-
-func (ref regRef) Logger() *slog.Logger { return ref.gen.logger }
-
-func (ref regRef) Registration() Registration { return ref.gen.regs[ref.idx] }
-
-// Run runs fn on a state of the generation with the Lua value that state
-// registered (regRef.run); errs.ErrRetired when the generation was replaced.
-func (ref regRef) Run(ctx context.Context, fn func(L *lua.LState, v lua.LValue) error) error {
-	return ref.run(ctx, func(s *State, v lua.LValue) error { return fn(s.L, v) })
-}

@@ -35,7 +35,7 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Sourc
 	p.genSeq++
 	env := e.newEnv(src, p.genSeq)
 	g := &Generation{Plugin: p.name, Number: p.genSeq, Manifest: m, Config: cfg,
-		src: src, env: env, opts: &e.opts, logger: env.logger}
+		Src: src, Env: env, Limits: e.genLimits(), Logger: env.Logger}
 	if err := newGeneration(ctx, g); err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Sourc
 		e.discard(g)
 		return nil, err
 	}
-	g.mux = mux
+	g.Mux = mux
 	return g, nil
 }
 
@@ -198,7 +198,7 @@ func (e *Engine) retireNow(res *reconcileResult) error {
 	}
 	var errs []error
 	for _, g := range res.retire {
-		if err := g.retire(e.opts.DrainTimeout); err != nil {
+		if err := g.Retire(e.opts.DrainTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
 		}
 		e.metrics.Forget(g.Plugin, g.Number)
@@ -330,7 +330,7 @@ func statusOf(v pluginView, p *plugin) PluginStatus {
 		st.Generation, st.Routes, st.LoadedAt = g.Number, g.Routes(), g.LoadedAt
 		ps := g.PoolStats()
 		st.Pool = &ps
-		for _, r := range g.regs {
+		for _, r := range g.Regs {
 			switch r.Kind {
 			case KindPermission:
 				st.Permissions = append(st.Permissions, r.Name)

@@ -225,7 +225,7 @@ end
 
 func inflight(te *testEngine, name string) int64 {
 	if g := te.servingGen(name); g != nil {
-		return g.inflight.Load()
+		return g.InFlight()
 	}
 	return 0
 }

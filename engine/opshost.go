@@ -10,25 +10,14 @@ import (
 )
 
 // Thin methods over what moved to engine/egress (vbwd.http's binding) and
-// engine/registry (route request schemas), under the names generation.go,
-// modules.go and handler.go call.
+// engine/registry (route request schemas), under the names modules.go and
+// handler.go call (engine/gen binds a generation's vbwd.http and compiles
+// its route schemas itself).
 
 // httpModule binds vbwd.http to a plugin generation (DefaultModules). It
 // allows nothing until bindEgress gives it the generation's config.
 func (e *Engine) httpModule(p hostapi.Plugin) hostapi.Module {
 	return egress.Module(p, e.opts.HTTPTransport, e.metrics)
-}
-
-// bindEgress gives the generation's vbwd.http its allow-list (the config's
-// http.allow); a malformed list fails the generation, naming config.json.
-func (g *Generation) bindEgress() error {
-	return egress.Bind(g.env.modules["http"], g.Config, g.Plugin, g.src.RelDir)
-}
-
-// compileRouteSchemas loads and compiles the schemas of g's routes, once per
-// generation; an error names the r:get(...) line.
-func (g *Generation) compileRouteSchemas() error {
-	return registry.CompileRouteSchemas(g.Plugin, g.src.Dir, g.routes)
 }
 
 // validRequest checks the request against the route's schemas and answers
@@ -46,5 +35,5 @@ func (e *Engine) RouteSpecs(plugin string) (prefix string, routes []Route, ok bo
 	if !known || p.gen == nil {
 		return "", nil, false
 	}
-	return p.gen.Manifest.URLPrefix, append([]Route(nil), p.gen.routes...), true
+	return p.gen.Manifest.URLPrefix, append([]Route(nil), p.gen.RouteList...), true
 }

@@ -47,10 +47,10 @@ func (e *Engine) outboxConfig() outbox.Config {
 type outboxHost struct{ e *Engine }
 
 func (h outboxHost) Handlers(event string) []outbox.Handler {
-	refs := h.e.index.Load().events[event]
+	refs := h.e.index.Load().Events[event]
 	out := make([]outbox.Handler, len(refs))
 	for i, ref := range refs {
-		out[i] = outbox.Handler{Plugin: ref.gen.Plugin, Run: func(ctx context.Context, ev *outbox.Event) (bool, error) {
+		out[i] = outbox.Handler{Plugin: ref.Gen.Plugin, Run: func(ctx context.Context, ev *outbox.Event) (bool, error) {
 			msg := bus.NewEvent(ev.ID(), ev.Name(), ev.Source(), ev.Attempt(), ev.Raw())
 			return h.e.runHandler(ctx, ref, msg)
 		}}
@@ -60,7 +60,7 @@ func (h outboxHost) Handlers(event string) []outbox.Handler {
 
 func (h outboxHost) Index() outbox.Index { return (*subsIndex)(h.e.index.Load()) }
 
-func (h outboxHost) Serving(plugin string) bool { return h.e.index.Load().serving[plugin] }
+func (h outboxHost) Serving(plugin string) bool { return h.e.index.Load().Serving[plugin] }
 
 func (h outboxHost) Count(plugin, event, outcome string) {
 	h.e.metrics.Events.WithLabelValues(plugin, web.Label(event), outcome).Inc()
@@ -72,10 +72,10 @@ func (h outboxHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }
 type subsIndex registryIndex
 
 func (ix *subsIndex) Subscriptions() (plugins, events []string, serving map[string]bool) {
-	for name, refs := range ix.events {
+	for name, refs := range ix.Events {
 		for _, ref := range refs {
-			plugins, events = append(plugins, ref.gen.Plugin), append(events, name)
+			plugins, events = append(plugins, ref.Gen.Plugin), append(events, name)
 		}
 	}
-	return plugins, events, ix.serving
+	return plugins, events, ix.Serving
 }

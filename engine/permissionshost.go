@@ -12,14 +12,14 @@ import (
 
 // Check reports whether user holds permission key under the current grants.
 func (e *Engine) Check(u *hostapi.User, key string) bool {
-	return e.index.Load().grants.Allows(u, key)
+	return e.index.Load().Grants.Allows(u, key)
 }
 
 // Permissions lists the serving plugins' permission catalogue, by key.
 func (e *Engine) Permissions() []PermissionDecl {
 	ix := e.index.Load()
-	out := make([]PermissionDecl, 0, len(ix.permissions))
-	for _, d := range ix.permissions {
+	out := make([]PermissionDecl, 0, len(ix.Permissions))
+	for _, d := range ix.Permissions {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })

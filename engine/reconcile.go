@@ -213,7 +213,7 @@ func (e *Engine) start(ctx context.Context, p *plugin, rootCfg rootConfig, next,
 		return err
 	}
 	next[p.name], built[p.name] = g, g
-	e.log.Info("plugin initialized", "plugin", p.name, "version", p.manifest.Version, "gen", g.Number, "routes", len(g.routes))
+	e.log.Info("plugin initialized", "plugin", p.name, "version", p.manifest.Version, "gen", g.Number, "routes", len(g.RouteList))
 	return nil
 }
 
@@ -291,8 +291,8 @@ func (e *Engine) commit(snap *snapshot, cur, built map[string]*Generation, cands
 
 // discard closes a generation that was built but never served.
 func (e *Engine) discard(g *Generation) {
-	if err := g.retire(e.opts.DrainTimeout); err != nil {
-		g.logger.Error("closing an unused generation", "err", err)
+	if err := g.Retire(e.opts.DrainTimeout); err != nil {
+		g.Logger.Error("closing an unused generation", "err", err)
 	}
 	e.metrics.Forget(g.Plugin, g.Number)
 	e.poolRetired(g.Plugin)

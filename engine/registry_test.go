@@ -25,10 +25,10 @@ end`)})
 		t.Errorf("registrations: %s", got)
 	}
 	ix := te.index.Load()
-	if d := ix.permissions["p.read"]; d.Description != "Read things" || strings.Join(d.Roles, ",") != "admin,subscriber" {
+	if d := ix.Permissions["p.read"]; d.Description != "Read things" || strings.Join(d.Roles, ",") != "admin,subscriber" {
 		t.Errorf("permission decl: %+v", d)
 	}
-	if len(ix.events["other.happened"]) != 1 || ix.services["p.service"].gen == nil {
+	if len(ix.Events["other.happened"]) != 1 || ix.Services["p.service"].Gen == nil {
 		t.Errorf("index: %+v", ix)
 	}
 }

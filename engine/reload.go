@@ -127,8 +127,8 @@ func (e *Engine) retireLater(gens []*Generation) {
 		e.retiring.Add(1)
 		go func() {
 			defer e.retiring.Done()
-			if err := g.retire(e.opts.DrainTimeout); err != nil {
-				g.logger.Error("retiring generation", "err", err)
+			if err := g.Retire(e.opts.DrainTimeout); err != nil {
+				g.Logger.Error("retiring generation", "err", err)
 			}
 			e.metrics.Forget(g.Plugin, g.Number)
 			e.poolRetired(g.Plugin)

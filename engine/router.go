@@ -100,15 +100,15 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 // panic becomes that plugin's error, with the file:line of the r:get call,
 // and no other plugin is affected.
 func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
-	if len(g.routes) == 0 {
+	if len(g.RouteList) == 0 {
 		return nil, nil
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(e.notFound)
 	mux.MethodNotAllowed(methodNotAllowed)
-	for i, rt := range g.routes {
+	for i, rt := range g.RouteList {
 		if err := addRoute(mux, rt, e.routeHandler(g, i)); err != nil {
-			pe := &PluginError{Plugin: g.Plugin, File: g.src.RelDir + "/init.lua", Op: "routes",
+			pe := &PluginError{Plugin: g.Plugin, File: g.Src.RelDir + "/init.lua", Op: "routes",
 				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
 			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {
 				if line, err := strconv.Atoi(rt.Where[i+1:]); err == nil {

@@ -21,11 +21,11 @@ func (e *Engine) RunLua(ctx context.Context, plugin string, fn func(L *lua.LStat
 	if g == nil {
 		return fmt.Errorf("%w: %s", ErrNotEnabled, plugin)
 	}
-	if !g.enter() {
+	if !g.Enter() {
 		return ErrRetired
 	}
-	defer g.leave()
-	return g.pool.Run(ctx, func(s *State) error { return fn(s.L) })
+	defer g.Leave()
+	return g.Pool.Run(ctx, func(s *State) error { return fn(s.L) })
 }
 
 // LuaError converts an error from running Lua in a plugin's state into the

@@ -56,7 +56,7 @@ func benchCallIn(b *testing.B, g *Generation, chunk string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: "bench"})
-	err := g.pool.Run(ctx, func(s *State) error {
+	err := g.Pool.Run(ctx, func(s *State) error {
 		L := s.L
 		if err := L.DoString(chunk); err != nil {
 			return err

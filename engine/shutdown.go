@@ -56,7 +56,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Unlock()
 	var errs []error
 	for _, g := range dependentsFirst(list) {
-		if err := g.retire(e.opts.DrainTimeout); err != nil {
+		if err := g.Retire(e.opts.DrainTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
 		}
 	}
@@ -80,7 +80,7 @@ func (e *Engine) abortStart() {
 		list = append(list, g)
 	}
 	for _, g := range dependentsFirst(list) {
-		_ = g.retire(e.opts.DrainTimeout)
+		_ = g.Retire(e.opts.DrainTimeout)
 		e.plugins[g.Plugin].gen, e.plugins[g.Plugin].state = nil, StateDisabled
 	}
 	e.retiring.Wait()

@@ -44,7 +44,7 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	sort.Slice(list, func(i, j int) bool { return list[i].Plugin < list[j].Plugin })
 	for i, a := range list {
 		for _, b := range list[i+1:] {
-			if a.mux != nil && b.mux != nil && spec.PrefixesOverlap(a.Manifest.URLPrefix, b.Manifest.URLPrefix) {
+			if a.Mux != nil && b.Mux != nil && spec.PrefixesOverlap(a.Manifest.URLPrefix, b.Manifest.URLPrefix) {
 				return nil, fmt.Errorf("url_prefix %s of plugin %s overlaps %s of plugin %s",
 					a.Manifest.URLPrefix, a.Plugin, b.Manifest.URLPrefix, b.Plugin)
 			}
@@ -87,8 +87,8 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	mux.Get("/openapi.json", e.serveOpenAPI)
 	mux.Handle("/metrics", e.metrics.Handler())
 	for _, g := range gens {
-		if g.mux != nil {
-			mux.Mount(g.Manifest.URLPrefix, g.mux)
+		if g.Mux != nil {
+			mux.Mount(g.Manifest.URLPrefix, g.Mux)
 		}
 	}
 	return mux, nil

@@ -118,7 +118,7 @@ func (e *Engine) serveStream(w *web.RespWriter, r *http.Request, g *Generation, 
 			_, _ = w.Write([]byte(": keep-alive\n\n"))
 		case <-r.Context().Done():
 			return
-		case <-g.streamsDone:
+		case <-g.StreamsDone():
 			web.WriteReconnect(w, rc, "plugin "+g.Plugin+" was reloaded or disabled")
 			return
 		case <-e.streamsDone:

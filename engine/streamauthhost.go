@@ -63,10 +63,10 @@ func (h streamauthHost) IsStreamPath(path string) bool {
 	}
 	pattern := rctx.RoutePattern()
 	for _, g := range snap.gens {
-		if g.mux == nil {
+		if g.Mux == nil {
 			continue
 		}
-		for _, rt := range g.routes {
+		for _, rt := range g.RouteList {
 			if rt.Stream && rt.Method == http.MethodGet && streamauth.SamePattern(g.Manifest.URLPrefix+rt.Path, pattern) {
 				return true
 			}

@@ -22,7 +22,7 @@ import (
 
 // The engine's half of vbwd.di (stdlib/di is the Lua half): resolving a
 // service name for a calling plugin (its own services, its declared
-// dependencies', its extensions' (the engine's extensions.go), the Go
+// dependencies', its extensions' (engine/gen's extensions.go), the Go
 // services), and running a call in the provider's pool. A call is routed
 // by name at call time through the registry index (Host.Service), so a
 // reload of the provider is picked up by the next call and a call that

@@ -10,7 +10,7 @@ import (
 )
 
 // The registrations on_enable(ctx) makes besides routes (the ctx table
-// itself is engine/registry.go).
+// itself is engine/gen's registry.go).
 
 // Registration kinds.
 const (

@@ -1,8 +1,8 @@
 // Package registry holds what the serving plugins register with the
 // engine: routes(r) recorded per state (Recorder, Route, the route
 // options), the permission catalogue and the role grants derived from it.
-// The ctx table of on_enable and the generation's index are still
-// engine/registry.go.
+// The ctx table of on_enable and the index of the serving generations'
+// registrations are engine/gen's.
 package registry
 
 import (

@@ -1,4 +1,4 @@
-package engine
+package gen
 
 import (
 	lua "github.com/yuin/gopher-lua"
@@ -16,13 +16,13 @@ type (
 // State is one sandboxed Lua state of a generation's pool, with the handler
 // functions its own routes(r) registered (closures of this state).
 type State struct {
-	luavm.VM // L, and what bounds its calls
-	gen      *Generation
-	plugin   *lua.LTable
-	handlers []*lua.LFunction
-	values   []lua.LValue // per registration of the generation: what this state registered
+	luavm.VM    // L, and what bounds its calls
+	Gen         *Generation
+	PluginTable *lua.LTable // what init.lua returned
+	Handlers    []*lua.LFunction
+	Values      []lua.LValue // per registration of the generation: what this state registered
 
-	req luareq.Meta // the req and req.params userdata (engine/luareq)
+	Req luareq.Meta // the req and req.params userdata (engine/luareq)
 }
 
 func (s *State) close() { s.Close() }

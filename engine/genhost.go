@@ -2,19 +2,37 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
-	"time"
 
-	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
-	lua "github.com/yuin/gopher-lua"
+	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 )
 
-// PopulateTimeout bounds one plugin's populate.lua.
-const PopulateTimeout = 5 * time.Minute
+// Plugin generations, their states, the on_enable ctx and the registrations
+// index live in engine/gen. The engine builds a generation's Env (newEnv,
+// engine.go) and Limits, and keeps the names its own code uses.
+
+type (
+	stateEnv      = gen.Env
+	regRef        = gen.Ref   // a registration as engine/bus and engine/jobs see it
+	registryIndex = gen.Index // of a snapshot's serving generations
+)
+
+// newGeneration builds g (gen.Build): its first state, whose registrations
+// become canonical, and the pre-warmed pool. On error nothing is left open.
+func newGeneration(ctx context.Context, g *Generation) error { return gen.Build(ctx, g) }
+
+// buildIndex indexes the serving generations' registrations (gen.BuildIndex).
+func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
+	return gen.BuildIndex(gens, roleOverrides)
+}
+
+// genLimits are the options a generation is built and called with.
+func (e *Engine) genLimits() gen.Limits {
+	return gen.Limits{PoolMin: e.opts.PoolMin, PoolMax: e.opts.PoolMax, MemoryBudget: e.opts.MemoryBudget,
+		RequestTimeout: e.opts.RequestTimeout, MaxResponseBytes: e.opts.MaxResponseBytes}
+}
 
 // Populate runs plugins/<name>/populate.lua — which returns function(ctx) —
 // for the named enabled plugins (every enabled plugin when none is named),
@@ -45,7 +63,7 @@ func (e *Engine) Populate(ctx context.Context, names ...string) ([]string, error
 		if _, err := os.Stat(file); err != nil {
 			continue
 		}
-		if err := p.gen.populate(ctx, file); err != nil {
+		if err := p.gen.Populate(ctx, file); err != nil {
 			return ran, err
 		}
 		e.log.Info("populated", "plugin", n)
@@ -61,36 +79,4 @@ func (e *Engine) enabledOrder() []string {
 		order[i], order[j] = order[j], order[i]
 	}
 	return order
-}
-
-func (g *Generation) populate(ctx context.Context, file string) error {
-	chunk := path.Join(g.src.RelDir, "populate.lua")
-	proto, err := luavm.CompileFile(g.Plugin, file, chunk)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, PopulateTimeout)
-	defer cancel()
-	return g.pool.Run(ctx, func(s *State) error {
-		L := s.L
-		L.Push(L.NewFunctionFromProto(proto))
-		if err := L.PCall(0, 1, nil); err != nil {
-			return luavm.WithCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
-		}
-		fn, ok := L.Get(-1).(*lua.LFunction)
-		L.Pop(1)
-		if !ok {
-			return &PluginError{Plugin: g.Plugin, File: chunk, Op: "populate", Err: errors.New("populate.lua must return function(ctx)")}
-		}
-		L.Push(fn)
-		L.Push(s.hookCtx(nil))
-		if err := L.PCall(1, 0, nil); err != nil {
-			err = luavm.WithCtxErr(ctx, normalizeLuaError(g.Plugin, "populate", err))
-			if se, ok := err.(*StatusError); ok {
-				err = &PluginError{Plugin: g.Plugin, File: chunk, Op: "populate", Err: se}
-			}
-			return err
-		}
-		return nil
-	})
 }

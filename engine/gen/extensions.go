@@ -1,4 +1,4 @@
-package engine
+package gen
 
 // Extensions: a plugin may call the services of the plugins that declare a
 // dependency on it, not only those it depends on. That is how a plugin
@@ -10,10 +10,9 @@ package engine
 // extension being reloaded, disabled or not yet enabled is an error of that
 // call, not of the host.
 
-// extendedBy reports whether the serving generation of owner declares a
-// dependency on plugin (owner is one of plugin's extensions).
-func (e *Engine) extendedBy(owner, plugin string) bool {
-	g := e.servingGen(owner)
+// Extends reports whether g declares a dependency on plugin (g's plugin is
+// one of plugin's extensions); false for a nil g (owner not serving).
+func (g *Generation) Extends(plugin string) bool {
 	if g == nil {
 		return false
 	}
