@@ -80,7 +80,7 @@ func BenchmarkDispatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		resp.reset()
-		err := g.pool.Run(ctx, func(s *State) error { return s.serve(ctx, idx, r, nil, "bench-1", nil, resp) })
+		err := g.pool.Run(ctx, func(s *State) error { return s.serve(ctx, idx, r, nil, nil, "bench-1", nil, resp) })
 		if err != nil || resp.status != 200 {
 			b.Fatal(err, resp.status)
 		}

@@ -40,6 +40,8 @@ type Generation struct {
 	exchangers  map[string]ExchangerSpec
 
 	mux *chi.Mux // its routes, relative to the url_prefix (compileRoutes); nil without routes
+	// routeServers are its routes' handlers by method and chi pattern (router.go: routeFast)
+	routeServers map[routeKey]*routeServer
 
 	// cancelled is set when retirement gives up waiting (DrainTimeout):
 	// every call still running on the generation is interrupted (heldCtx).

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
@@ -35,67 +36,91 @@ func (r *response) reset() {
 	r.stream, r.events = "", nil
 }
 
-// routeHandler serves route idx of generation g.
-func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
+// routeServer serves one route of a generation. It is built once, when the
+// generation's routes are compiled, with everything a request needs that
+// does not change per request (timeout, body limit, metrics series, span
+// name), so a request pays no lookup for them.
+type routeServer struct {
+	e       *Engine
+	g       *Generation
+	idx     int
+	rt      Route
+	timeout time.Duration
+	limit   int64
+	rm      *web.RouteMetrics
+	pattern string // url_prefix + path: the span's route
+}
+
+func (e *Engine) newRouteServer(g *Generation, idx int) *routeServer {
 	rt := g.routes[idx]
-	timeout, limit := e.opts.RequestTimeout, e.opts.MaxBodyBytes
+	rs := &routeServer{e: e, g: g, idx: idx, rt: rt, timeout: e.opts.RequestTimeout, limit: e.opts.MaxBodyBytes,
+		rm: e.routeMetrics(g, rt), pattern: g.Manifest.URLPrefix + rt.Path}
 	if rt.Timeout > 0 {
-		timeout = rt.Timeout
+		rs.timeout = rt.Timeout
 	}
 	if rt.BodyLimit > 0 {
-		limit = rt.BodyLimit
+		rs.limit = rt.BodyLimit
 	}
-	rm := e.routeMetrics(g, rt)
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !g.enter() {
-			e.redispatch(w, r)
-			return
-		}
-		inflight := true
-		defer func() {
-			if inflight {
-				g.leave()
-			}
-		}()
-		rw := web.AsRespWriter(w)
-		rw.Plugin, rw.Gen = g.Plugin, g.Number
-		defer func() { rm.Observe(rw.Status, time.Since(rw.Start)) }()
-		authorize := e.authorize
-		if rt.Stream {
-			authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
-		}
-		user, ok := authorize(rw, r, rt.Permission, rt.Auth)
-		if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, &rt, user)) {
-			return
-		}
-		body, ok := readBody(rw, r, limit)
-		if !ok || !validRequest(rw, r, rt, body) {
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
-		ctx, sp := web.StartCall(ctx, g.Plugin, g.Number, rt.Method, g.Manifest.URLPrefix+rt.Path) // web/tracing.go; nil when untraced
-		defer tracing.End(sp, nil)
-		resp := responsePool.Get().(*response)
-		defer func() { resp.reset(); responsePool.Put(resp) }()
-		err := g.pool.Run(ctx, func(s *State) error {
-			return s.serve(ctx, idx, r, body, rw.RequestID, user, resp)
-		})
-		if err != nil {
-			tracing.Fail(sp, err)
-			e.writeCallError(rw, r, g, rt, err)
-			return
-		}
-		if rt.Stream {
-			cancel() // the handler's deadline does not bound the stream
-			inflight = false
-			g.leave() // a stream holds no state: it is tracked apart, and closed when g retires
-			e.serveStream(rw, r, g, resp.stream, resp.events)
-			return
-		}
-		writeResponse(rw, resp)
+	return rs
+}
+
+// ServeHTTP is the route's handler in the generation's chi router (the
+// path through the snapshot's router, see Engine.dispatch).
+func (rs *routeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rs.serve(w, r, chi.RouteContext(r.Context()))
+}
+
+// serve serves one request; params holds its path parameters.
+func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi.Context) {
+	e, g, rt := rs.e, rs.g, &rs.rt
+	if !g.enter() {
+		e.redispatch(w, r)
+		return
 	}
+	inflight := true
+	defer func() {
+		if inflight {
+			g.leave()
+		}
+	}()
+	rw := web.AsRespWriter(w)
+	rw.Plugin, rw.Gen = g.Plugin, g.Number
+	defer func() { rs.rm.Observe(rw.Status, time.Since(rw.Start)) }()
+	authorize := e.authorize
+	if rt.Stream {
+		authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
+	}
+	user, ok := authorize(rw, r, rt.Permission, rt.Auth)
+	if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, rt, user)) {
+		return
+	}
+	body, ok := readBody(rw, r, rs.limit)
+	if !ok || !validRequest(rw, r, *rt, body) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), rs.timeout)
+	defer cancel()
+	ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
+	ctx, sp := web.StartCall(ctx, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
+	defer tracing.End(sp, nil)
+	resp := responsePool.Get().(*response)
+	defer func() { resp.reset(); responsePool.Put(resp) }()
+	err := g.pool.Run(ctx, func(s *State) error {
+		return s.serve(ctx, rs.idx, r, params, body, rw.RequestID, user, resp)
+	})
+	if err != nil {
+		tracing.Fail(sp, err)
+		e.writeCallError(rw, r, g, *rt, err)
+		return
+	}
+	if rt.Stream {
+		cancel() // the handler's deadline does not bound the stream
+		inflight = false
+		g.leave() // a stream holds no state: it is tracked apart, and closed when g retires
+		e.serveStream(rw, r, g, resp.stream, resp.events)
+		return
+	}
+	writeResponse(rw, resp)
 }
 
 // authorize reads the caller from "Authorization: Bearer <JWT>" and checks
@@ -157,9 +182,9 @@ func readBody(w *web.RespWriter, r *http.Request, limit int64) ([]byte, bool) {
 }
 
 // serve calls handler idx with a req table and encodes what it returns.
-func (s *State) serve(ctx context.Context, idx int, r *http.Request, body []byte, requestID string, user *hostapi.User, resp *response) error {
+func (s *State) serve(ctx context.Context, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *response) error {
 	L := s.L
-	req, d := s.req.New(L, r, body, requestID, user)
+	req, d := s.req.New(L, r, params, body, requestID, user)
 	defer d.Finish()
 	L.Push(s.handlers[idx])
 	L.Push(req)

@@ -43,7 +43,7 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if web.HasDotSegment(r.URL.Path) {
 		web.WriteError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
 	} else {
-		h.e.snap.Load().mux.ServeHTTP(rw, r)
+		h.e.dispatch(rw, r)
 	}
 	web.EndRequest(sp, rw)
 	h.e.accessLog(r, rw, time.Since(start))
@@ -75,11 +75,88 @@ func (e *Engine) accessLog(r *http.Request, w *web.RespWriter, d time.Duration) 
 	}
 }
 
+// dispatch routes a request once. A path under a generation's url_prefix
+// goes straight to that generation's router: one chi tree walk, with a
+// pooled route context that never enters the request's context. Anything
+// else — the engine's own endpoints, a method or path the generation has no
+// route for (chi's 404 and 405 answers) — goes through the snapshot's
+// router, where the generations' routers are mounted at their prefixes
+// with the same handlers, so both ways answer alike.
+func (e *Engine) dispatch(w http.ResponseWriter, r *http.Request) {
+	snap := e.snap.Load()
+	if len(snap.prefixes) > 0 && routeFast(snap, w, r) {
+		return
+	}
+	snap.mux.ServeHTTP(w, r)
+}
+
+var routeCtxPool = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
+// routeFast serves r when its path is under a url_prefix and the
+// generation's router has a route for it; it reports whether it did.
+func routeFast(snap *snapshot, w http.ResponseWriter, r *http.Request) bool {
+	path := r.URL.RawPath // what chi routes on: the raw path when it differs
+	if path == "" {
+		path = r.URL.Path
+	}
+	g, rest := snap.genFor(path)
+	if g == nil || g.mux == nil {
+		return false
+	}
+	rctx := routeCtxPool.Get().(*chi.Context)
+	rctx.Reset()
+	rctx.Routes = g.mux
+	if len(rest) > 1 {
+		// the mount matched "<prefix>/*" and left its "*" emptied (chi's
+		// Mount; luareq: req.params.rest); "<prefix>" and "<prefix>/"
+		// are patterns of their own
+		rctx.URLParams.Add("*", "")
+	} else {
+		rest = "/"
+	}
+	rs := g.routeServers[routeKey{r.Method, g.mux.Find(rctx, r.Method, rest)}]
+	if rs != nil {
+		rs.serve(w, r, rctx)
+	}
+	rctx.Reset()
+	routeCtxPool.Put(rctx)
+	return rs != nil
+}
+
+// routeKey names a route in its generation's router: chi's Find gives the
+// pattern a path matched.
+type routeKey struct{ method, pattern string }
+
+// genFor returns the generation whose url_prefix path is under, and the
+// rest of path after the prefix. Prefixes never overlap (buildSnapshot), so
+// at most one matches; each is a whole number of segments.
+func (s *snapshot) genFor(path string) (*Generation, string) {
+	for i := 1; i <= len(path); i++ {
+		if i == len(path) || path[i] == '/' {
+			if g := s.prefixes[path[:i]]; g != nil {
+				return g, path[i:]
+			}
+		}
+	}
+	return nil, ""
+}
+
+// prefixIndex maps the url_prefixes of the generations with routes to them.
+func prefixIndex(gens []*Generation) map[string]*Generation {
+	m := map[string]*Generation{}
+	for _, g := range gens {
+		if g.mux != nil {
+			m[g.Manifest.URLPrefix] = g
+		}
+	}
+	return m
+}
+
 // redispatch serves a request again through the current router: its route
 // belonged to a generation retired after the router lookup.
 func (e *Engine) redispatch(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, nil))
-	e.snap.Load().mux.ServeHTTP(w, r)
+	e.dispatch(w, r)
 }
 
 func (e *Engine) notFound(w http.ResponseWriter, r *http.Request) {
@@ -106,8 +183,11 @@ func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
 	mux := chi.NewRouter()
 	mux.NotFound(e.notFound)
 	mux.MethodNotAllowed(methodNotAllowed)
+	g.routeServers = make(map[routeKey]*routeServer, len(g.routes))
 	for i, rt := range g.routes {
-		if err := addRoute(mux, rt, e.routeHandler(g, i)); err != nil {
+		rs := e.newRouteServer(g, i)
+		g.routeServers[routeKey{rt.Method, rt.Path}] = rs
+		if err := addRoute(mux, rt, rs); err != nil {
 			pe := &PluginError{Plugin: g.Plugin, File: g.src.RelDir + "/init.lua", Op: "routes",
 				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
 			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {

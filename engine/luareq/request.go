@@ -22,6 +22,7 @@ import (
 // never another request's data).
 type reqData struct {
 	r       *http.Request
+	params  *chi.Context // the route's path parameters
 	body    []byte
 	id      string
 	done    bool
@@ -81,10 +82,14 @@ func (s *Meta) Init(L *lua.LState) {
 	s.queryAllFn = L.NewFunction(reqQueryAll)
 }
 
-// New makes the req userdata of one call, for user (nil: anonymous); end
+// New makes the req userdata of one call, for user (nil: anonymous), with
+// the path parameters of params (nil: those of r's chi route context); end
 // it with Finish.
-func (s *Meta) New(L *lua.LState, r *http.Request, body []byte, requestID string, user *hostapi.User) (*lua.LUserData, *Data) {
-	d := &reqData{r: r, body: body, id: requestID, user: user}
+func (s *Meta) New(L *lua.LState, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User) (*lua.LUserData, *Data) {
+	if params == nil {
+		params = chi.RouteContext(r.Context())
+	}
+	d := &reqData{r: r, params: params, body: body, id: requestID, user: user}
 	ud := L.NewUserData()
 	ud.Value = d
 	ud.Metatable = s.reqMeta
@@ -197,7 +202,7 @@ func paramsIndex(L *lua.LState) int {
 	if key == "rest" {
 		key = "*"
 	}
-	if rc := chi.RouteContext(d.r.Context()); rc != nil {
+	if rc := d.params; rc != nil {
 		// last match wins, as in chi.URLParam: the url_prefix mount leaves
 		// an empty "*" before the route's own
 		for i := len(rc.URLParams.Keys) - 1; i >= 0; i-- {
