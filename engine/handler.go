@@ -98,10 +98,9 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	if !ok || !validRequest(rw, r, *rt, body) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), rs.timeout)
-	defer cancel()
-	ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
-	ctx, sp := web.StartCall(ctx, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
+	cc := newCallCtx(r.Context(), rs.timeout, rw.RequestID, user) // callctx.go
+	defer cc.Cancel()
+	ctx, sp := web.StartCall(cc, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
 	defer tracing.End(sp, nil)
 	resp := responsePool.Get().(*response)
 	defer func() { resp.reset(); responsePool.Put(resp) }()
@@ -114,7 +113,7 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 		return
 	}
 	if rt.Stream {
-		cancel() // the handler's deadline does not bound the stream
+		cc.Cancel() // the handler's deadline does not bound the stream
 		inflight = false
 		g.leave() // a stream holds no state: it is tracked apart, and closed when g retires
 		e.serveStream(rw, r, g, resp.stream, resp.events)

@@ -113,8 +113,19 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	}
 	vm.guard.arm(p.cfg.Budget)
 	hc := &heldCtx[S]{Context: ctx, s: s, p: p, final: final}
-	vm.L.SetContext(hc)
+	lim := vm.L.G.Limits
+	if lim != nil {
+		// the watcher stops the call when hc is done (watch.go): the VM
+		// checks only lim at each instruction
+		vm.L.SetContextWatched(hc)
+		watchCall(lim, hc)
+	} else {
+		vm.L.SetContext(hc)
+	}
 	err = fn(s)
+	if lim != nil {
+		unwatchCall(lim)
+	}
 	vm.L.RemoveContext()
 	discard := hc.Err() != nil || vm.Broken || vm.guard.stopped() // interrupted, or over a memory limit
 	err = vm.guard.done(err)
@@ -129,9 +140,15 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 // one after.
 func runHeld[S Stater](ctx context.Context, s S, fn func(S) error) error {
 	L := s.Core().L
-	outer := L.Context()
-	L.SetContext(ctx)
-	defer L.SetContext(outer)
+	outer, watched := L.Context(), L.ContextWatched()
+	L.SetContext(ctx) // checked at each instruction: only the outer call is watched
+	defer func() {
+		if watched {
+			L.SetContextWatched(outer)
+		} else {
+			L.SetContext(outer)
+		}
+	}()
 	return fn(s)
 }
 
