@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
@@ -37,8 +38,9 @@ var respWriterPool = sync.Pool{New: func() any { return new(web.RespWriter) }}
 func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := respWriterPool.Get().(*web.RespWriter)
-	*rw = web.RespWriter{ResponseWriter: w, RequestID: h.requestID(r), Start: start}
-	w.Header()["X-Request-Id"] = []string{rw.RequestID}
+	id := h.requestID(r)
+	*rw = web.RespWriter{ResponseWriter: w, RequestID: id[0], Start: start}
+	w.Header()["X-Request-Id"] = id
 	r, sp := web.StartRequest(h.e.tracer, r, rw) // web/tracing.go; nil when off
 	if web.HasDotSegment(r.URL.Path) {
 		web.WriteError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
@@ -46,17 +48,33 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.e.dispatch(rw, r)
 	}
 	web.EndRequest(sp, rw)
-	h.e.accessLog(r, rw, time.Since(start))
+	if h.e.access != nil {
+		end := time.Now()
+		h.e.access.WriteAt(r, rw, end, end.Sub(start))
+	}
 	*rw = web.RespWriter{}
 	respWriterPool.Put(rw)
 }
 
-// requestID keeps a sane incoming X-Request-Id, else makes one.
-func (h *rootHandler) requestID(r *http.Request) string {
+// requestID keeps a sane incoming X-Request-Id, else makes one; it
+// returns it as the X-Request-Id header value.
+func (h *rootHandler) requestID(r *http.Request) []string {
 	if v := r.Header.Get("X-Request-Id"); v != "" && len(v) <= 64 && safeID(v) {
-		return v
+		return []string{v}
 	}
-	return h.prefix + "-" + strconv.FormatUint(h.seq.Add(1), 36)
+	box := new(idBox)
+	b := append(box.buf[:0], h.prefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, h.seq.Add(1), 36)
+	box.hv[0] = unsafe.String(&b[0], len(b)) // b is never written again
+	return box.hv[:]
+}
+
+// idBox is a generated request id and the header value holding it, in one
+// allocation instead of three (the concatenation, the number, the slice).
+type idBox struct {
+	hv  [1]string
+	buf [32]byte // 8 hex digits, '-', a base-36 uint64 (at most 13)
 }
 
 func safeID(s string) bool {
@@ -67,12 +85,6 @@ func safeID(s string) bool {
 		}
 	}
 	return true
-}
-
-func (e *Engine) accessLog(r *http.Request, w *web.RespWriter, d time.Duration) {
-	if e.access != nil {
-		e.access.Write(r, w, d)
-	}
 }
 
 // dispatch routes a request once. A path under a generation's url_prefix
