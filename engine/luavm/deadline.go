@@ -9,12 +9,14 @@ import (
 
 // DeadlineCtx is the context of one call with a deadline, like
 // context.WithTimeout's but without its costs on the request path: no timer,
-// no channel and no registration in the parent until something asks for
-// Done. A pooled call's VM does not (Pool.Run watches the context and
-// Err reads the deadline as time), so a handler that calls no host module
-// waiting on Done pays one allocation. A host module that does (a database
-// query) gets a channel closed at the deadline or when the parent is done,
-// as from WithTimeout.
+// no channel and no registration in the parent. A pooled call's VM never
+// asks for Done (Pool.Run watches the context, watch.go), and Err reads the
+// deadline as time, so a handler that calls no host module waiting on the
+// context pays one allocation. A host module that does wait (a database
+// query: pgx registers an AfterFunc, a derived context asks for Done) gets
+// a channel, or its function run, when the context ends: at the deadline or
+// when the parent is done, as seen by the call watcher, which polls Err of
+// such contexts every millisecond (watch.go) — no timer either.
 type DeadlineCtx struct {
 	parent   context.Context
 	deadline time.Time
@@ -22,9 +24,9 @@ type DeadlineCtx struct {
 	donep    atomic.Pointer[chan struct{}] // Done's channel, once made
 
 	mu      sync.Mutex
-	ended   bool        // end ran: Done's channel is closed, or made closed
-	timer   *time.Timer // closes Done's channel at the deadline
-	unwatch func() bool // stops the parent's AfterFunc, which closes it too
+	ended   bool     // end ran: Done's channel is closed, or made closed
+	watched bool     // the watcher polls Err (watchDeadline)
+	afters  []func() // AfterFunc's functions not yet run or stopped (nil: stopped)
 }
 
 // NewDeadline returns a context done timeout from now, or when parent is,
@@ -60,13 +62,12 @@ func (c *DeadlineCtx) Err() error {
 	return nil
 }
 
-// Done returns a channel closed when Err becomes non-nil. It is made on the
-// first call, with a timer for the deadline and a watch on the parent.
+// Done returns a channel closed when the context ends. It is made on the
+// first call, and the call watcher then polls Err until it does.
 func (c *DeadlineCtx) Done() <-chan struct{} {
 	if d := c.donep.Load(); d != nil {
 		return *d
 	}
-	c.Err() // outside mu: it may end the context, and end takes mu
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if d := c.donep.Load(); d != nil {
@@ -76,37 +77,66 @@ func (c *DeadlineCtx) Done() <-chan struct{} {
 	c.donep.Store(&d)
 	if c.ended {
 		close(d)
-		return d
+	} else {
+		c.watchLocked()
 	}
-	expire := func() { c.Err() }
-	c.timer = time.AfterFunc(time.Until(c.deadline), expire)
-	c.unwatch = context.AfterFunc(c.parent, expire)
 	return d
 }
 
-// Cancel ends the context (Canceled unless it is done already) and frees
-// its timer and its watch on the parent.
+// AfterFunc runs f in its own goroutine once the context ends, unless stop
+// is called first (as context.AfterFunc, which uses it: a context derived
+// from this one, pgx's watch of a query, costs no goroutine).
+func (c *DeadlineCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		go f()
+		return func() bool { return false }
+	}
+	i := len(c.afters)
+	c.afters = append(c.afters, f)
+	c.watchLocked()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.ended || c.afters[i] == nil {
+			return false
+		}
+		c.afters[i] = nil
+		return true
+	}
+}
+
+// watchLocked has the watcher poll Err until the context ends (under mu).
+func (c *DeadlineCtx) watchLocked() {
+	if !c.watched {
+		c.watched = true
+		watchDeadline(c)
+	}
+}
+
+// Cancel ends the context (Canceled unless it is done already). A watched
+// context leaves the watcher at its next poll.
 func (c *DeadlineCtx) Cancel() { c.end(context.Canceled) }
 
-// end records why the context is done (the first reason stays) and closes
-// Done's channel if it was made.
+// end records why the context is done (the first reason stays), closes
+// Done's channel if it was made and starts the AfterFunc functions.
 func (c *DeadlineCtx) end(err error) error {
 	if !c.err.CompareAndSwap(nil, errPtr(err)) {
 		return *c.err.Load()
 	}
 	c.mu.Lock()
 	c.ended = true
-	d, t, unwatch := c.donep.Load(), c.timer, c.unwatch
-	c.timer, c.unwatch = nil, nil
+	d, afters := c.donep.Load(), c.afters
+	c.afters = nil
 	c.mu.Unlock()
-	if t != nil {
-		t.Stop()
-	}
-	if unwatch != nil {
-		unwatch()
-	}
 	if d != nil {
 		close(*d)
+	}
+	for _, f := range afters {
+		if f != nil {
+			go f()
+		}
 	}
 	return err
 }

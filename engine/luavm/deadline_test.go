@@ -120,3 +120,38 @@ func TestWatchedCall_StopsAnInfiniteLoopAtTheDeadline(t *testing.T) {
 		return !watcher.running
 	})
 }
+
+func TestDeadlineCtx_AfterFunc(t *testing.T) {
+	c := NewDeadline(context.Background(), 20*time.Millisecond)
+	ran := make(chan struct{})
+	c.AfterFunc(func() { close(ran) })
+	stopped := false
+	stop := c.AfterFunc(func() { stopped = true })
+	if !stop() || stop() {
+		t.Fatal("stop: want true once, then false")
+	}
+	<-ran // run by the watcher's poll at the deadline
+	if c.Err() != context.DeadlineExceeded || stopped {
+		t.Fatalf("Err = %v, stopped function ran: %v", c.Err(), stopped)
+	}
+	late := make(chan struct{})
+	if c.AfterFunc(func() { close(late) })() {
+		t.Fatal("stop after the end reported true")
+	}
+	<-late // registered after the end: run at once
+
+	// context.AfterFunc and derived contexts use it
+	c = NewDeadline(context.Background(), time.Hour)
+	child, cancel := context.WithCancel(c)
+	defer cancel()
+	ran = make(chan struct{})
+	context.AfterFunc(c, func() { close(ran) })
+	c.Cancel()
+	<-ran
+	<-child.Done()
+	waitFor(t, "the watcher to forget the ended context", func() bool {
+		watcher.mu.Lock()
+		defer watcher.mu.Unlock()
+		return len(watcher.deadlines) == 0 && !watcher.running
+	})
+}

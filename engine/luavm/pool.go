@@ -190,6 +190,22 @@ func (c *heldCtx[S]) Err() error {
 	return c.Context.Err()
 }
 
+// AfterFunc lets a context derived from the call's, or pgx's watch of a
+// query, register with the caller's context (a DeadlineCtx: no goroutine
+// and no timer) where context.AfterFunc would start a goroutine for a
+// context type of its own. Like Done before the drain gives up, it follows
+// the caller's context.
+func (c *heldCtx[S]) AfterFunc(f func()) func() bool {
+	if !c.final && c.p.cfg.Cancelled.Load() {
+		go f()
+		return func() bool { return false }
+	}
+	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(c.Context, f)
+}
+
 func (c *heldCtx[S]) Value(key any) any {
 	if k, ok := key.(heldStateKey); ok && k.pool == any(c.p) {
 		return c.s

@@ -16,25 +16,42 @@ import (
 // time). The watcher polls the contexts of the running calls every
 // watchInterval and stops (lua.Limits.Stop) those that are done — past
 // their deadline, cancelled by their client, or drain-cancelled (heldCtx)
-// — at most watchInterval late. It runs only while calls run.
+// — at most watchInterval late. It also ends the DeadlineCtx contexts a
+// host module waits on (Done, AfterFunc), in place of a timer each. It runs
+// only while there is something to watch.
 const watchInterval = time.Millisecond
 
 var watcher = struct {
-	mu      sync.Mutex
-	calls   map[*lua.Limits]context.Context
-	running bool
-}{calls: map[*lua.Limits]context.Context{}}
+	mu        sync.Mutex
+	calls     map[*lua.Limits]context.Context
+	deadlines map[*DeadlineCtx]struct{} // contexts whose Done or AfterFunc was asked for
+	running   bool
+}{calls: map[*lua.Limits]context.Context{}, deadlines: map[*DeadlineCtx]struct{}{}}
 
 // watchCall has the watcher stop lim's call when ctx is done, until
 // unwatchCall.
 func watchCall(lim *lua.Limits, ctx context.Context) {
 	watcher.mu.Lock()
 	watcher.calls[lim] = ctx
+	startWatcherLocked()
+	watcher.mu.Unlock()
+}
+
+// watchDeadline has the watcher poll c.Err until c ends (DeadlineCtx.Done);
+// the watcher forgets it then. c.end never takes watcher.mu: the watcher
+// calls it with watcher.mu held.
+func watchDeadline(c *DeadlineCtx) {
+	watcher.mu.Lock()
+	watcher.deadlines[c] = struct{}{}
+	startWatcherLocked()
+	watcher.mu.Unlock()
+}
+
+func startWatcherLocked() {
 	if !watcher.running {
 		watcher.running = true
 		go watchLoop()
 	}
-	watcher.mu.Unlock()
 }
 
 // unwatchCall ends the watch: after it returns, the watcher never stops lim
@@ -52,7 +69,7 @@ func watchLoop() {
 	defer t.Stop()
 	for range t.C {
 		watcher.mu.Lock()
-		if len(watcher.calls) == 0 {
+		if len(watcher.calls) == 0 && len(watcher.deadlines) == 0 {
 			watcher.running = false
 			watcher.mu.Unlock()
 			return
@@ -60,6 +77,11 @@ func watchLoop() {
 		for lim, ctx := range watcher.calls {
 			if ctx.Err() != nil && lim.Stopped() == nil {
 				lim.Stop(ctxCause(ctx))
+			}
+		}
+		for c := range watcher.deadlines {
+			if c.Err() != nil { // ended now (Err ends it) or before (Cancel)
+				delete(watcher.deadlines, c)
 			}
 		}
 		watcher.mu.Unlock()
