@@ -151,5 +151,7 @@ func errPtr(err error) *error {
 	case context.DeadlineExceeded:
 		return &context.DeadlineExceeded
 	}
-	return &err
+	p := new(error) // not &err: that would move err to the heap on every path
+	*p = err
+	return p
 }
