@@ -3,38 +3,16 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
-	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
-	lua "github.com/yuin/gopher-lua"
 )
-
-// response is what a Lua handler produced, encoded while the state was held.
-type response struct {
-	stream      string        // a stream route's channel
-	events      []StreamEvent // and the events to send first
-	status      int
-	contentType string
-	headers     [][2]string
-	body        []byte
-}
-
-var responsePool = sync.Pool{New: func() any { return &response{body: make([]byte, 0, 1024)} }}
-
-func (r *response) reset() {
-	r.status, r.contentType, r.headers, r.body = 0, "", r.headers[:0], r.body[:0]
-	r.stream, r.events = "", nil
-}
 
 // routeServer serves one route of a generation. It is built once, when the
 // generation's routes are compiled, with everything a request needs that
@@ -94,7 +72,7 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, rt, user)) {
 		return
 	}
-	body, ok := readBody(rw, r, rs.limit)
+	body, ok := web.ReadBody(rw, r, rs.limit)
 	if !ok || !validRequest(rw, r, *rt, body) {
 		return
 	}
@@ -102,8 +80,8 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	defer cc.Cancel()
 	ctx, sp := web.StartCall(cc, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
 	defer tracing.End(sp, nil)
-	resp := responsePool.Get().(*response)
-	defer func() { resp.reset(); responsePool.Put(resp) }()
+	resp := web.GetResult()
+	defer web.PutResult(resp)
 	err := g.pool.Run(ctx, func(s *State) error {
 		return s.serve(ctx, rs.idx, r, params, body, rw.RequestID, user, resp)
 	})
@@ -116,10 +94,10 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 		cc.Cancel() // the handler's deadline does not bound the stream
 		inflight = false
 		g.leave() // a stream holds no state: it is tracked apart, and closed when g retires
-		e.serveStream(rw, r, g, resp.stream, resp.events)
+		e.serveStream(rw, r, g, resp.Stream, resp.Events)
 		return
 	}
-	writeResponse(rw, resp)
+	web.WriteResult(rw, resp)
 }
 
 // authorize reads the caller from "Authorization: Bearer <JWT>" and checks
@@ -158,30 +136,8 @@ func (e *Engine) authorize(w *web.RespWriter, r *http.Request, perm string, need
 	return user, true
 }
 
-// readBody reads the request body up to limit bytes; it answers 413 and
-// returns false when the body is larger.
-func readBody(w *web.RespWriter, r *http.Request, limit int64) ([]byte, bool) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return nil, true
-	}
-	if r.ContentLength > limit {
-		web.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
-		return nil, false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		web.WriteError(w, http.StatusBadRequest, "cannot read request body", nil)
-		return nil, false
-	}
-	if int64(len(body)) > limit {
-		web.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
-		return nil, false
-	}
-	return body, true
-}
-
 // serve calls handler idx with a req table and encodes what it returns.
-func (s *State) serve(ctx context.Context, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *response) error {
+func (s *State) serve(ctx context.Context, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *web.Result) error {
 	L := s.L
 	req, d := s.req.New(L, r, params, body, requestID, user)
 	defer d.Finish()
@@ -194,100 +150,10 @@ func (s *State) serve(ctx context.Context, idx int, r *http.Request, params *chi
 	L.Pop(3)
 	if s.gen.routes[idx].Stream {
 		var err error
-		resp.stream, resp.events, err = streamResult(s.gen.Plugin, status)
+		resp.Stream, resp.Events, err = streamResult(s.gen.Plugin, status)
 		return err
 	}
-	return s.encodeResult(status, bodyV, headers, resp)
-}
-
-// encodeResult applies the handler contract: status, body[, headers]. A
-// first value that is not a number is the body of a 200; no values is 204.
-func (s *State) encodeResult(status, body, headers lua.LValue, resp *response) error {
-	if n, ok := status.(lua.LNumber); ok {
-		code := int(n)
-		if float64(code) != float64(n) || code < 200 || code > 599 {
-			// 1xx are interim answers, not a response: net/http would send
-			// 101 bare and turn the others into a 200
-			return fmt.Errorf("handler returned status %v, want an integer in 200..599", n)
-		}
-		resp.status = code
-	} else if status == lua.LNil {
-		resp.status = http.StatusNoContent
-	} else {
-		resp.status, body, headers = http.StatusOK, status, body
-	}
-	if t, ok := headers.(*lua.LTable); ok {
-		var herr error
-		t.ForEach(func(k, v lua.LValue) {
-			ks, ok := k.(lua.LString)
-			if !ok {
-				herr = fmt.Errorf("handler returned a header with a %s name", k.Type())
-				return
-			}
-			if string(ks) == "Content-Type" || string(ks) == "content-type" {
-				resp.contentType = v.String()
-				return
-			}
-			resp.headers = append(resp.headers, [2]string{string(ks), v.String()})
-		})
-		if herr != nil {
-			return herr
-		}
-	} else if headers != lua.LNil {
-		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
-	}
-	return encodeBody(body, resp, s.gen.opts.MaxResponseBytes, s.Interrupted())
-}
-
-// encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
-// interruptible by the call's context (check).
-func encodeBody(body lua.LValue, resp *response, max int64, check func() error) error {
-	switch b := body.(type) {
-	case *lua.LNilType:
-		return nil
-	case lua.LString:
-		if int64(len(b)) > max {
-			return luavm.ResponseTooLarge(max)
-		}
-		resp.body = append(resp.body, b...)
-		if resp.contentType == "" {
-			resp.contentType = "text/plain; charset=utf-8"
-		}
-		return nil
-	}
-	var err error
-	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: check})
-	if err != nil {
-		if _, ok := err.(*luaconv.TooLargeError); ok {
-			return luavm.ResponseTooLarge(max)
-		}
-		return fmt.Errorf("encoding the response body: %w", err)
-	}
-	if resp.contentType == "" {
-		resp.contentType = "application/json"
-	}
-	return nil
-}
-
-var contentTypeJSON = []string{"application/json"}
-
-func writeResponse(w *web.RespWriter, resp *response) {
-	h := w.Header()
-	for _, kv := range resp.headers {
-		h.Set(kv[0], kv[1])
-	}
-	switch resp.contentType {
-	case "":
-	case contentTypeJSON[0]:
-		h["Content-Type"] = contentTypeJSON // shared, never mutated: saves an allocation
-	default:
-		h["Content-Type"] = []string{resp.contentType}
-	}
-	// No Content-Length: net/http sets it for bodies written in one go.
-	w.WriteHeader(resp.status)
-	if len(resp.body) > 0 {
-		_, _ = w.Write(resp.body)
-	}
+	return web.EncodeResult(status, bodyV, headers, resp, s.gen.opts.MaxResponseBytes, s.Interrupted())
 }
 
 // writeCallError maps an error from running a handler to a response.

@@ -2,16 +2,12 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
@@ -21,16 +17,12 @@ import (
 // through the current chi router (an immutable value swapped atomically) and
 // writes the access log line.
 type rootHandler struct {
-	e      *Engine
-	prefix string // random per process, start of generated request ids
-	seq    atomic.Uint64
+	e   *Engine
+	ids *web.RequestIDs
 }
 
 func newRootHandler(e *Engine) *rootHandler {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	h := &rootHandler{e: e, prefix: hex.EncodeToString(b)}
-	return h
+	return &rootHandler{e: e, ids: web.NewRequestIDs()}
 }
 
 var respWriterPool = sync.Pool{New: func() any { return new(web.RespWriter) }}
@@ -38,7 +30,7 @@ var respWriterPool = sync.Pool{New: func() any { return new(web.RespWriter) }}
 func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := respWriterPool.Get().(*web.RespWriter)
-	id := h.requestID(r)
+	id := h.ids.For(r)
 	*rw = web.RespWriter{ResponseWriter: w, RequestID: id[0], Start: start}
 	w.Header()["X-Request-Id"] = id
 	r, sp := web.StartRequest(h.e.tracer, r, rw) // web/tracing.go; nil when off
@@ -54,37 +46,6 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	*rw = web.RespWriter{}
 	respWriterPool.Put(rw)
-}
-
-// requestID keeps a sane incoming X-Request-Id, else makes one; it
-// returns it as the X-Request-Id header value.
-func (h *rootHandler) requestID(r *http.Request) []string {
-	if v := r.Header.Get("X-Request-Id"); v != "" && len(v) <= 64 && safeID(v) {
-		return []string{v}
-	}
-	box := new(idBox)
-	b := append(box.buf[:0], h.prefix...)
-	b = append(b, '-')
-	b = strconv.AppendUint(b, h.seq.Add(1), 36)
-	box.hv[0] = unsafe.String(&b[0], len(b)) // b is never written again
-	return box.hv[:]
-}
-
-// idBox is a generated request id and the header value holding it, in one
-// allocation instead of three (the concatenation, the number, the slice).
-type idBox struct {
-	hv  [1]string
-	buf [32]byte // 8 hex digits, '-', a base-36 uint64 (at most 13)
-}
-
-func safeID(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // dispatch routes a request once. A path under a generation's url_prefix
