@@ -63,7 +63,10 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	}()
 	rw := web.AsRespWriter(w)
 	rw.Plugin, rw.Gen = g.Plugin, g.Number
-	defer func() { rs.rm.Observe(rw.Status, time.Since(rw.Start)) }()
+	defer func() {
+		rw.End = time.Now() // the access log's end too (router.go)
+		rs.rm.Observe(rw.Status, rw.End.Sub(rw.Start))
+	}()
 	authorize := e.authorize
 	if rt.Stream {
 		authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)

@@ -41,7 +41,10 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	web.EndRequest(sp, rw)
 	if h.e.access != nil {
-		end := time.Now()
+		end := rw.End
+		if end.IsZero() {
+			end = time.Now()
+		}
 		h.e.access.WriteAt(r, rw, end, end.Sub(start))
 	}
 	*rw = web.RespWriter{}
