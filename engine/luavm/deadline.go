@@ -69,16 +69,19 @@ func (c *DeadlineCtx) Done() <-chan struct{} {
 		return *d
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if d := c.donep.Load(); d != nil {
+		c.mu.Unlock()
 		return *d
 	}
 	d := make(chan struct{})
 	c.donep.Store(&d)
 	if c.ended {
 		close(d)
-	} else {
-		c.watchLocked()
+	}
+	watch := c.needsWatchLocked()
+	c.mu.Unlock()
+	if watch {
+		watchDeadline(c)
 	}
 	return d
 }
@@ -88,14 +91,18 @@ func (c *DeadlineCtx) Done() <-chan struct{} {
 // from this one, pgx's watch of a query, costs no goroutine).
 func (c *DeadlineCtx) AfterFunc(f func()) (stop func() bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.ended {
+		c.mu.Unlock()
 		go f()
 		return func() bool { return false }
 	}
 	i := len(c.afters)
 	c.afters = append(c.afters, f)
-	c.watchLocked()
+	watch := c.needsWatchLocked()
+	c.mu.Unlock()
+	if watch {
+		watchDeadline(c)
+	}
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -107,12 +114,15 @@ func (c *DeadlineCtx) AfterFunc(f func()) (stop func() bool) {
 	}
 }
 
-// watchLocked has the watcher poll Err until the context ends (under mu).
-func (c *DeadlineCtx) watchLocked() {
-	if !c.watched {
-		c.watched = true
-		watchDeadline(c)
+// needsWatchLocked reports, once, that the watcher must poll Err until the
+// context ends; the caller calls watchDeadline after releasing mu (the
+// watcher holds its own lock while Err ends a context, which takes mu).
+func (c *DeadlineCtx) needsWatchLocked() bool {
+	if c.watched || c.ended {
+		return false
 	}
+	c.watched = true
+	return true
 }
 
 // Cancel ends the context (Canceled unless it is done already). A watched

@@ -155,3 +155,32 @@ func TestDeadlineCtx_AfterFunc(t *testing.T) {
 		return len(watcher.deadlines) == 0 && !watcher.running
 	})
 }
+
+// TestDeadlineCtx_NoLockOrderDeadlock: Done and AfterFunc (a database
+// query of a running call) register with the watcher while the watcher, polling
+// the running calls, ends their contexts (taking each context's lock): the
+// contexts of many calls expiring while they ask for Done must all end.
+func TestDeadlineCtx_NoLockOrderDeadlock(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for round := 0; round < 50; round++ {
+			cs := make([]*DeadlineCtx, 64)
+			for i := range cs {
+				cs[i] = NewDeadline(context.Background(), time.Duration(i%4)*time.Millisecond)
+			}
+			for _, c := range cs {
+				lim := new(lua.Limits) // a pooled call: the watcher polls its context
+				watchCall(lim, c)
+				c.AfterFunc(func() {})
+				<-c.Done()
+				unwatchCall(lim)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("deadlock: contexts did not end")
+	}
+}
