@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/native"
 )
 
@@ -76,13 +77,13 @@ func BenchmarkDispatch(b *testing.B) {
 	rc.URLParams.Add("name", "world")
 	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, rc))
 	ctx := context.Background()
-	resp := &response{}
+	resp := &web.Result{}
 	b.ReportAllocs()
 	for b.Loop() {
-		resp.reset()
-		err := g.Pool.Run(ctx, func(s *State) error { return serveOn(ctx, s, idx, r, nil, "bench-1", nil, resp) })
-		if err != nil || resp.status != 200 {
-			b.Fatal(err, resp.status)
+		resp.Reset()
+		err := g.Pool.Run(ctx, func(s *State) error { return serveOn(ctx, s, idx, r, nil, nil, "bench-1", nil, resp) })
+		if err != nil || resp.Status != 200 {
+			b.Fatal(err, resp.Status)
 		}
 	}
 }

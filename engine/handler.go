@@ -3,99 +3,104 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
-	"github.com/vbwd-platform/vbwd-engine/internal/luaconv"
 	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
-	lua "github.com/yuin/gopher-lua"
 )
 
-// response is what a Lua handler produced, encoded while the state was held.
-type response struct {
-	stream      string        // a stream route's channel
-	events      []StreamEvent // and the events to send first
-	status      int
-	contentType string
-	headers     [][2]string
-	body        []byte
+// routeServer serves one route of a generation. It is built once, when the
+// generation's routes are compiled, with everything a request needs that
+// does not change per request (timeout, body limit, metrics series, span
+// name), so a request pays no lookup for them.
+type routeServer struct {
+	e       *Engine
+	g       *Generation
+	idx     int
+	rt      Route
+	timeout time.Duration
+	limit   int64
+	rm      *web.RouteMetrics
+	pattern string // url_prefix + path: the span's route
 }
 
-var responsePool = sync.Pool{New: func() any { return &response{body: make([]byte, 0, 1024)} }}
-
-func (r *response) reset() {
-	r.status, r.contentType, r.headers, r.body = 0, "", r.headers[:0], r.body[:0]
-	r.stream, r.events = "", nil
-}
-
-// routeHandler serves route idx of generation g.
-func (e *Engine) routeHandler(g *Generation, idx int) http.HandlerFunc {
+func (e *Engine) newRouteServer(g *Generation, idx int) *routeServer {
 	rt := g.RouteList[idx]
-	timeout, limit := e.opts.RequestTimeout, e.opts.MaxBodyBytes
+	rs := &routeServer{e: e, g: g, idx: idx, rt: rt, timeout: e.opts.RequestTimeout, limit: e.opts.MaxBodyBytes,
+		rm: e.routeMetrics(g, rt), pattern: g.Manifest.URLPrefix + rt.Path}
 	if rt.Timeout > 0 {
-		timeout = rt.Timeout
+		rs.timeout = rt.Timeout
 	}
 	if rt.BodyLimit > 0 {
-		limit = rt.BodyLimit
+		rs.limit = rt.BodyLimit
 	}
-	rm := e.routeMetrics(g, rt)
-	return func(w http.ResponseWriter, r *http.Request) {
-		if !g.Enter() {
-			e.redispatch(w, r)
-			return
-		}
-		inflight := true
-		defer func() {
-			if inflight {
-				g.Leave()
-			}
-		}()
-		rw := web.AsRespWriter(w)
-		rw.Plugin, rw.Gen = g.Plugin, g.Number
-		defer func() { rm.Observe(rw.Status, time.Since(rw.Start)) }()
-		authorize := e.authorize
-		if rt.Stream {
-			authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
-		}
-		user, ok := authorize(rw, r, rt.Permission, rt.Auth)
-		if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, &rt, user)) {
-			return
-		}
-		body, ok := readBody(rw, r, limit)
-		if !ok || !validRequest(rw, r, rt, body) {
-			return
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), timeout)
-		defer cancel()
-		ctx = hostapi.WithRequest(ctx, &hostapi.Request{ID: rw.RequestID, User: user})
-		ctx, sp := web.StartCall(ctx, g.Plugin, g.Number, rt.Method, g.Manifest.URLPrefix+rt.Path) // web/tracing.go; nil when untraced
-		defer tracing.End(sp, nil)
-		resp := responsePool.Get().(*response)
-		defer func() { resp.reset(); responsePool.Put(resp) }()
-		err := g.Pool.Run(ctx, func(s *State) error {
-			return serveOn(ctx, s, idx, r, body, rw.RequestID, user, resp)
-		})
-		if err != nil {
-			tracing.Fail(sp, err)
-			e.writeCallError(rw, r, g, rt, err)
-			return
-		}
-		if rt.Stream {
-			cancel() // the handler's deadline does not bound the stream
-			inflight = false
-			g.Leave() // a stream holds no state: it is tracked apart, and closed when g retires
-			e.serveStream(rw, r, g, resp.stream, resp.events)
-			return
-		}
-		writeResponse(rw, resp)
+	return rs
+}
+
+// ServeHTTP is the route's handler in the generation's chi router (the
+// path through the snapshot's router, see Engine.dispatch).
+func (rs *routeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rs.serve(w, r, chi.RouteContext(r.Context()))
+}
+
+// serve serves one request; params holds its path parameters.
+func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi.Context) {
+	e, g, rt := rs.e, rs.g, &rs.rt
+	if !g.Enter() {
+		e.redispatch(w, r)
+		return
 	}
+	inflight := true
+	defer func() {
+		if inflight {
+			g.Leave()
+		}
+	}()
+	rw := web.AsRespWriter(w)
+	rw.Plugin, rw.Gen = g.Plugin, g.Number
+	defer func() {
+		rw.End = time.Now() // the access log's end too (router.go)
+		rs.rm.Observe(rw.Status, rw.End.Sub(rw.Start))
+	}()
+	authorize := e.authorize
+	if rt.Stream {
+		authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
+	}
+	user, ok := authorize(rw, r, rt.Permission, rt.Auth)
+	if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, rt, user)) {
+		return
+	}
+	body, ok := web.ReadBody(rw, r, rs.limit)
+	if !ok || !validRequest(rw, r, *rt, body) {
+		return
+	}
+	cc := newCallCtx(r.Context(), rs.timeout, rw.RequestID, user) // callctx.go
+	defer cc.Cancel()
+	ctx, sp := web.StartCall(cc, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
+	defer tracing.End(sp, nil)
+	resp := web.GetResult()
+	defer web.PutResult(resp)
+	err := g.Pool.Run(ctx, func(s *State) error {
+		return serveOn(ctx, s, rs.idx, r, params, body, rw.RequestID, user, resp)
+	})
+	if err != nil {
+		tracing.Fail(sp, err)
+		e.writeCallError(rw, r, g, *rt, err)
+		return
+	}
+	if rt.Stream {
+		cc.Cancel() // the handler's deadline does not bound the stream
+		inflight = false
+		g.Leave() // a stream holds no state: it is tracked apart, and closed when g retires
+		e.serveStream(rw, r, g, resp.Stream, resp.Events)
+		return
+	}
+	web.WriteResult(rw, resp)
 }
 
 // authorize reads the caller from "Authorization: Bearer <JWT>" and checks
@@ -134,32 +139,10 @@ func (e *Engine) authorize(w *web.RespWriter, r *http.Request, perm string, need
 	return user, true
 }
 
-// readBody reads the request body up to limit bytes; it answers 413 and
-// returns false when the body is larger.
-func readBody(w *web.RespWriter, r *http.Request, limit int64) ([]byte, bool) {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return nil, true
-	}
-	if r.ContentLength > limit {
-		web.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
-		return nil, false
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		web.WriteError(w, http.StatusBadRequest, "cannot read request body", nil)
-		return nil, false
-	}
-	if int64(len(body)) > limit {
-		web.WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", limit), nil)
-		return nil, false
-	}
-	return body, true
-}
-
 // serveOn calls handler idx with a req table and encodes what it returns.
-func serveOn(ctx context.Context, s *State, idx int, r *http.Request, body []byte, requestID string, user *hostapi.User, resp *response) error {
+func serveOn(ctx context.Context, s *State, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *web.Result) error {
 	L := s.L
-	req, d := s.Req.New(L, r, body, requestID, user)
+	req, d := s.Req.New(L, r, params, body, requestID, user)
 	defer d.Finish()
 	L.Push(s.Handlers[idx])
 	L.Push(req)
@@ -170,100 +153,10 @@ func serveOn(ctx context.Context, s *State, idx int, r *http.Request, body []byt
 	L.Pop(3)
 	if s.Gen.RouteList[idx].Stream {
 		var err error
-		resp.stream, resp.events, err = streamResult(s.Gen.Plugin, status)
+		resp.Stream, resp.Events, err = streamResult(s.Gen.Plugin, status)
 		return err
 	}
-	return encodeResult(s, status, bodyV, headers, resp)
-}
-
-// encodeResult applies the handler contract: status, body[, headers]. A
-// first value that is not a number is the body of a 200; no values is 204.
-func encodeResult(s *State, status, body, headers lua.LValue, resp *response) error {
-	if n, ok := status.(lua.LNumber); ok {
-		code := int(n)
-		if float64(code) != float64(n) || code < 200 || code > 599 {
-			// 1xx are interim answers, not a response: net/http would send
-			// 101 bare and turn the others into a 200
-			return fmt.Errorf("handler returned status %v, want an integer in 200..599", n)
-		}
-		resp.status = code
-	} else if status == lua.LNil {
-		resp.status = http.StatusNoContent
-	} else {
-		resp.status, body, headers = http.StatusOK, status, body
-	}
-	if t, ok := headers.(*lua.LTable); ok {
-		var herr error
-		t.ForEach(func(k, v lua.LValue) {
-			ks, ok := k.(lua.LString)
-			if !ok {
-				herr = fmt.Errorf("handler returned a header with a %s name", k.Type())
-				return
-			}
-			if string(ks) == "Content-Type" || string(ks) == "content-type" {
-				resp.contentType = v.String()
-				return
-			}
-			resp.headers = append(resp.headers, [2]string{string(ks), v.String()})
-		})
-		if herr != nil {
-			return herr
-		}
-	} else if headers != lua.LNil {
-		return fmt.Errorf("handler returned headers as a %s, want a table", headers.Type())
-	}
-	return encodeBody(body, resp, s.Gen.Limits.MaxResponseBytes, s.Interrupted())
-}
-
-// encodeBody encodes the body, at most max bytes (ErrResponseTooLarge),
-// interruptible by the call's context (check).
-func encodeBody(body lua.LValue, resp *response, max int64, check func() error) error {
-	switch b := body.(type) {
-	case *lua.LNilType:
-		return nil
-	case lua.LString:
-		if int64(len(b)) > max {
-			return luavm.ResponseTooLarge(max)
-		}
-		resp.body = append(resp.body, b...)
-		if resp.contentType == "" {
-			resp.contentType = "text/plain; charset=utf-8"
-		}
-		return nil
-	}
-	var err error
-	resp.body, err = luaconv.AppendJSONLimited(resp.body, body, luaconv.Limits{MaxBytes: int(max), Check: check})
-	if err != nil {
-		if _, ok := err.(*luaconv.TooLargeError); ok {
-			return luavm.ResponseTooLarge(max)
-		}
-		return fmt.Errorf("encoding the response body: %w", err)
-	}
-	if resp.contentType == "" {
-		resp.contentType = "application/json"
-	}
-	return nil
-}
-
-var contentTypeJSON = []string{"application/json"}
-
-func writeResponse(w *web.RespWriter, resp *response) {
-	h := w.Header()
-	for _, kv := range resp.headers {
-		h.Set(kv[0], kv[1])
-	}
-	switch resp.contentType {
-	case "":
-	case contentTypeJSON[0]:
-		h["Content-Type"] = contentTypeJSON // shared, never mutated: saves an allocation
-	default:
-		h["Content-Type"] = []string{resp.contentType}
-	}
-	// No Content-Length: net/http sets it for bodies written in one go.
-	w.WriteHeader(resp.status)
-	if len(resp.body) > 0 {
-		_, _ = w.Write(resp.body)
-	}
+	return web.EncodeResult(status, bodyV, headers, resp, s.Gen.Limits.MaxResponseBytes, s.Interrupted())
 }
 
 // writeCallError maps an error from running a handler to a response.

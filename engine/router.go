@@ -2,14 +2,11 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -20,16 +17,12 @@ import (
 // through the current chi router (an immutable value swapped atomically) and
 // writes the access log line.
 type rootHandler struct {
-	e      *Engine
-	prefix string // random per process, start of generated request ids
-	seq    atomic.Uint64
+	e   *Engine
+	ids *web.RequestIDs
 }
 
 func newRootHandler(e *Engine) *rootHandler {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	h := &rootHandler{e: e, prefix: hex.EncodeToString(b)}
-	return h
+	return &rootHandler{e: e, ids: web.NewRequestIDs()}
 }
 
 var respWriterPool = sync.Pool{New: func() any { return new(web.RespWriter) }}
@@ -37,49 +30,113 @@ var respWriterPool = sync.Pool{New: func() any { return new(web.RespWriter) }}
 func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := respWriterPool.Get().(*web.RespWriter)
-	*rw = web.RespWriter{ResponseWriter: w, RequestID: h.requestID(r), Start: start}
-	w.Header()["X-Request-Id"] = []string{rw.RequestID}
+	id := h.ids.For(r)
+	*rw = web.RespWriter{ResponseWriter: w, RequestID: id[0], Start: start}
+	w.Header()["X-Request-Id"] = id
 	r, sp := web.StartRequest(h.e.tracer, r, rw) // web/tracing.go; nil when off
 	if web.HasDotSegment(r.URL.Path) {
 		web.WriteError(rw, http.StatusBadRequest, "the request path has a . or .. segment", nil)
 	} else {
-		h.e.snap.Load().mux.ServeHTTP(rw, r)
+		h.e.dispatch(rw, r)
 	}
 	web.EndRequest(sp, rw)
-	h.e.accessLog(r, rw, time.Since(start))
+	if h.e.access != nil {
+		end := rw.End
+		if end.IsZero() {
+			end = time.Now()
+		}
+		h.e.access.WriteAt(r, rw, end, end.Sub(start))
+	}
 	*rw = web.RespWriter{}
 	respWriterPool.Put(rw)
 }
 
-// requestID keeps a sane incoming X-Request-Id, else makes one.
-func (h *rootHandler) requestID(r *http.Request) string {
-	if v := r.Header.Get("X-Request-Id"); v != "" && len(v) <= 64 && safeID(v) {
-		return v
+// dispatch routes a request once. A path under a generation's url_prefix
+// goes straight to that generation's router: one chi tree walk, with a
+// pooled route context that never enters the request's context. Anything
+// else — the engine's own endpoints, a method or path the generation has no
+// route for (chi's 404 and 405 answers) — goes through the snapshot's
+// router, where the generations' routers are mounted at their prefixes
+// with the same handlers, so both ways answer alike.
+func (e *Engine) dispatch(w http.ResponseWriter, r *http.Request) {
+	snap := e.snap.Load()
+	if len(snap.prefixes) > 0 && routeFast(snap, w, r) {
+		return
 	}
-	return h.prefix + "-" + strconv.FormatUint(h.seq.Add(1), 36)
+	snap.mux.ServeHTTP(w, r)
 }
 
-func safeID(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
+var routeCtxPool = sync.Pool{New: func() any { return chi.NewRouteContext() }}
+
+// routeFast serves r when its path is under a url_prefix and the
+// generation's router has a route for it; it reports whether it did.
+func routeFast(snap *snapshot, w http.ResponseWriter, r *http.Request) bool {
+	path := r.URL.RawPath // what chi routes on: the raw path when it differs
+	if path == "" {
+		path = r.URL.Path
+	}
+	g, rest := snap.genFor(path)
+	if g == nil || g.Mux == nil {
+		return false
+	}
+	rctx := routeCtxPool.Get().(*chi.Context)
+	rctx.Reset()
+	rctx.Routes = g.Mux
+	if len(rest) > 1 {
+		// the mount matched "<prefix>/*" and left its "*" emptied (chi's
+		// Mount; luareq: req.params.rest); "<prefix>" and "<prefix>/"
+		// are patterns of their own
+		rctx.URLParams.Add("*", "")
+	} else {
+		rest = "/"
+	}
+	servers, _ := g.RouteServers.(routeServers) // set by compileRoutes
+	rs := servers[routeKey{r.Method, g.Mux.Find(rctx, r.Method, rest)}]
+	if rs != nil {
+		rs.serve(w, r, rctx)
+	}
+	rctx.Reset()
+	routeCtxPool.Put(rctx)
+	return rs != nil
+}
+
+// routeKey names a route in its generation's router: chi's Find gives the
+// pattern a path matched.
+type routeKey struct{ method, pattern string }
+
+// routeServers is a generation's RouteServers: its routes' handlers.
+type routeServers map[routeKey]*routeServer
+
+// genFor returns the generation whose url_prefix path is under, and the
+// rest of path after the prefix. Prefixes never overlap (buildSnapshot), so
+// at most one matches; each is a whole number of segments.
+func (s *snapshot) genFor(path string) (*Generation, string) {
+	for i := 1; i <= len(path); i++ {
+		if i == len(path) || path[i] == '/' {
+			if g := s.prefixes[path[:i]]; g != nil {
+				return g, path[i:]
+			}
 		}
 	}
-	return true
+	return nil, ""
 }
 
-func (e *Engine) accessLog(r *http.Request, w *web.RespWriter, d time.Duration) {
-	if e.access != nil {
-		e.access.Write(r, w, d)
+// prefixIndex maps the url_prefixes of the generations with routes to them.
+func prefixIndex(gens []*Generation) map[string]*Generation {
+	m := map[string]*Generation{}
+	for _, g := range gens {
+		if g.Mux != nil {
+			m[g.Manifest.URLPrefix] = g
+		}
 	}
+	return m
 }
 
 // redispatch serves a request again through the current router: its route
 // belonged to a generation retired after the router lookup.
 func (e *Engine) redispatch(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), chi.RouteCtxKey, nil))
-	e.snap.Load().mux.ServeHTTP(w, r)
+	e.dispatch(w, r)
 }
 
 func (e *Engine) notFound(w http.ResponseWriter, r *http.Request) {
@@ -106,8 +163,12 @@ func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
 	mux := chi.NewRouter()
 	mux.NotFound(e.notFound)
 	mux.MethodNotAllowed(methodNotAllowed)
+	servers := make(routeServers, len(g.RouteList))
+	g.RouteServers = servers
 	for i, rt := range g.RouteList {
-		if err := addRoute(mux, rt, e.routeHandler(g, i)); err != nil {
+		rs := e.newRouteServer(g, i)
+		servers[routeKey{rt.Method, rt.Path}] = rs
+		if err := addRoute(mux, rt, rs); err != nil {
 			pe := &PluginError{Plugin: g.Plugin, File: g.Src.RelDir + "/init.lua", Op: "routes",
 				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
 			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {

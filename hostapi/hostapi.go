@@ -75,6 +75,12 @@ func WithRequest(ctx context.Context, r *Request) context.Context {
 	return context.WithValue(ctx, requestKey{}, r)
 }
 
+// RequestKey is the context key WithRequest stores a *Request under. A
+// context type that carries the request itself (the engine's per-call
+// context, saving WithRequest's allocations on every request) answers
+// Value(RequestKey()) with it; RequestFrom reads either.
+func RequestKey() any { return requestKey{} }
+
 // RequestFrom returns the request metadata in ctx, or nil.
 func RequestFrom(ctx context.Context) *Request {
 	if ctx == nil {

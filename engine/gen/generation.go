@@ -54,6 +54,9 @@ type Generation struct {
 	Exchangers  map[string]admin.ExchangerSpec
 
 	Mux *chi.Mux // its routes, relative to the url_prefix (the engine's compileRoutes); nil without routes
+	// RouteServers is the engine's per-route handlers by method and chi
+	// pattern (engine/router.go: routeFast); opaque here.
+	RouteServers any
 
 	// cancelled is set when retirement gives up waiting (DrainTimeout):
 	// every call still running on the generation is interrupted (heldCtx).

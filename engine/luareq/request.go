@@ -21,7 +21,10 @@ import (
 // returns, req refuses to be read (a handler that kept it sees an error,
 // never another request's data).
 type reqData struct {
+	ud      lua.LUserData // req itself, and req.params: one allocation with the data
+	params  lua.LUserData
 	r       *http.Request
+	rctx    *chi.Context // the route's path parameters
 	body    []byte
 	id      string
 	done    bool
@@ -81,14 +84,16 @@ func (s *Meta) Init(L *lua.LState) {
 	s.queryAllFn = L.NewFunction(reqQueryAll)
 }
 
-// New makes the req userdata of one call, for user (nil: anonymous); end
+// New makes the req userdata of one call, for user (nil: anonymous), with
+// the path parameters of params (nil: those of r's chi route context); end
 // it with Finish.
-func (s *Meta) New(L *lua.LState, r *http.Request, body []byte, requestID string, user *hostapi.User) (*lua.LUserData, *Data) {
-	d := &reqData{r: r, body: body, id: requestID, user: user}
-	ud := L.NewUserData()
-	ud.Value = d
-	ud.Metatable = s.reqMeta
-	return ud, d
+func (s *Meta) New(L *lua.LState, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User) (*lua.LUserData, *Data) {
+	if params == nil {
+		params = chi.RouteContext(r.Context())
+	}
+	d := &reqData{r: r, rctx: params, body: body, id: requestID, user: user}
+	d.ud = lua.LUserData{Env: L.Env, Metatable: s.reqMeta, Value: d} // as L.NewUserData
+	return &d.ud, d
 }
 
 // Data is one call's req.
@@ -123,9 +128,10 @@ func (s *Meta) reqIndex(L *lua.LState) int {
 	case "request_id":
 		v = lua.LString(d.id)
 	case "params":
-		ud := L.NewUserData()
-		ud.Value, ud.Metatable = d, s.paramsMeta
-		v = ud
+		if d.params.Value == nil {
+			d.params = lua.LUserData{Env: L.Env, Metatable: s.paramsMeta, Value: d}
+		}
+		v = &d.params
 	case "query":
 		if d.query == nil {
 			d.query = queryTable(L, d.r)
@@ -197,7 +203,7 @@ func paramsIndex(L *lua.LState) int {
 	if key == "rest" {
 		key = "*"
 	}
-	if rc := chi.RouteContext(d.r.Context()); rc != nil {
+	if rc := d.rctx; rc != nil {
 		// last match wins, as in chi.URLParam: the url_prefix mount leaves
 		// an empty "*" before the route's own
 		for i := len(rc.URLParams.Keys) - 1; i >= 0; i-- {

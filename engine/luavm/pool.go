@@ -113,8 +113,19 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	}
 	vm.guard.arm(p.cfg.Budget)
 	hc := &heldCtx[S]{Context: ctx, s: s, p: p, final: final}
-	vm.L.SetContext(hc)
+	lim := vm.L.G.Limits
+	if lim != nil {
+		// the watcher stops the call when hc is done (watch.go): the VM
+		// checks only lim at each instruction
+		vm.L.SetContextWatched(hc)
+		watchCall(lim, hc)
+	} else {
+		vm.L.SetContext(hc)
+	}
 	err = fn(s)
+	if lim != nil {
+		unwatchCall(lim)
+	}
 	vm.L.RemoveContext()
 	discard := hc.Err() != nil || vm.Broken || vm.guard.stopped() // interrupted, or over a memory limit
 	err = vm.guard.done(err)
@@ -129,9 +140,15 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 // one after.
 func runHeld[S Stater](ctx context.Context, s S, fn func(S) error) error {
 	L := s.Core().L
-	outer := L.Context()
-	L.SetContext(ctx)
-	defer L.SetContext(outer)
+	outer, watched := L.Context(), L.ContextWatched()
+	L.SetContext(ctx) // checked at each instruction: only the outer call is watched
+	defer func() {
+		if watched {
+			L.SetContextWatched(outer)
+		} else {
+			L.SetContext(outer)
+		}
+	}()
 	return fn(s)
 }
 
@@ -171,6 +188,22 @@ func (c *heldCtx[S]) Err() error {
 		return errDrainCancelled
 	}
 	return c.Context.Err()
+}
+
+// AfterFunc lets a context derived from the call's, or pgx's watch of a
+// query, register with the caller's context (a DeadlineCtx: no goroutine
+// and no timer) where context.AfterFunc would start a goroutine for a
+// context type of its own. Like Done before the drain gives up, it follows
+// the caller's context.
+func (c *heldCtx[S]) AfterFunc(f func()) func() bool {
+	if !c.final && c.p.cfg.Cancelled.Load() {
+		go f()
+		return func() bool { return false }
+	}
+	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(c.Context, f)
 }
 
 func (c *heldCtx[S]) Value(key any) any {

@@ -15,6 +15,7 @@ type RespWriter struct {
 	http.ResponseWriter
 	Status    int
 	Start     time.Time
+	End       time.Time // set when a route's handler ends (its metrics), else zero
 	RequestID string
 	Plugin    string
 	Gen       int64

@@ -2267,6 +2267,7 @@ func (ls *LState) SetMx(mx int) {
 func (ls *LState) SetContext(ctx context.Context) {
 	ls.mainLoop = mainLoopWithContext
 	ls.ctx = ctx
+	ls.ctxWatched = false // vbwd: see SetContextWatched
 }
 
 // Context returns the LState's context. To change the context, use WithContext.
@@ -2279,6 +2280,7 @@ func (ls *LState) RemoveContext() context.Context {
 	oldctx := ls.ctx
 	ls.mainLoop = mainLoop
 	ls.ctx = nil
+	ls.ctxWatched = false // vbwd: see SetContextWatched
 	return oldctx
 }
 

@@ -4,7 +4,6 @@ package lua
 // accounting the vbwd engine needs; PATCHES.md lists every hook into it.
 
 import (
-	"context"
 	"fmt"
 	"sync/atomic"
 	"unsafe"
@@ -194,9 +193,17 @@ func (ls *LState) Interrupted() error {
 	if ls.ctx == nil {
 		return nil
 	}
+	if ls.ctxWatched {
+		// Err, not Done: a watched context makes its channel only when
+		// asked (SetContextWatched)
+		if ls.ctx.Err() != nil {
+			return ctxCause(ls.ctx)
+		}
+		return nil
+	}
 	select {
 	case <-ls.ctx.Done():
-		return context.Cause(ls.ctx)
+		return ctxCause(ls.ctx)
 	default:
 		return nil
 	}
@@ -212,5 +219,5 @@ func (ls *LState) CheckInterrupt() {
 // ctxCauseMessage is the error a call whose context is done ends with: the
 // cause when one was given (memory budget, process ceiling), else ctx.Err().
 func (ls *LState) ctxCauseMessage() string {
-	return context.Cause(ls.ctx).Error()
+	return ctxCause(ls.ctx).Error()
 }
