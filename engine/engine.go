@@ -68,23 +68,24 @@ func (o *Options) setDefaults() {
 
 // Engine discovers, orders, builds and serves plugins.
 type Engine struct {
-	opts    Options
-	log     *slog.Logger
-	access  *web.AccessLog // nil when off
-	migr    *Migrator      // nil without a database
-	root    *rootHandler
-	admin   http.Handler
-	snap    atomic.Pointer[snapshot]   // what serves: router, registrations, generations
-	index   indexView                  // e.index.Load(): the current snapshot's registrations
-	sched   *scheduler                 // set by startScheduler
-	view    atomic.Pointer[pluginView] // the records, for lock-free status readers
-	jwt     *auth.Verifier             // every kind of bearer token (engine/identity)
-	proxies ratelimit.Proxies          // trusted reverse proxies, for the client address
-	rate    *ratelimit.Limiter         // route rate limits (engine/identity)
-	metrics *web.Metrics
-	modules []hostapi.Factory
-	shared  sharedStore
-	goSvcs  atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
+	opts      Options
+	log       *slog.Logger
+	access    *web.AccessLog // nil when off
+	migr      *Migrator      // nil without a database
+	root      *rootHandler
+	admin     http.Handler
+	snap      atomic.Pointer[snapshot]   // what serves: router, registrations, generations
+	index     indexView                  // e.index.Load(): the current snapshot's registrations
+	sched     *scheduler                 // set by startScheduler
+	view      atomic.Pointer[pluginView] // the records, for lock-free status readers
+	jwt       *auth.Verifier             // every kind of bearer token (engine/identity)
+	proxies   ratelimit.Proxies          // trusted reverse proxies, for the client address
+	rate      *ratelimit.Limiter         // route rate limits (engine/identity)
+	metrics   *web.Metrics
+	modules   []hostapi.Factory
+	shared    sharedStore
+	listening listening                    // LISTEN loops in place (notify.go; readiness)
+	goSvcs    atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
 	// streamKey signs stream notifications between engines (engine/streamauth).
 	streamKey []byte
 	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)
@@ -271,6 +272,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 		return err
 	}
 	e.startStreams()
+	e.awaitStreamRelay(ctx, 5*time.Second)
 	if err := e.startScheduler(ctx); err != nil {
 		return err
 	}

@@ -40,6 +40,9 @@ func (e *Engine) readiness(ctx context.Context) (bool, []string, error) {
 			why = append(why, fmt.Sprintf("plugin %s is %s", p.name, p.state))
 		}
 	}
+	if e.opts.DB != nil && !e.listening.has(streamListener) {
+		why = append(why, "stream relay: not listening yet")
+	}
 	if e.opts.DB != nil {
 		if dbErr = e.pingDB(ctx); dbErr != nil {
 			// no connection details here (/readyz is public): they go to

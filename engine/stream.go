@@ -53,7 +53,7 @@ func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error {
 func (e *Engine) listenStreams() {
 	defer e.retiring.Done()
 	e.runListener(pgcoord.Listener{
-		What:    "stream events",
+		What:    streamListener,
 		Channel: streamNotify,
 		OnNotify: func(_ context.Context, n *pgconn.Notification) error {
 			var ev StreamEvent
