@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/internal/native"
 )
@@ -81,7 +82,7 @@ func BenchmarkDispatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		resp.Reset()
-		err := g.Pool.Run(ctx, func(s *State) error { return serveOn(ctx, s, idx, r, nil, nil, "bench-1", nil, resp) })
+		err := g.Pool.Run(ctx, func(s *State) error { return serve.ServeOn(ctx, s, idx, r, nil, nil, "bench-1", nil, resp) })
 		if err != nil || resp.Status != 200 {
 			b.Fatal(err, resp.Status)
 		}

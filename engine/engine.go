@@ -17,6 +17,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
@@ -82,6 +83,7 @@ type Engine struct {
 	proxies   ratelimit.Proxies          // trusted reverse proxies, for the client address
 	rate      *ratelimit.Limiter         // route rate limits (engine/identity)
 	metrics   *web.Metrics
+	serve     *serve.Server // the plugin routes' request surface (servehost.go)
 	modules   []hostapi.Factory
 	shared    sharedStore
 	listening listening                    // LISTEN loops in place (notify.go; readiness)
@@ -162,6 +164,7 @@ func New(opts Options) (*Engine, error) {
 	if err := e.setupIdentity(); err != nil {
 		return nil, err
 	}
+	e.setupServe()
 	e.root = newRootHandler(e)
 	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
 	e.admin = e.adminRouter()

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/identity"
-	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
@@ -34,9 +33,3 @@ func (e *Engine) authModule(p hostapi.Plugin) hostapi.Module {
 // serveJWKS answers the engine's public key as a JWK Set, or 404 when the
 // engine issues no tokens.
 func (e *Engine) serveJWKS(w http.ResponseWriter, _ *http.Request) { identity.ServeJWKS(e.jwt, w) }
-
-// allowRate counts the call against its route's rate and answers 429 past
-// it (see identity.AllowRate).
-func (e *Engine) allowRate(w *web.RespWriter, r *http.Request, plugin string, rt *Route, user *hostapi.User) bool {
-	return identity.Identity{JWT: e.jwt, Proxies: e.proxies, Rate: e.rate}.AllowRate(w, r, e.log, plugin, rt, user)
-}

@@ -40,7 +40,7 @@ func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Sourc
 		return nil, err
 	}
 	release = func() {}
-	mux, err := e.compileRoutes(g)
+	mux, err := e.serve.CompileRoutes(g)
 	if err != nil {
 		e.discard(g)
 		return nil, err

@@ -16,11 +16,6 @@ func (h metricsHost) Pools() []web.Pool {
 	return out
 }
 
-// routeMetrics makes the series of one route of g.
-func (e *Engine) routeMetrics(g *Generation, rt Route) *web.RouteMetrics {
-	return e.metrics.Route(g.Plugin, rt.Method+" "+g.Manifest.URLPrefix+rt.Path, g.Number)
-}
-
 // generations lists the serving generations.
 func (e *Engine) generations() []*Generation {
 	var out []*Generation

@@ -2,14 +2,12 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
@@ -60,52 +58,17 @@ func (h *rootHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // with the same handlers, so both ways answer alike.
 func (e *Engine) dispatch(w http.ResponseWriter, r *http.Request) {
 	snap := e.snap.Load()
-	if len(snap.prefixes) > 0 && routeFast(snap, w, r) {
-		return
+	if len(snap.prefixes) > 0 {
+		path := r.URL.RawPath // what chi routes on: the raw path when it differs
+		if path == "" {
+			path = r.URL.Path
+		}
+		if g, rest := snap.genFor(path); g != nil && serve.RouteFast(g, rest, w, r) {
+			return
+		}
 	}
 	snap.mux.ServeHTTP(w, r)
 }
-
-var routeCtxPool = sync.Pool{New: func() any { return chi.NewRouteContext() }}
-
-// routeFast serves r when its path is under a url_prefix and the
-// generation's router has a route for it; it reports whether it did.
-func routeFast(snap *snapshot, w http.ResponseWriter, r *http.Request) bool {
-	path := r.URL.RawPath // what chi routes on: the raw path when it differs
-	if path == "" {
-		path = r.URL.Path
-	}
-	g, rest := snap.genFor(path)
-	if g == nil || g.Mux == nil {
-		return false
-	}
-	rctx := routeCtxPool.Get().(*chi.Context)
-	rctx.Reset()
-	rctx.Routes = g.Mux
-	if len(rest) > 1 {
-		// the mount matched "<prefix>/*" and left its "*" emptied (chi's
-		// Mount; luareq: req.params.rest); "<prefix>" and "<prefix>/"
-		// are patterns of their own
-		rctx.URLParams.Add("*", "")
-	} else {
-		rest = "/"
-	}
-	servers, _ := g.RouteServers.(routeServers) // set by compileRoutes
-	rs := servers[routeKey{r.Method, g.Mux.Find(rctx, r.Method, rest)}]
-	if rs != nil {
-		rs.serve(w, r, rctx)
-	}
-	rctx.Reset()
-	routeCtxPool.Put(rctx)
-	return rs != nil
-}
-
-// routeKey names a route in its generation's router: chi's Find gives the
-// pattern a path matched.
-type routeKey struct{ method, pattern string }
-
-// routeServers is a generation's RouteServers: its routes' handlers.
-type routeServers map[routeKey]*routeServer
 
 // genFor returns the generation whose url_prefix path is under, and the
 // rest of path after the prefix. Prefixes never overlap (buildSnapshot), so
@@ -145,51 +108,6 @@ func (e *Engine) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path, nil)
-}
-
-func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	web.WriteError(web.AsRespWriter(w), http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+r.URL.Path, nil)
-}
-
-// compileRoutes compiles a generation's routes into its own sub-router,
-// relative to its url_prefix, when the generation is built. chi panics on a
-// pattern it cannot take (`/a/*/b`, `{id:(}`, a repeated parameter): the
-// panic becomes that plugin's error, with the file:line of the r:get call,
-// and no other plugin is affected.
-func (e *Engine) compileRoutes(g *Generation) (*chi.Mux, error) {
-	if len(g.RouteList) == 0 {
-		return nil, nil
-	}
-	mux := chi.NewRouter()
-	mux.NotFound(e.notFound)
-	mux.MethodNotAllowed(methodNotAllowed)
-	servers := make(routeServers, len(g.RouteList))
-	g.RouteServers = servers
-	for i, rt := range g.RouteList {
-		rs := e.newRouteServer(g, i)
-		servers[routeKey{rt.Method, rt.Path}] = rs
-		if err := addRoute(mux, rt, rs); err != nil {
-			pe := &PluginError{Plugin: g.Plugin, File: g.Src.RelDir + "/init.lua", Op: "routes",
-				Err: fmt.Errorf("route %s %s: %s", rt.Method, rt.Path, err)}
-			if i := strings.LastIndexByte(rt.Where, ':'); i > 0 {
-				if line, err := strconv.Atoi(rt.Where[i+1:]); err == nil {
-					pe.File, pe.Line = rt.Where[:i], line
-				}
-			}
-			return nil, pe
-		}
-	}
-	return mux, nil
-}
-
-func addRoute(mux *chi.Mux, rt Route, h http.Handler) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%v", p)
-		}
-	}()
-	mux.Method(rt.Method, rt.Path, h)
-	return nil
 }
 
 func (e *Engine) readyz(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/console"
+	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
@@ -33,7 +34,7 @@ type rootConfig = map[string]map[string]any
 
 // buildSnapshot builds the router and the registrations index of the given
 // serving generations. Each generation's routes were compiled into its own
-// sub-router when it was built (compileRoutes), so this only mounts them at
+// sub-router when it was built (serve.CompileRoutes), so this only mounts them at
 // their url_prefixes, which are checked not to overlap; any other failure
 // (a permission grant in the root config that does not parse...) is
 // returned and nothing is committed.
@@ -76,7 +77,7 @@ func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
 	}()
 	mux = chi.NewRouter()
 	mux.NotFound(e.notFound)
-	mux.MethodNotAllowed(methodNotAllowed)
+	mux.MethodNotAllowed(serve.MethodNotAllowed)
 	mux.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})

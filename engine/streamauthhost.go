@@ -38,17 +38,11 @@ func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
 	e.streamTickets().Issue(w, r)
 }
 
-// authorizeStream is authorize for a stream route, which also takes a
-// stream ticket (?ticket=) in place of the Authorization header.
-func (e *Engine) authorizeStream(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
-	return e.streamTickets().Authorize(w, r, perm, needUser)
-}
-
 // streamauthHost is the engine as engine/streamauth sees it (streamauth.Host).
 type streamauthHost struct{ e *Engine }
 
 func (h streamauthHost) Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
-	return h.e.authorize(w, r, perm, needUser)
+	return h.e.serve.Authorize(w, r, perm, needUser)
 }
 
 func (h streamauthHost) Check(u *hostapi.User, perm string) bool { return h.e.Check(u, perm) }

@@ -53,9 +53,9 @@ type Generation struct {
 	Permissions map[string]registry.PermissionDecl
 	Exchangers  map[string]admin.ExchangerSpec
 
-	Mux *chi.Mux // its routes, relative to the url_prefix (the engine's compileRoutes); nil without routes
+	Mux *chi.Mux // its routes, relative to the url_prefix (serve.CompileRoutes); nil without routes
 	// RouteServers is the engine's per-route handlers by method and chi
-	// pattern (engine/router.go: routeFast); opaque here.
+	// pattern (engine/serve: RouteFast); opaque here.
 	RouteServers any
 
 	// cancelled is set when retirement gives up waiting (DrainTimeout):

@@ -114,7 +114,7 @@ func (rc *Recorder) Add(reg Registration) error {
 // checkChiPattern mounts the path on a throwaway chi router, which panics
 // on patterns it cannot route ({a}/{a}, /*/x, {id:[}): the author gets the
 // error at the r:get call, with its line, rather than when the
-// generation's router is compiled (compileRoutes guards that too).
+// generation's router is compiled (serve.CompileRoutes guards that too).
 func checkChiPattern(method, p string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

@@ -6,7 +6,7 @@ import (
 )
 
 // The fan-out of server-sent events to this engine's subscribers (the
-// engine relays NOTIFYd events into it; engine/stream.go serves the
+// engine relays NOTIFYd events into it; engine/serve/stream.go serves the
 // connections).
 
 // streamBuffer is how many events a slow subscriber may lag before it is

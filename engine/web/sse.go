@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The server-sent event wire format (engine/stream.go serves the streams).
+// The server-sent event wire format (engine/serve/stream.go serves the streams).
 
 // ReconnectEvent is the last event of a stream the engine ends: clients
 // (EventSource reconnects on its own after retry ms) connect again and

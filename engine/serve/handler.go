@@ -1,4 +1,4 @@
-package engine
+package serve
 
 import (
 	"context"
@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
+	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/tracing"
@@ -19,20 +22,21 @@ import (
 // does not change per request (timeout, body limit, metrics series, span
 // name), so a request pays no lookup for them.
 type routeServer struct {
-	e       *Engine
-	g       *Generation
+	s       *Server
+	g       *gen.Generation
 	idx     int
-	rt      Route
+	rt      registry.Route
 	timeout time.Duration
 	limit   int64
 	rm      *web.RouteMetrics
 	pattern string // url_prefix + path: the span's route
 }
 
-func (e *Engine) newRouteServer(g *Generation, idx int) *routeServer {
+func (s *Server) newRouteServer(g *gen.Generation, idx int) *routeServer {
 	rt := g.RouteList[idx]
-	rs := &routeServer{e: e, g: g, idx: idx, rt: rt, timeout: e.opts.RequestTimeout, limit: e.opts.MaxBodyBytes,
-		rm: e.routeMetrics(g, rt), pattern: g.Manifest.URLPrefix + rt.Path}
+	rs := &routeServer{s: s, g: g, idx: idx, rt: rt, timeout: s.cfg.RequestTimeout, limit: s.cfg.MaxBodyBytes,
+		rm:      s.cfg.Metrics.Route(g.Plugin, rt.Method+" "+g.Manifest.URLPrefix+rt.Path, g.Number),
+		pattern: g.Manifest.URLPrefix + rt.Path}
 	if rt.Timeout > 0 {
 		rs.timeout = rt.Timeout
 	}
@@ -43,16 +47,16 @@ func (e *Engine) newRouteServer(g *Generation, idx int) *routeServer {
 }
 
 // ServeHTTP is the route's handler in the generation's chi router (the
-// path through the snapshot's router, see Engine.dispatch).
+// path through the snapshot's router, see the engine's dispatch).
 func (rs *routeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rs.serve(w, r, chi.RouteContext(r.Context()))
 }
 
 // serve serves one request; params holds its path parameters.
 func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi.Context) {
-	e, g, rt := rs.e, rs.g, &rs.rt
+	s, g, rt := rs.s, rs.g, &rs.rt
 	if !g.Enter() {
-		e.redispatch(w, r)
+		s.cfg.Host.Redispatch(w, r)
 		return
 	}
 	inflight := true
@@ -64,19 +68,21 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	rw := web.AsRespWriter(w)
 	rw.Plugin, rw.Gen = g.Plugin, g.Number
 	defer func() {
-		rw.End = time.Now() // the access log's end too (router.go)
+		rw.End = time.Now() // the access log's end too (the engine's router.go)
 		rs.rm.Observe(rw.Status, rw.End.Sub(rw.Start))
 	}()
-	authorize := e.authorize
+	var user *hostapi.User
+	var ok bool
 	if rt.Stream {
-		authorize = e.authorizeStream // also takes ?ticket= (streamticket.go)
+		user, ok = s.cfg.Host.AuthorizeStream(rw, r, rt.Permission, rt.Auth) // also takes ?ticket= (engine/streamauth)
+	} else {
+		user, ok = s.Authorize(rw, r, rt.Permission, rt.Auth)
 	}
-	user, ok := authorize(rw, r, rt.Permission, rt.Auth)
-	if !ok || (rt.Rate != nil && !e.allowRate(rw, r, g.Plugin, rt, user)) {
+	if !ok || (rt.Rate != nil && !s.id.AllowRate(rw, r, s.cfg.Log, g.Plugin, rt, user)) {
 		return
 	}
 	body, ok := web.ReadBody(rw, r, rs.limit)
-	if !ok || !validRequest(rw, r, *rt, body) {
+	if !ok || !registry.ValidRequest(rw, r, *rt, body) {
 		return
 	}
 	cc := newCallCtx(r.Context(), rs.timeout, rw.RequestID, user) // callctx.go
@@ -85,19 +91,19 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	defer tracing.End(sp, nil)
 	resp := web.GetResult()
 	defer web.PutResult(resp)
-	err := g.Pool.Run(ctx, func(s *State) error {
-		return serveOn(ctx, s, rs.idx, r, params, body, rw.RequestID, user, resp)
+	err := g.Pool.Run(ctx, func(st *gen.State) error {
+		return ServeOn(ctx, st, rs.idx, r, params, body, rw.RequestID, user, resp)
 	})
 	if err != nil {
 		tracing.Fail(sp, err)
-		e.writeCallError(rw, r, g, *rt, err)
+		s.writeCallError(rw, r, g, *rt, err)
 		return
 	}
 	if rt.Stream {
 		cc.Cancel() // the handler's deadline does not bound the stream
 		inflight = false
 		g.Leave() // a stream holds no state: it is tracked apart, and closed when g retires
-		e.serveStream(rw, r, g, resp.Stream, resp.Events)
+		s.serveStream(rw, r, g, resp.Stream, resp.Events)
 		return
 	}
 	web.WriteResult(rw, resp)
@@ -109,10 +115,10 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 // the permission 403. Another scheme (Basic, for a proxy in front) and any
 // Bearer while no JWT secret is set are not the engine's: the caller is
 // anonymous.
-func (e *Engine) authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
+func (s *Server) Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
 	var user *hostapi.User
-	if h := r.Header.Get("Authorization"); e.jwt.Enabled() && strings.HasPrefix(h, "Bearer ") {
-		u, err := e.jwt.FromHeader(h)
+	if h := r.Header.Get("Authorization"); s.id.JWT.Enabled() && strings.HasPrefix(h, "Bearer ") {
+		u, err := s.id.JWT.FromHeader(h)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			web.WriteError(w, http.StatusUnauthorized, err.Error(), nil)
@@ -132,22 +138,22 @@ func (e *Engine) authorize(w *web.RespWriter, r *http.Request, perm string, need
 	if perm == "" {
 		return user, true
 	}
-	if !e.Check(user, perm) {
+	if !s.cfg.Host.Check(user, perm) {
 		web.WriteError(w, http.StatusForbidden, "Permission denied", map[string]any{"required": perm})
 		return nil, false
 	}
 	return user, true
 }
 
-// serveOn calls handler idx with a req table and encodes what it returns.
-func serveOn(ctx context.Context, s *State, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *web.Result) error {
+// ServeOn calls handler idx with a req table and encodes what it returns.
+func ServeOn(ctx context.Context, s *gen.State, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *web.Result) error {
 	L := s.L
 	req, d := s.Req.New(L, r, params, body, requestID, user)
 	defer d.Finish()
 	L.Push(s.Handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {
-		return luavm.WithCtxErr(ctx, normalizeLuaError(s.Gen.Plugin, "handler", err))
+		return luavm.WithCtxErr(ctx, errs.NormalizeLuaError(s.Gen.Plugin, "handler", err))
 	}
 	status, bodyV, headers := L.Get(-3), L.Get(-2), L.Get(-1)
 	L.Pop(3)
@@ -160,9 +166,9 @@ func serveOn(ctx context.Context, s *State, idx int, r *http.Request, params *ch
 }
 
 // writeCallError maps an error from running a handler to a response.
-func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generation, rt Route, err error) {
-	e.noteCallError(g, rt, w.RequestID, r, err)
-	var se *StatusError
+func (s *Server) writeCallError(w *web.RespWriter, r *http.Request, g *gen.Generation, rt registry.Route, err error) {
+	s.cfg.Host.NoteCallError(g, rt, w.RequestID, r, err)
+	var se *errs.StatusError
 	switch {
 	case errors.As(err, &se):
 		msg := se.Message
@@ -173,31 +179,31 @@ func (e *Engine) writeCallError(w *web.RespWriter, r *http.Request, g *Generatio
 	case r.Context().Err() != nil:
 		w.Status = 499 // client closed the request: nothing to answer, not a Lua error
 		g.Logger.Debug("client went away", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
-	case errors.Is(err, ErrPoolExhausted), errors.Is(err, ErrPoolClosed):
+	case errors.Is(err, errs.ErrPoolExhausted), errors.Is(err, errs.ErrPoolClosed):
 		web.WriteError(w, http.StatusServiceUnavailable, "plugin is busy: no Lua state free before the deadline", nil)
-	case errors.Is(err, ErrDatabaseUnavailable):
+	case errors.Is(err, errs.ErrDatabaseUnavailable):
 		// an outage, not a bug: clients may retry; details go to the log
 		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.RequestID, "err", err.Error()}
-		var pe *PluginError
+		var pe *errs.PluginError
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "src", pe.Location())
 		}
 		g.Logger.Warn("handler failed: the database is unavailable", attrs...)
-		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "database").Inc()
+		s.cfg.Metrics.LuaErrors.WithLabelValues(g.Plugin, "database").Inc()
 		w.Header().Set("Retry-After", retryAfterOutage)
 		web.WriteError(w, http.StatusServiceUnavailable, "database unavailable, retry later", nil)
-	case errors.Is(err, ErrTimeout):
-		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
+	case errors.Is(err, errs.ErrTimeout):
+		s.cfg.Metrics.LuaErrors.WithLabelValues(g.Plugin, "timeout").Inc()
 		g.Logger.Warn("handler exceeded its deadline", "route", rt.Method+" "+rt.Path, "request_id", w.RequestID)
 		web.WriteError(w, http.StatusGatewayTimeout, "handler exceeded its deadline", nil)
 	default:
 		attrs := []any{"route", rt.Method + " " + rt.Path, "request_id", w.RequestID, "err", err.Error()}
-		var pe *PluginError
+		var pe *errs.PluginError
 		if errors.As(err, &pe) {
 			attrs = append(attrs, "src", pe.Location(), "traceback", pe.Traceback)
 		}
 		g.Logger.Error("handler failed", attrs...)
-		e.metrics.LuaErrors.WithLabelValues(g.Plugin, "error").Inc()
+		s.cfg.Metrics.LuaErrors.WithLabelValues(g.Plugin, "error").Inc()
 		web.WriteError(w, http.StatusInternalServerError, "internal", nil)
 	}
 }
