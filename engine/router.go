@@ -73,8 +73,11 @@ func (e *Engine) dispatch(w http.ResponseWriter, r *http.Request) {
 // genFor returns the generation whose url_prefix path is under, and the
 // rest of path after the prefix. Prefixes never overlap (buildSnapshot), so
 // at most one matches; each is a whole number of segments.
+//
+// It looks no further than the longest prefix: each lookup hashes the path
+// up to i, so walking a whole path of many slashes would be quadratic.
 func (s *snapshot) genFor(path string) (*Generation, string) {
-	for i := 1; i <= len(path); i++ {
+	for i := 1; i <= len(path) && i <= s.maxPrefix; i++ {
 		if i == len(path) || path[i] == '/' {
 			if g := s.prefixes[path[:i]]; g != nil {
 				return g, path[i:]
@@ -85,14 +88,16 @@ func (s *snapshot) genFor(path string) (*Generation, string) {
 }
 
 // prefixIndex maps the url_prefixes of the generations with routes to them.
-func prefixIndex(gens []*Generation) map[string]*Generation {
-	m := map[string]*Generation{}
+// and the length of the longest (0: none).
+func prefixIndex(gens []*Generation) (map[string]*Generation, int) {
+	m, longest := map[string]*Generation{}, 0
 	for _, g := range gens {
 		if g.Mux != nil {
 			m[g.Manifest.URLPrefix] = g
+			longest = max(longest, len(g.Manifest.URLPrefix))
 		}
 	}
-	return m
+	return m, longest
 }
 
 // redispatch serves a request again through the current router: its route

@@ -22,11 +22,12 @@ import (
 // validates everything before the engine commits anything: the commit order
 // is build → swap → update the plugin records → retire what left.
 type snapshot struct {
-	mux      *chi.Mux
-	prefixes map[string]*Generation // generations with routes by url_prefix (router.go: dispatch)
-	index    *registryIndex
-	gens     map[string]*Generation // serving, by plugin name
-	rootCfg  rootConfig
+	mux       *chi.Mux
+	prefixes  map[string]*Generation // generations with routes by url_prefix (router.go: dispatch)
+	maxPrefix int                    // the longest of those prefixes: genFor looks no further
+	index     *registryIndex
+	gens      map[string]*Generation // serving, by plugin name
+	rootCfg   rootConfig
 }
 
 // rootConfig is the root config.json, read once per reconcile.
@@ -64,7 +65,8 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	for n, g := range gens {
 		cp[n] = g
 	}
-	return &snapshot{mux: mux, prefixes: prefixIndex(list), index: ix, gens: cp, rootCfg: rootCfg}, nil
+	prefixes, maxPrefix := prefixIndex(list)
+	return &snapshot{mux: mux, prefixes: prefixes, maxPrefix: maxPrefix, index: ix, gens: cp, rootCfg: rootCfg}, nil
 }
 
 // rootRouter makes the router of a snapshot: the engine's own endpoints and
