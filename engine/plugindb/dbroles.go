@@ -80,6 +80,8 @@ type dbRoles struct {
 	prepared map[string]bool          // plugins whose role and schema are in place
 	pools    map[string]*pgxpool.Pool // per plugin, made on first use
 	closed   bool
+
+	dropping sync.WaitGroup // pools dropped and still closing (dropPool)
 }
 
 func newDBRoles(admin *pgxpool.Pool, secret string, unsafe bool, poolMax int, log *slog.Logger) *dbRoles {
@@ -473,7 +475,14 @@ func (r *dbRoles) dropPool(plugin string) {
 	delete(r.pools, plugin)
 	r.mu.Unlock()
 	if p != nil {
-		p.Close()
+		// Close waits for every acquired connection to come back, which a
+		// call cancelled by a drain bound may hold until its own deadline:
+		// the caller (the engine's retirement bookkeeping) must not wait.
+		r.dropping.Add(1)
+		go func() {
+			defer r.dropping.Done()
+			p.Close()
+		}()
 	}
 }
 
@@ -486,4 +495,5 @@ func (r *dbRoles) close() {
 	for _, p := range pools {
 		p.Close()
 	}
+	r.dropping.Wait()
 }
