@@ -122,7 +122,20 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	} else {
 		vm.L.SetContext(hc)
 	}
+	panicked := true
+	defer func() {
+		if panicked { // Go code around the call panicked (net/http recovers)
+			if lim != nil {
+				unwatchCall(lim)
+			}
+			vm.L.RemoveContext()
+			p.inUse.Add(-1)
+			p.put(s, true) // a state a panic went through is not reused
+			<-p.sem
+		}
+	}()
 	err = fn(s)
+	panicked = false
 	if lim != nil {
 		unwatchCall(lim)
 	}
