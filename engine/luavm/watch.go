@@ -38,8 +38,8 @@ func watchCall(lim *lua.Limits, ctx context.Context) {
 }
 
 // watchDeadline has the watcher poll c.Err until c ends (DeadlineCtx.Done);
-// the watcher forgets it then. c.end never takes watcher.mu: the watcher
-// calls it with watcher.mu held.
+// the watcher forgets it then. c.end never takes watcher.mu (a lock order
+// kept from when the watcher ended contexts with watcher.mu held).
 func watchDeadline(c *DeadlineCtx) {
 	watcher.mu.Lock()
 	watcher.deadlines[c] = struct{}{}
@@ -62,11 +62,22 @@ func unwatchCall(lim *lua.Limits) {
 	watcher.mu.Unlock()
 }
 
+// watchedCall is one entry of watcher.calls, as a poll saw it.
+type watchedCall struct {
+	lim *lua.Limits
+	ctx context.Context
+}
+
 // watchLoop polls until no call is left, then ends (a later call starts it
-// again), so an idle process keeps no ticking goroutine.
+// again), so an idle process keeps no ticking goroutine. Each pass copies
+// the entries under watcher.mu and reads the contexts without it: with
+// thousands of calls running, reading every context under the lock held
+// watchCall and unwatchCall (every pooled call) for most of the tick.
 func watchLoop() {
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
+	var calls, stops []watchedCall // reused from pass to pass
+	var deadlines, ended []*DeadlineCtx
 	for range t.C {
 		watcher.mu.Lock()
 		if len(watcher.calls) == 0 && len(watcher.deadlines) == 0 {
@@ -74,17 +85,44 @@ func watchLoop() {
 			watcher.mu.Unlock()
 			return
 		}
+		calls, deadlines = calls[:0], deadlines[:0]
 		for lim, ctx := range watcher.calls {
-			if ctx.Err() != nil && lim.Stopped() == nil {
-				lim.Stop(ctxCause(ctx))
-			}
+			calls = append(calls, watchedCall{lim, ctx})
 		}
 		for c := range watcher.deadlines {
-			if c.Err() != nil { // ended now (Err ends it) or before (Cancel)
-				delete(watcher.deadlines, c)
-			}
+			deadlines = append(deadlines, c)
 		}
 		watcher.mu.Unlock()
+
+		stops, ended = stops[:0], ended[:0]
+		for _, w := range calls {
+			if w.ctx.Err() != nil && w.lim.Stopped() == nil {
+				stops = append(stops, w)
+			}
+		}
+		for _, c := range deadlines {
+			if c.Err() != nil { // ended now (Err ends it) or before (Cancel)
+				ended = append(ended, c)
+			}
+		}
+		if len(stops) > 0 || len(ended) > 0 {
+			watcher.mu.Lock()
+			for _, w := range stops {
+				// still the call seen above: once unwatchCall returned, the
+				// state's next call (a new context) must not be stopped
+				if watcher.calls[w.lim] == w.ctx {
+					w.lim.Stop(ctxCause(w.ctx))
+				}
+			}
+			for _, c := range ended {
+				delete(watcher.deadlines, c)
+			}
+			watcher.mu.Unlock()
+		}
+		clear(calls[:cap(calls)]) // hold no context past its call
+		clear(stops[:cap(stops)])
+		clear(deadlines[:cap(deadlines)])
+		clear(ended[:cap(ended)])
 	}
 }
 
