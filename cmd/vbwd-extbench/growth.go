@@ -225,16 +225,10 @@ func (s *server) waitReady(path string, limit time.Duration) error {
 	client := &http.Client{Timeout: 5 * time.Second}
 	var last string
 	for time.Now().Before(deadline) {
-		resp, err := client.Get(s.base + path)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
-			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
-		} else {
-			last = err.Error()
+		req, _ := http.NewRequest("GET", s.base+path, nil)
+		var ok bool
+		if ok, last = tryOK(client, req); ok {
+			return nil
 		}
 		select {
 		case <-s.exited:

@@ -197,21 +197,29 @@ func waitReady(url string, rt benchRoute, tok, logFile string) error {
 		if rt.auth {
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
-			last = fmt.Sprintf("%d %s", resp.StatusCode, b)
-		} else {
-			last = err.Error()
+		var ok bool
+		if ok, last = tryOK(http.DefaultClient, req); ok {
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond) // polling a starting process: nothing to wait on
 	}
 	logs, _ := os.ReadFile(logFile)
 	return fmt.Errorf("%s %s not ready after 60s: %s\nserver log:\n%s", rt.method, url, last, tail(string(logs), 2000))
+}
+
+// tryOK sends req once: whether it answered 2xx, else what it answered
+// (status and body) or why it failed.
+func tryOK(client *http.Client, req *http.Request) (bool, string) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, err.Error()
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		return true, ""
+	}
+	return false, fmt.Sprintf("%d %s", resp.StatusCode, b)
 }
 
 func tail(s string, n int) string {
