@@ -34,15 +34,7 @@ func (te *testEngine) doAuth(t testing.TB, method, path, body, token string) res
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := te.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	res := result{status: resp.StatusCode, header: resp.Header, body: string(b)}
-	_ = json.Unmarshal(b, &res.json)
-	return res
+	return te.doReq(t, req)
 }
 
 func readFile(t *testing.T, p string) string {

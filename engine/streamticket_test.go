@@ -61,7 +61,7 @@ func streamStatus(t *testing.T, url string) (int, string) {
 }
 
 // doReq sends req and reads the answer like do.
-func (te *testEngine) doReq(t *testing.T, req *http.Request) result {
+func (te *testEngine) doReq(t testing.TB, req *http.Request) result {
 	t.Helper()
 	resp, err := te.srv.Client().Do(req)
 	if err != nil {
