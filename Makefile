@@ -8,8 +8,10 @@ LDFLAGS := -X main.version=$(VERSION)
 
 all: build
 
+# Static, as the release archives are (scripts/release.sh): no libc mapped
+# into the process (2.5 MiB less resident memory), no C toolchain needed.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vbwd
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vbwd
 
 # Serve the shipped plugins on the embedded default database (no DATABASE_URL:
 # a local PostgreSQL cluster under .data/postgres), with their demo data and

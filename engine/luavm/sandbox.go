@@ -15,7 +15,7 @@ import (
 // and what a call allocates is counted against its budget (memory.go).
 const (
 	callStackSize    = 200        // Lua call frames: deep recursion fails cleanly
-	registrySize     = 1024 * 2   // initial data stack slots
+	registrySize     = 256        // initial data stack slots (4 KiB; it grows)
 	registryMaxSize  = 1024 * 256 // data stack may grow to this many slots
 	registryGrowStep = 1024
 	maxBuiltString   = 16 << 20 // the longest string one builtin may build (bytes)
@@ -38,6 +38,9 @@ func NewSandbox(src *Source, mods map[string]hostapi.Module, logger *slog.Logger
 		RegistrySize:     registrySize,
 		RegistryMaxSize:  registryMaxSize,
 		RegistryGrowStep: registryGrowStep,
+		// frames in segments of 8 made as calls nest, where a fixed stack
+		// held 200 frames (16 KiB) in every pooled state
+		MinimizeStackMemory: true,
 	})
 	L.G.Limits = newLimits()
 	for _, lib := range []struct {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -68,17 +69,25 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// RouteMetrics caches a route's series per status, so a request costs two
-// atomic loads and two observations rather than label hashing.
+// RouteMetrics caches a route's series per status, so a request costs a few
+// atomic loads and two observations rather than label hashing. A route
+// answers few distinct statuses: the first statusSlots are found without a
+// lock (a 600-entry table per route held 4.7 KiB of every route, answered
+// or not); any more are looked up under mu.
 type RouteMetrics struct {
 	m                  *Metrics
 	plugin, route, gen string
-	byStatus           [600]atomic.Pointer[routeSeries]
+	slots              [statusSlots]atomic.Pointer[routeSeries] // filled in order, under mu
+	mu                 sync.Mutex
+	more               map[int]*routeSeries
 }
 
+const statusSlots = 8
+
 type routeSeries struct {
-	count prometheus.Counter
-	dur   prometheus.Observer
+	status int
+	count  prometheus.Counter
+	dur    prometheus.Observer
 }
 
 // Route makes the series of one route ("METHOD /full/path") of a plugin's
@@ -99,17 +108,55 @@ func Label(s string) string {
 
 // Observe counts one request answered with status after d.
 func (rm *RouteMetrics) Observe(status int, d time.Duration) {
-	if status < 100 || status >= len(rm.byStatus) {
+	if status < 100 || status > 599 {
 		status = 599
 	}
-	s := rm.byStatus[status].Load()
+	s := rm.cached(status)
 	if s == nil {
-		lv := []string{rm.plugin, rm.route, strconv.Itoa(status), rm.gen}
-		s = &routeSeries{count: rm.m.requests.WithLabelValues(lv...), dur: rm.m.latency.WithLabelValues(lv...)}
-		rm.byStatus[status].Store(s)
+		s = rm.add(status)
 	}
 	s.count.Inc()
 	s.dur.Observe(d.Seconds())
+}
+
+// cached is status's series when it is in a slot.
+func (rm *RouteMetrics) cached(status int) *routeSeries {
+	for i := range rm.slots {
+		s := rm.slots[i].Load()
+		if s == nil {
+			return nil
+		}
+		if s.status == status {
+			return s
+		}
+	}
+	return nil
+}
+
+// add makes status's series (or finds the one another request made) and
+// keeps it in the first free slot, else in more.
+func (rm *RouteMetrics) add(status int) *routeSeries {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if s := rm.cached(status); s != nil {
+		return s
+	}
+	if s := rm.more[status]; s != nil {
+		return s
+	}
+	lv := []string{rm.plugin, rm.route, strconv.Itoa(status), rm.gen}
+	s := &routeSeries{status: status, count: rm.m.requests.WithLabelValues(lv...), dur: rm.m.latency.WithLabelValues(lv...)}
+	for i := range rm.slots {
+		if rm.slots[i].Load() == nil {
+			rm.slots[i].Store(s)
+			return s
+		}
+	}
+	if rm.more == nil {
+		rm.more = map[int]*routeSeries{}
+	}
+	rm.more[status] = s
+	return s
 }
 
 // Forget drops a retired generation's request series.
