@@ -184,3 +184,24 @@ func TestDeadlineCtx_NoLockOrderDeadlock(t *testing.T) {
 		t.Fatal("deadlock: contexts did not end")
 	}
 }
+
+// Deadline is the earlier of the call's own and its parent's, as
+// context.WithTimeout's is: a host module sizing a network timeout from it
+// must not outlive the request.
+func TestDeadlineCtx_DeadlineIsTheEarlierOne(t *testing.T) {
+	parent, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	pd, _ := parent.Deadline()
+	c := NewDeadline(parent, 2*time.Hour)
+	if dl, ok := c.Deadline(); !ok || !dl.Equal(pd) {
+		t.Fatalf("Deadline() = %v, %v; want the parent's %v", dl, ok, pd)
+	}
+	c.Cancel()
+	before := time.Now()
+	c = NewDeadline(parent, time.Minute)
+	dl, ok := c.Deadline()
+	if !ok || dl.Before(before.Add(time.Minute)) || dl.After(time.Now().Add(time.Minute)) {
+		t.Fatalf("Deadline() = %v, %v; want a minute from %v", dl, ok, before)
+	}
+	c.Cancel()
+}

@@ -140,7 +140,10 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 		unwatchCall(lim)
 	}
 	vm.L.RemoveContext()
-	discard := hc.Err() != nil || vm.Broken || vm.guard.stopped() // interrupted, or over a memory limit
+	// interrupted (a watched call is stopped through lim: its guard sees
+	// it, and a call that ended before the watcher's next poll finished
+	// cleanly, its state reusable), or over a memory limit
+	discard := vm.Broken || vm.guard.stopped() || (lim == nil && hc.Err() != nil)
 	err = vm.guard.done(err)
 	p.inUse.Add(-1)
 	p.put(s, discard)
