@@ -26,7 +26,7 @@ func nanotime() int64
 // such contexts every millisecond (watch.go) — no timer either.
 type DeadlineCtx struct {
 	parent   context.Context
-	deadline int64 // on the monotonic clock (nanotime): one clock read, where time.Now makes two
+	deadline int64                         // on the monotonic clock (nanotime): one clock read, where time.Now makes two
 	err      atomic.Pointer[error]         // why it is done, once it is
 	donep    atomic.Pointer[chan struct{}] // Done's channel, once made
 
