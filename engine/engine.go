@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/records"
 	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
@@ -75,13 +75,13 @@ type Engine struct {
 	migr      *Migrator      // nil without a database
 	root      *rootHandler
 	admin     http.Handler
-	snap      atomic.Pointer[snapshot]   // what serves: router, registrations, generations
-	index     indexView                  // e.index.Load(): the current snapshot's registrations
-	sched     *scheduler                 // set by startScheduler
-	view      atomic.Pointer[pluginView] // the records, for lock-free status readers
-	jwt       *auth.Verifier             // every kind of bearer token (engine/identity)
-	proxies   ratelimit.Proxies          // trusted reverse proxies, for the client address
-	rate      *ratelimit.Limiter         // route rate limits (engine/identity)
+	snap      atomic.Pointer[snapshot]    // what serves: router, registrations, generations
+	index     indexView                   // e.index.Load(): the current snapshot's registrations
+	sched     *scheduler                  // set by startScheduler
+	view      atomic.Pointer[records.Set] // a copy of the records, for lock-free status readers
+	jwt       *auth.Verifier              // every kind of bearer token (engine/identity)
+	proxies   ratelimit.Proxies           // trusted reverse proxies, for the client address
+	rate      *ratelimit.Limiter          // route rate limits (engine/identity)
 	metrics   *web.Metrics
 	serve     *serve.Server // the plugin routes' request surface (servehost.go)
 	modules   []hostapi.Factory
@@ -96,7 +96,8 @@ type Engine struct {
 	tickets web.UsedTickets
 
 	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
-	plugins map[string]*plugin
+	plugins records.Set
+	loader  records.Loader // reads plugin directories into records
 	loaded  bool
 	started bool
 	stopped bool
@@ -115,18 +116,8 @@ type Engine struct {
 	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }
 
-// plugin is the engine's record of one plugin directory.
-type plugin struct {
-	name     string
-	src      *luavm.Source
-	manifest *Manifest
-	state    LifecycleState
-	err      error
-	gen      *Generation
-	genSeq   int64
-	wanted   bool // enabled in plugins.json, or asked to be
-	outdated bool // the last attempt (err) failed: gen is older than the files
-}
+// plugin is the engine's record of one plugin directory (engine/records).
+type plugin = records.Plugin
 
 // New allocates an engine; Start loads the plugins.
 func New(opts Options) (*Engine, error) {
@@ -139,9 +130,10 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("root %s has no plugins/ directory", abs)
 	}
 	opts.Root = abs
-	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{}),
+	e := &Engine{opts: opts, log: opts.Logger, plugins: records.Set{}, quit: make(chan struct{}),
 		broker: web.NewBroker(), streamsDone: make(chan struct{})}
 	e.shared = newSharedStore(opts.Clock)
+	e.loader = records.Loader{Root: abs, ReadManifest: e.readManifest, Log: e.log}
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(tracing.Scope)
 	}
@@ -150,7 +142,9 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 		e.migr.UseRoles(opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax)
-		e.migr.SetLookup(e.dbLookup)
+		e.migr.SetLookup(func(plugin string) (exts, names []string) {
+			return e.plugins.DBLookup(plugin) // callers hold e.mu (or run before Start)
+		})
 	}
 	if opts.AccessLog != nil {
 		e.access = web.NewAccessLog(opts.AccessLog, opts.AccessLogFormat)
@@ -212,7 +206,7 @@ func (e *Engine) load(ctx context.Context) error {
 	if _, err := spec.ReadRootConfig(e.opts.Root); err != nil {
 		return err
 	}
-	names, err := e.discover(ctx)
+	names, err := e.loader.Discover(ctx, e.plugins)
 	if err != nil {
 		return err
 	}
@@ -220,15 +214,15 @@ func (e *Engine) load(ctx context.Context) error {
 		e.log.Warn("no plugins.json: enabling every discovered plugin", "plugins", names)
 	}
 	for _, n := range names {
-		e.plugins[n].wanted = !exists || pf.Plugins[n].Enabled
+		e.plugins[n].Wanted = !exists || pf.Plugins[n].Enabled
 	}
 	if e.opts.Enabled != nil {
 		for _, n := range names {
-			e.plugins[n].wanted = false
+			e.plugins[n].Wanted = false
 		}
 		for _, n := range e.opts.Enabled {
 			if p, ok := e.plugins[n]; ok {
-				p.wanted = true
+				p.Wanted = true
 			}
 		}
 	}
@@ -294,20 +288,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 func (e *Engine) Order() ([]string, map[string]error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	nodes := make(map[string]spec.GraphNode, len(e.plugins))
-	for n, p := range e.plugins {
-		nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: p.wanted, Failed: p.state == StateFailed}
-	}
-	order, failures := spec.OrderPlugins(nodes)
-	var ok []string
-	for _, n := range order {
-		if e.plugins[n].state != StateFailed {
-			ok = append(ok, n)
-		} else if failures[n] == nil {
-			failures[n] = e.plugins[n].err
-		}
-	}
-	return ok, failures
+	return e.plugins.Order()
 }
 
 // Requires lists a plugin and every plugin it depends on, directly or not,
@@ -315,26 +296,7 @@ func (e *Engine) Order() ([]string, map[string]error) {
 func (e *Engine) Requires(name string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	seen := map[string]bool{}
-	var walk func(n string)
-	walk = func(n string) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		if p := e.plugins[n]; p != nil && p.manifest != nil {
-			for _, d := range p.manifest.Dependencies {
-				walk(d.Name)
-			}
-		}
-	}
-	walk(name)
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return e.plugins.Requires(name)
 }
 
 // WantedDependents lists the plugins enabled in plugins.json that depend on
@@ -342,47 +304,7 @@ func (e *Engine) Requires(name string) []string {
 func (e *Engine) WantedDependents(name string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return dependentsWhere(e.plugins, name, func(p *plugin) bool { return p.wanted })
-}
-
-// discover scans plugins/ and loads every plugin's source and manifest.
-func (e *Engine) discover(ctx context.Context) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(e.opts.Root, "plugins"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, ent := range entries {
-		if !ent.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(e.opts.Root, "plugins", ent.Name(), "init.lua")); err != nil {
-			continue
-		}
-		names = append(names, ent.Name())
-		e.plugins[ent.Name()] = e.loadPlugin(ctx, ent.Name())
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
-// loadPlugin compiles a plugin's source and reads its manifest.
-func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
-	p := &plugin{name: name, state: StateDiscovered}
-	if old := e.plugins[name]; old != nil {
-		p.genSeq, p.wanted = old.genSeq, old.wanted
-	}
-	src, err := luavm.LoadSource(e.opts.Root, name)
-	if err == nil {
-		p.manifest, err = e.readManifest(ctx, src)
-	}
-	if err != nil {
-		p.fail(err)
-		e.log.Error("plugin failed to load", "plugin", name, "err", err)
-		return p
-	}
-	p.src = src
-	return p
+	return e.plugins.WantedDependents(name)
 }
 
 // readManifest runs a plugin's init.lua in a throwaway state (build phase,
@@ -392,10 +314,6 @@ func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest
 	defer cancel()
 	env := e.newEnv(src, 0)
 	return spec.ReadManifest(ctx, src, env.Modules, env.Logger, e.opts.MemoryBudget)
-}
-
-func (p *plugin) fail(err error) {
-	p.state, p.err = StateFailed, err
 }
 
 // newEnv binds the host modules to one plugin generation.

@@ -48,35 +48,26 @@ func (e *Engine) Populate(ctx context.Context, names ...string) ([]string, error
 		if !ok {
 			return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, n)
 		}
-		if p.state != StateEnabled {
-			return nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, n, p.state)
+		if p.State != StateEnabled {
+			return nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, n, p.State)
 		}
 		want[n] = true
 	}
 	var ran []string
-	for _, n := range e.enabledOrder() {
+	for _, n := range e.plugins.EnabledOrder() {
 		p := e.plugins[n]
 		if len(want) > 0 && !want[n] {
 			continue
 		}
-		file := filepath.Join(p.src.Dir, "populate.lua")
+		file := filepath.Join(p.Src.Dir, "populate.lua")
 		if _, err := os.Stat(file); err != nil {
 			continue
 		}
-		if err := p.gen.Populate(ctx, file); err != nil {
+		if err := p.Gen.Populate(ctx, file); err != nil {
 			return ran, err
 		}
 		e.log.Info("populated", "plugin", n)
 		ran = append(ran, n)
 	}
 	return ran, nil
-}
-
-// enabledOrder lists enabled plugins, dependencies first.
-func (e *Engine) enabledOrder() []string {
-	order := e.reverseOrder()
-	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-		order[i], order[j] = order[j], order[i]
-	}
-	return order
 }

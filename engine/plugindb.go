@@ -16,7 +16,7 @@ func (e *Engine) preparePluginDB(ctx context.Context, name string, m *Manifest) 
 	if e.migr == nil {
 		return nil
 	}
-	exts, names := e.dbLookup(name)
+	exts, names := e.plugins.DBLookup(name)
 	if m != nil {
 		exts = m.Extensions
 	}
@@ -31,18 +31,6 @@ func (e *Engine) preparePluginDB(ctx context.Context, name string, m *Manifest) 
 		}
 	}
 	return nil
-}
-
-// dbLookup is Migrator.lookup: a plugin's declared extensions and every
-// installed plugin's name. Callers hold e.mu (or run before Start).
-func (e *Engine) dbLookup(plugin string) (exts, names []string) {
-	for n, p := range e.plugins {
-		names = append(names, n)
-		if n == plugin && p.manifest != nil {
-			exts = p.manifest.Extensions
-		}
-	}
-	return exts, names
 }
 
 // pluginPool is where plugin's SQL runs (Migrator.PluginPool).

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 )
@@ -35,11 +34,7 @@ func (e *Engine) readiness(ctx context.Context) (bool, []string, error) {
 	if !e.up.Load() {
 		why = append(why, "engine not serving")
 	}
-	for _, p := range e.records() {
-		if p.wanted && p.state != StateEnabled && p.state != StateFailed {
-			why = append(why, fmt.Sprintf("plugin %s is %s", p.name, p.state))
-		}
-	}
+	why = append(why, e.records().Waiting()...)
 	if e.opts.DB != nil && !e.listening.has(streamListener) {
 		why = append(why, "stream relay: not listening yet")
 	}
