@@ -82,6 +82,8 @@ func (h clusterHost) Plugins() []PluginStatus { return h.e.Plugins() }
 
 func (h clusterHost) Closing() bool { return h.e.closing.Load() }
 
-func (h clusterHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }
+func (h clusterHost) RunListener(l pgcoord.Listener) {
+	h.e.listening.Listen(h.e.opts.DB, h.e.log, h.e.quit, l)
+}
 
 func (h clusterHost) HealPackages(ctx context.Context) { h.e.healPackages(ctx) }

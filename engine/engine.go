@@ -15,8 +15,10 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/records"
+	"github.com/vbwd-platform/vbwd-engine/engine/relay"
 	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
@@ -86,32 +88,28 @@ type Engine struct {
 	serve     *serve.Server // the plugin routes' request surface (servehost.go)
 	modules   []hostapi.Factory
 	shared    sharedStore
-	listening listening                    // LISTEN loops in place (notify.go; readiness)
+	listening pgcoord.InPlace              // LISTEN loops in place (readiness)
 	goSvcs    atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
-	// streamKey signs stream notifications between engines (engine/streamauth).
-	streamKey []byte
-	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)
+	tracer    trace.Tracer                 // nil when tracing is off (web/tracing.go)
 	// tickets records used stream tickets without a database; with one they
 	// go to vbwd.stream_tickets (web/streamticket.go).
 	tickets web.UsedTickets
 
-	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
-	plugins records.Set
-	loader  records.Loader // reads plugin directories into records
-	loaded  bool
-	started bool
-	stopped bool
-	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
-	quit    chan struct{} // closed at Shutdown: stops background loops
-	broker  *web.Broker   // server-sent event subscribers
-	// streamsDone is closed when shutdown begins: event streams end first.
-	streamsDone chan struct{}
-	streamsOnce sync.Once
-	retiring    sync.WaitGroup // generations being retired and loops running in the background
-	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
-	packages    packageState   // cluster package installs (engine/pkgapply)
-	ops         opsState       // recent Lua errors and the OpenAPI document (engine/apidoc)
-	poolUsers   poolUsers      // generations that may use each plugin's database pool (pooldrop.go)
+	mu        sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
+	plugins   records.Set
+	loader    records.Loader // reads plugin directories into records
+	loaded    bool
+	started   bool
+	stopped   bool
+	closing   atomic.Bool    // set at Shutdown: unmatched requests answer 503
+	quit      chan struct{}  // closed at Shutdown: stops background loops
+	broker    *web.Broker    // server-sent event subscribers
+	relay     *relay.Relay   // stream events between engines; ends the streams at shutdown
+	retiring  sync.WaitGroup // generations being retired and loops running in the background
+	up        atomic.Bool    // started and not shut down (for /readyz, without e.mu)
+	packages  packageState   // cluster package installs (engine/pkgapply)
+	ops       opsState       // recent Lua errors and the OpenAPI document (engine/apidoc)
+	poolUsers poolUsers      // generations that may use each plugin's database pool (pooldrop.go)
 
 	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }
@@ -131,7 +129,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	opts.Root = abs
 	e := &Engine{opts: opts, log: opts.Logger, plugins: records.Set{}, quit: make(chan struct{}),
-		broker: web.NewBroker(), streamsDone: make(chan struct{})}
+		broker: web.NewBroker()}
 	e.shared = newSharedStore(opts.Clock)
 	e.loader = records.Loader{Root: abs, ReadManifest: e.readManifest, Log: e.log}
 	if opts.TracerProvider != nil {
@@ -146,6 +144,8 @@ func New(opts Options) (*Engine, error) {
 			return e.plugins.DBLookup(plugin) // callers hold e.mu (or run before Start)
 		})
 	}
+	e.relay = relay.New(relay.Config{DB: opts.DB, Broker: e.broker, Locked: e.migr.Locked, InPlace: &e.listening,
+		Log: e.log, Quit: e.quit, Group: &e.retiring})
 	if opts.AccessLog != nil {
 		e.access = web.NewAccessLog(opts.AccessLog, opts.AccessLogFormat)
 	}
@@ -268,8 +268,8 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if _, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg}); err != nil {
 		return err
 	}
-	e.startStreams()
-	e.awaitStreamRelay(ctx, 5*time.Second)
+	e.relay.Start()
+	e.relay.Await(ctx, 5*time.Second)
 	if err := e.startScheduler(ctx); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/relay"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
@@ -34,7 +35,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		e.eventsModule,
 		e.diModule, // di: vbwd.di, services.go
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
-		func(p hostapi.Plugin) hostapi.Module { return vstream.New(streamPublisher{e}, p.Name) },
+		func(p hostapi.Plugin) hostapi.Module { return vstream.New(relay.Publisher{R: e.relay}, p.Name) },
 		e.httpModule, // http: vbwd.http, engine/egress
 		func(hostapi.Plugin) hostapi.Module { return vstrings.New() },
 		e.authModule, // auth: vbwd.auth, engine/identity

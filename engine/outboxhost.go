@@ -66,7 +66,9 @@ func (h outboxHost) Count(plugin, event, outcome string) {
 	h.e.metrics.Events.WithLabelValues(plugin, web.Label(event), outcome).Inc()
 }
 
-func (h outboxHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }
+func (h outboxHost) RunListener(l pgcoord.Listener) {
+	h.e.listening.Listen(h.e.opts.DB, h.e.log, h.e.quit, l)
+}
 
 // subsIndex is a registry index as the outbox records its subscriptions.
 type subsIndex registryIndex

@@ -3,21 +3,9 @@ package engine
 import (
 	"context"
 	"sort"
-	"time"
-)
 
-// pingDB checks that the database answers, within 2s.
-func (e *Engine) pingDB(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	err := e.opts.DB.Ping(ctx)
-	if err != nil && ctx.Err() == nil {
-		// one pooled connection the server dropped (a restart) fails once
-		// and is discarded: ask again on another before reporting an outage
-		err = e.opts.DB.Ping(ctx)
-	}
-	return err
-}
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+)
 
 // Ready reports whether every wanted plugin is enabled or explicitly failed
 // and the database (if any) answers.
@@ -35,11 +23,11 @@ func (e *Engine) readiness(ctx context.Context) (bool, []string, error) {
 		why = append(why, "engine not serving")
 	}
 	why = append(why, e.records().Waiting()...)
-	if e.opts.DB != nil && !e.listening.has(streamListener) {
+	if !e.relay.Listening() {
 		why = append(why, "stream relay: not listening yet")
 	}
 	if e.opts.DB != nil {
-		if dbErr = e.pingDB(ctx); dbErr != nil {
+		if dbErr = pgcoord.Ping(ctx, e.opts.DB); dbErr != nil {
 			// no connection details here (/readyz is public): they go to
 			// the log and to GET /admin/status
 			e.log.Warn("readiness: the database does not answer", "err", dbErr)

@@ -16,7 +16,7 @@ import (
 // verifier, the trusted proxies and the rate limiter).
 func (e *Engine) setupServe() {
 	e.serve = serve.New(serve.Config{Host: &serveHost{e}, JWT: e.jwt, Proxies: e.proxies, Rate: e.rate,
-		Log: e.log, Metrics: e.metrics, Broker: e.broker, StreamsDone: e.streamsDone,
+		Log: e.log, Metrics: e.metrics, Broker: e.broker, StreamsDone: e.relay.Done(),
 		RequestTimeout: e.opts.RequestTimeout, MaxBodyBytes: e.opts.MaxBodyBytes, NotFound: e.notFound})
 }
 

@@ -58,7 +58,7 @@ func (e *Engine) Serve(ctx context.Context, ln net.Listener, so ServeOptions) er
 	case serveErr = <-errc:
 	}
 	e.log.Info("shutting down: draining requests")
-	e.closeStreams() // long-lived event streams would hold the drain open
+	e.relay.Close() // long-lived event streams would hold the drain open
 	sctx, cancel := context.WithTimeout(context.Background(), so.DrainTimeout)
 	defer cancel()
 	herr := srv.Shutdown(sctx)

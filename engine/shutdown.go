@@ -27,7 +27,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		defer e.migr.Close()
 	}
 	e.closing.Store(true)
-	e.closeStreams()
+	e.relay.Close()
 	close(e.quit)
 	e.jwt.Close() // the identity providers' key refreshes
 	e.mu.Unlock()
@@ -71,7 +71,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 func (e *Engine) abortStart() {
 	e.stopped = true
 	e.closing.Store(true)
-	e.closeStreams()
+	e.relay.Close()
 	close(e.quit)
 	e.cluster.Wait()
 	gens := e.snap.Load().gens

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -13,21 +14,11 @@ import (
 // Stream tickets and the signing of stream notifications live in
 // engine/streamauth; it reaches the engine through streamauthHost.
 
-const (
-	streamTicketPath = streamauth.TicketPath
-	streamSigLen     = streamauth.SigLen // the signature before a notification's payload
-)
+const streamTicketPath = streamauth.TicketPath
 
-// loadStreamKey reads (or makes, on the first engine) the key that signs
-// stream notifications (see streamauth.LoadKey).
-func (e *Engine) loadStreamKey() { e.streamKey = streamauth.LoadKey(e.opts.DB, e.migr.Locked, e.log) }
-
-// signStream prefixes payload with its signature.
-func (e *Engine) signStream(payload []byte) string { return streamauth.Sign(e.streamKey, payload) }
-
-// verifyStream returns the payload of a signed notification, false when
-// the signature is missing or wrong.
-func (e *Engine) verifyStream(n string) ([]byte, bool) { return streamauth.Verify(e.streamKey, n) }
+// Publish sends an event to a channel's subscribers on every engine sharing
+// the database (or on this engine without one): engine/relay.
+func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error { return e.relay.Publish(ctx, ev) }
 
 func (e *Engine) streamTickets() streamauth.Tickets {
 	return streamauth.New(streamauthHost{e}, streamauth.Config{JWT: e.jwt, DB: e.opts.DB, Used: &e.tickets, Log: e.log})
