@@ -64,7 +64,7 @@ func (e *Engine) SetConfig(ctx context.Context, name string, cfg map[string]any)
 	res, left, err := e.setConfig(ctx, name, cfg)
 	e.publishView()
 	e.mu.Unlock()
-	e.retireLater(left)
+	e.build.RetireLater(left, &e.retiring)
 	return res, err
 }
 

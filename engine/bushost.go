@@ -119,4 +119,6 @@ func (e *Engine) exchanger(ref regRef) admin.Exchanger {
 	return e.bus().Exchanger(ref, ref.Gen.Exchangers[ref.Name()])
 }
 
-func (h busHost) PluginPool(plugin string) (*pgxpool.Pool, error) { return h.e.pluginPool(plugin) }
+func (h busHost) PluginPool(plugin string) (*pgxpool.Pool, error) {
+	return h.e.build.PluginPool(plugin)
+}

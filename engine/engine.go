@@ -13,7 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/builder"
 	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
+	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
@@ -95,21 +97,21 @@ type Engine struct {
 	// go to vbwd.stream_tickets (web/streamticket.go).
 	tickets web.UsedTickets
 
-	mu        sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
-	plugins   records.Set
-	loader    records.Loader // reads plugin directories into records
-	loaded    bool
-	started   bool
-	stopped   bool
-	closing   atomic.Bool    // set at Shutdown: unmatched requests answer 503
-	quit      chan struct{}  // closed at Shutdown: stops background loops
-	broker    *web.Broker    // server-sent event subscribers
-	relay     *relay.Relay   // stream events between engines; ends the streams at shutdown
-	retiring  sync.WaitGroup // generations being retired and loops running in the background
-	up        atomic.Bool    // started and not shut down (for /readyz, without e.mu)
-	packages  packageState   // cluster package installs (engine/pkgapply)
-	ops       opsState       // recent Lua errors and the OpenAPI document (engine/apidoc)
-	poolUsers poolUsers      // generations that may use each plugin's database pool (pooldrop.go)
+	mu       sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
+	plugins  records.Set
+	loader   records.Loader // reads plugin directories into records
+	loaded   bool
+	started  bool
+	stopped  bool
+	closing  atomic.Bool      // set at Shutdown: unmatched requests answer 503
+	quit     chan struct{}    // closed at Shutdown: stops background loops
+	broker   *web.Broker      // server-sent event subscribers
+	relay    *relay.Relay     // stream events between engines; ends the streams at shutdown
+	retiring sync.WaitGroup   // generations being retired and loops running in the background
+	up       atomic.Bool      // started and not shut down (for /readyz, without e.mu)
+	packages packageState     // cluster package installs (engine/pkgapply)
+	ops      opsState         // recent Lua errors and the OpenAPI document (engine/apidoc)
+	build    *builder.Builder // builds and retires generations (engine/builder)
 
 	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }
@@ -131,7 +133,6 @@ func New(opts Options) (*Engine, error) {
 	e := &Engine{opts: opts, log: opts.Logger, plugins: records.Set{}, quit: make(chan struct{}),
 		broker: web.NewBroker()}
 	e.shared = newSharedStore(opts.Clock)
-	e.loader = records.Loader{Root: abs, ReadManifest: e.readManifest, Log: e.log}
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(tracing.Scope)
 	}
@@ -140,9 +141,7 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 		e.migr.UseRoles(opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax)
-		e.migr.SetLookup(func(plugin string) (exts, names []string) {
-			return e.plugins.DBLookup(plugin) // callers hold e.mu (or run before Start)
-		})
+		e.migr.SetLookup(e.plugins.DBLookup) // callers hold e.mu (or run before Start)
 	}
 	e.relay = relay.New(relay.Config{DB: opts.DB, Broker: e.broker, Locked: e.migr.Locked, InPlace: &e.listening,
 		Log: e.log, Quit: e.quit, Group: &e.retiring})
@@ -159,6 +158,13 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.setupServe()
+	e.build = &builder.Builder{Root: abs, Modules: e.modules, Log: e.log,
+		DrainTimeout: opts.DrainTimeout, DB: opts.DB, Migr: e.migr, Lookup: e.plugins.DBLookup,
+		Routes: e.serve, Metrics: e.metrics, Clock: opts.Clock,
+		// the options a generation is built and called with
+		Limits: gen.Limits{PoolMin: opts.PoolMin, PoolMax: opts.PoolMax, MemoryBudget: opts.MemoryBudget,
+			RequestTimeout: opts.RequestTimeout, MaxResponseBytes: opts.MaxResponseBytes}}
+	e.loader = records.Loader{Root: abs, ReadManifest: e.build.ReadManifest, Log: e.log}
 	e.root = newRootHandler(e)
 	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
 	e.admin = e.adminRouter()
@@ -305,27 +311,6 @@ func (e *Engine) WantedDependents(name string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.plugins.WantedDependents(name)
-}
-
-// readManifest runs a plugin's init.lua in a throwaway state (build phase,
-// bounded by the request timeout) and reads its manifest.
-func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest, error) {
-	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
-	defer cancel()
-	env := e.newEnv(src, 0)
-	return spec.ReadManifest(ctx, src, env.Modules, env.Logger, e.opts.MemoryBudget)
-}
-
-// newEnv binds the host modules to one plugin generation.
-func (e *Engine) newEnv(src *luavm.Source, gen int64) *stateEnv {
-	logger := e.log.With("plugin", src.Name, "gen", gen)
-	info := hostapi.Plugin{Name: src.Name, Generation: gen, Dir: src.Dir, Logger: logger}
-	mods := make(map[string]hostapi.Module, len(e.modules))
-	for _, f := range e.modules {
-		m := f(info)
-		mods[m.Name()] = m
-	}
-	return &stateEnv{Modules: mods, Logger: logger}
 }
 
 // sweepShared removes expired vbwd.shared entries every interval.

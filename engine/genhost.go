@@ -14,24 +14,13 @@ import (
 // engine.go) and Limits, and keeps the names its own code uses.
 
 type (
-	stateEnv      = gen.Env
 	regRef        = gen.Ref   // a registration as engine/bus and engine/jobs see it
 	registryIndex = gen.Index // of a snapshot's serving generations
 )
 
-// newGeneration builds g (gen.Build): its first state, whose registrations
-// become canonical, and the pre-warmed pool. On error nothing is left open.
-func newGeneration(ctx context.Context, g *Generation) error { return gen.Build(ctx, g) }
-
 // buildIndex indexes the serving generations' registrations (gen.BuildIndex).
 func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
 	return gen.BuildIndex(gens, roleOverrides)
-}
-
-// genLimits are the options a generation is built and called with.
-func (e *Engine) genLimits() gen.Limits {
-	return gen.Limits{PoolMin: e.opts.PoolMin, PoolMax: e.opts.PoolMax, MemoryBudget: e.opts.MemoryBudget,
-		RequestTimeout: e.opts.RequestTimeout, MaxResponseBytes: e.opts.MaxResponseBytes}
 }
 
 // Populate runs plugins/<name>/populate.lua — which returns function(ctx) —

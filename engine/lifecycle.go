@@ -5,59 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
-	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/records"
 )
-
-// makeGeneration checks the url_prefix against the serving set, applies
-// pending migrations, builds (pre-warms) a new generation of p from src and
-// compiles its routes into its own sub-router, without touching p's current
-// generation. On error nothing of the new generation is left open.
-func (e *Engine) makeGeneration(ctx context.Context, p *plugin, src *luavm.Source, m *Manifest, cfg map[string]any,
-	serving map[string]*Generation) (*Generation, error) {
-	if o := records.Overlapping(serving, p.Name, m.URLPrefix); o != nil {
-		return nil, &PluginError{Plugin: p.Name, File: src.RelDir + "/init.lua", Op: "enable",
-			Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (serving)", m.URLPrefix, o.Manifest.URLPrefix, o.Plugin)}
-	}
-	release := e.poolUse(p.Name) // until g exists; then its retirement releases (pooldrop.go)
-	defer func() { release() }()
-	if err := e.preparePluginDB(ctx, p.Name, m); err != nil {
-		return nil, err
-	}
-	if err := e.migrate(ctx, p.Name, src); err != nil {
-		return nil, err
-	}
-	p.GenSeq++
-	env := e.newEnv(src, p.GenSeq)
-	g := &Generation{Plugin: p.Name, Number: p.GenSeq, Manifest: m, Config: cfg,
-		Src: src, Env: env, Limits: e.genLimits(), Logger: env.Logger}
-	if err := newGeneration(ctx, g); err != nil {
-		return nil, err
-	}
-	release = func() {}
-	mux, err := e.serve.CompileRoutes(g)
-	if err != nil {
-		e.discard(g)
-		return nil, err
-	}
-	g.Mux = mux
-	return g, nil
-}
-
-// migrate applies p's pending migrations (its dependencies' ran before, in
-// dependency order).
-func (e *Engine) migrate(ctx context.Context, name string, src *luavm.Source) error {
-	if !plugindb.HasMigrations(e.opts.Root, name) {
-		return nil
-	}
-	if e.migr == nil {
-		return &PluginError{Plugin: name, File: src.RelDir + "/migrations", Op: "migrate",
-			Err: errors.New("the plugin has migrations but the engine has no database")}
-	}
-	_, err := e.migr.Up(ctx, name)
-	return err
-}
 
 // Enable enables a discovered or disabled plugin whose dependencies are
 // enabled, reading its files again (a plugin directory created after Start
@@ -173,15 +122,7 @@ func (e *Engine) retireNow(res *reconcileResult) error {
 	if res == nil {
 		return nil
 	}
-	var errs []error
-	for _, g := range res.retire {
-		if err := g.Retire(e.opts.DrainTimeout); err != nil {
-			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
-		}
-		e.metrics.Forget(g.Plugin, g.Number)
-		e.poolRetired(g.Plugin)
-	}
-	return errors.Join(errs...)
+	return e.build.Retire(res.retire)
 }
 
 // publishView copies the records for lock-free readers; call it under e.mu.

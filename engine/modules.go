@@ -31,7 +31,7 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(hostapi.Plugin) hostapi.Module { return vtime.New(e.opts.Clock) },
 		func(hostapi.Plugin) hostapi.Module { return vcrypto.New() },
 		func(p hostapi.Plugin) hostapi.Module { return vshared.New(e.shared.Bucket(p.Name)) },
-		func(p hostapi.Plugin) hostapi.Module { return vdb.New(nil, e.dbOptions(p.Name)) },
+		func(p hostapi.Plugin) hostapi.Module { return vdb.New(nil, e.build.DBOptions(p.Name)) },
 		e.eventsModule,
 		e.diModule, // di: vbwd.di, services.go
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },

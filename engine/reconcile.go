@@ -104,7 +104,7 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 	snap, err := e.buildSnapshot(next, req.rootCfg)
 	if err != nil {
 		for _, g := range built {
-			e.discard(g)
+			e.build.Discard(g)
 		}
 		return res, err
 	}
@@ -124,7 +124,7 @@ func (e *Engine) start(ctx context.Context, p *plugin, rootCfg rootConfig, next,
 	if err != nil {
 		return err
 	}
-	g, err := e.makeGeneration(ctx, p, p.Src, p.Manifest, cfg, next)
+	g, err := e.build.Make(ctx, p, p.Src, p.Manifest, cfg, next)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (e *Engine) rebuild(ctx context.Context, p *plugin, cfg map[string]any, roo
 	}
 	var g *Generation
 	if err == nil {
-		g, err = e.makeGeneration(ctx, p, src, m, cfg, next)
+		g, err = e.build.Make(ctx, p, src, m, cfg, next)
 	}
 	if err != nil {
 		p.Err, p.Outdated = err, true
@@ -203,13 +203,4 @@ func (e *Engine) commit(snap *snapshot, cur, built map[string]*Generation, cands
 	for _, l := range [][]string{res.started, res.stopped, res.reloaded, res.unchanged} {
 		sort.Strings(l)
 	}
-}
-
-// discard closes a generation that was built but never served.
-func (e *Engine) discard(g *Generation) {
-	if err := g.Retire(e.opts.DrainTimeout); err != nil {
-		g.Logger.Error("closing an unused generation", "err", err)
-	}
-	e.metrics.Forget(g.Plugin, g.Number)
-	e.poolRetired(g.Plugin)
 }

@@ -21,7 +21,7 @@ func (e *Engine) Reload(ctx context.Context, name string) (ReloadResult, error) 
 	res, left, err := e.reload(ctx, name, nil)
 	e.publishView()
 	e.mu.Unlock()
-	e.retireLater(left)
+	e.build.RetireLater(left, &e.retiring)
 	outcome := "reloaded"
 	switch {
 	case err != nil:
@@ -96,7 +96,7 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := e.readManifest(ctx, src)
+	m, err := e.build.ReadManifest(ctx, src)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -115,22 +115,6 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 		return nil, nil, nil, err
 	}
 	return src, m, cfg, nil
-}
-
-// retireLater retires replaced generations in the background, each bounded
-// by Options.DrainTimeout; Shutdown waits for them.
-func (e *Engine) retireLater(gens []*Generation) {
-	for _, g := range gens {
-		e.retiring.Add(1)
-		go func() {
-			defer e.retiring.Done()
-			if err := g.Retire(e.opts.DrainTimeout); err != nil {
-				g.Logger.Error("retiring generation", "err", err)
-			}
-			e.metrics.Forget(g.Plugin, g.Number)
-			e.poolRetired(g.Plugin)
-		}()
-	}
 }
 
 func contains(list []string, s string) bool {
