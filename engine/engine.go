@@ -15,6 +15,7 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/engine/builder"
 	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
+	"github.com/vbwd-platform/vbwd-engine/engine/endpoints"
 	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
@@ -79,6 +80,7 @@ type Engine struct {
 	migr      *Migrator      // nil without a database
 	root      *rootHandler
 	admin     http.Handler
+	endpoints endpoints.Endpoints         // the engine's own endpoints in every snapshot's router
 	snap      atomic.Pointer[snapshot]    // what serves: router, registrations, generations
 	index     indexView                   // e.index.Load(): the current snapshot's registrations
 	sched     *scheduler                  // set by startScheduler
@@ -168,6 +170,7 @@ func New(opts Options) (*Engine, error) {
 	e.root = newRootHandler(e)
 	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
 	e.admin = e.adminRouter()
+	e.setupEndpoints()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
 		e.log.Info(adminOffMessage)
 	}
