@@ -19,6 +19,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+	"github.com/vbwd-platform/vbwd-engine/engine/pkgapply"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
 	"github.com/vbwd-platform/vbwd-engine/engine/records"
 	"github.com/vbwd-platform/vbwd-engine/engine/relay"
@@ -112,6 +113,7 @@ type Engine struct {
 	retiring sync.WaitGroup   // generations being retired and loops running in the background
 	up       atomic.Bool      // started and not shut down (for /readyz, without e.mu)
 	packages packageState     // cluster package installs (engine/pkgapply)
+	pkg      pkgapply.Applier // applies them (pkgapplyhost.go)
 	ops      opsState         // recent Lua errors and the OpenAPI document (engine/apidoc)
 	build    *builder.Builder // builds and retires generations (engine/builder)
 
@@ -168,7 +170,8 @@ func New(opts Options) (*Engine, error) {
 			RequestTimeout: opts.RequestTimeout, MaxResponseBytes: opts.MaxResponseBytes}}
 	e.loader = records.Loader{Root: abs, ReadManifest: e.build.ReadManifest, Log: e.log}
 	e.root = newRootHandler(e)
-	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
+	e.setupCluster()
+	e.setupPackages()
 	e.admin = e.adminRouter()
 	e.setupEndpoints()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
@@ -285,7 +288,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if err := e.startEvents(ctx); err != nil {
 		return err
 	}
-	if err := e.startCluster(ctx); err != nil {
+	if err := e.cluster.Start(ctx); err != nil {
 		return err
 	}
 	e.up.Store(true)

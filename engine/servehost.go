@@ -3,6 +3,7 @@ package engine
 import (
 	"net/http"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
@@ -33,5 +34,6 @@ func (h *serveHost) AuthorizeStream(w *web.RespWriter, r *http.Request, perm str
 }
 
 func (h *serveHost) NoteCallError(g *Generation, rt Route, requestID string, r *http.Request, err error) {
-	h.e.noteCallError(g, rt, requestID, r, err)
+	h.e.ops.recent.NoteCallError(admin.CallError{Plugin: g.Plugin, Generation: g.Number, Method: rt.Method,
+		URLPrefix: g.Manifest.URLPrefix, Path: rt.Path, RequestID: requestID, ClientGone: r.Context().Err() != nil, Err: err}, h.e.clock)
 }
