@@ -75,19 +75,6 @@ func (e *Engine) Provide(name string, value any) error {
 // diModule is the factory of vbwd.di: one module per plugin generation.
 func (e *Engine) diModule(p hostapi.Plugin) hostapi.Module { return e.bus().DIModule(p) }
 
-// bindServices tells every serving generation's vbwd.di module which
-// generation it belongs to, for that generation's manifest (dependencies).
-// It runs under e.mu whenever the serving set changes.
-func (e *Engine) bindServices(gens []*Generation) {
-	for _, g := range gens {
-		if m, ok := g.Env.Modules["di"].(*vdi.Module); ok {
-			if b, ok := m.Resolver().(*bus.Binding[regRef]); ok {
-				b.Bind(g.Manifest)
-			}
-		}
-	}
-}
-
 func (h busHost) Service(name string) (regRef, bool) {
 	ref, ok := h.e.index.Load().Services[name]
 	return ref, ok

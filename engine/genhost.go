@@ -2,16 +2,13 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 )
 
 // Plugin generations, their states, the on_enable ctx and the registrations
-// index live in engine/gen. The engine builds a generation's Env (newEnv,
-// engine.go) and Limits, and keeps the names its own code uses.
+// index live in engine/gen. The engine builds generations with
+// engine/builder, and keeps the names its own code uses.
 
 type (
 	regRef        = gen.Ref   // a registration as engine/bus and engine/jobs see it
@@ -31,32 +28,5 @@ func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryInde
 func (e *Engine) Populate(ctx context.Context, names ...string) ([]string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	want := map[string]bool{}
-	for _, n := range names {
-		p, ok := e.plugins[n]
-		if !ok {
-			return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, n)
-		}
-		if p.State != StateEnabled {
-			return nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, n, p.State)
-		}
-		want[n] = true
-	}
-	var ran []string
-	for _, n := range e.plugins.EnabledOrder() {
-		p := e.plugins[n]
-		if len(want) > 0 && !want[n] {
-			continue
-		}
-		file := filepath.Join(p.Src.Dir, "populate.lua")
-		if _, err := os.Stat(file); err != nil {
-			continue
-		}
-		if err := p.Gen.Populate(ctx, file); err != nil {
-			return ran, err
-		}
-		e.log.Info("populated", "plugin", n)
-		ran = append(ran, n)
-	}
-	return ran, nil
+	return e.plugins.Populate(ctx, e.log, names...)
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/records"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
@@ -172,7 +173,7 @@ func (e *Engine) commit(snap *snapshot, cur, built map[string]*Generation, cands
 	for _, g := range built {
 		fresh = append(fresh, g)
 	}
-	e.bindServices(fresh)
+	gen.BindServices(fresh)
 	for n, g := range snap.gens {
 		p := e.plugins[n]
 		p.Gen, p.State = g, StateEnabled
