@@ -25,6 +25,7 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/relay"
 	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/streamauth"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
@@ -99,6 +100,7 @@ type Engine struct {
 	// tickets records used stream tickets without a database; with one they
 	// go to vbwd.stream_tickets (web/streamticket.go).
 	tickets web.UsedTickets
+	streams streamauth.Tickets // issues and checks stream tickets (streamauthhost.go)
 
 	mu       sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
 	plugins  records.Set
@@ -162,6 +164,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.setupServe()
+	e.setupStreamAuth()
 	e.build = &builder.Builder{Root: abs, Modules: e.modules, Log: e.log,
 		DrainTimeout: opts.DrainTimeout, DB: opts.DB, Migr: e.migr, Lookup: e.plugins.DBLookup,
 		Routes: e.serve, Metrics: e.metrics, Clock: opts.Clock,

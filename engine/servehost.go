@@ -30,7 +30,7 @@ func (h *serveHost) Redispatch(w http.ResponseWriter, r *http.Request) { h.e.red
 func (h *serveHost) Check(u *hostapi.User, perm string) bool { return h.e.Check(u, perm) }
 
 func (h *serveHost) AuthorizeStream(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
-	return h.e.streamTickets().Authorize(w, r, perm, needUser)
+	return h.e.streams.Authorize(w, r, perm, needUser)
 }
 
 func (h *serveHost) NoteCallError(g *Generation, rt Route, requestID string, r *http.Request, err error) {
