@@ -11,7 +11,8 @@ import (
 )
 
 // The admin API (/admin) lives in engine/admin; it reaches the engine
-// through adminHost. The status types it serves are the engine's API too.
+// through the admin.Host adminRouter fills. The status types it serves are
+// the engine's API too.
 
 type (
 	PluginStatus    = admin.PluginStatus
