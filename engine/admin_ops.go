@@ -31,41 +31,28 @@ func (e *Engine) setEnabled(ctx context.Context, name string, enabled, cascade b
 		return nil, err
 	}
 	if !enabled {
-		deps := e.dependents(name)
+		deps := e.plugins.Dependents(name)
 		if len(deps) > 0 && !cascade {
 			return nil, &DependentsError{Plugin: name, Dependents: deps}
 		}
 		for _, n := range append(deps, name) {
-			if err := spec.PersistEnabled(e.opts.Root, n, false, e.wantedNames()); err != nil {
+			if err := spec.PersistEnabled(e.opts.Root, n, false, e.plugins.WantedNames()); err != nil {
 				return nil, err
 			}
 		}
-		if p.state != StateEnabled {
-			p.wanted, p.state = false, StateDisabled
+		if p.State != StateEnabled {
+			p.Wanted, p.State = false, StateDisabled
 			return nil, nil
 		}
 		return e.disable(ctx, name, cascade)
 	}
-	if err := spec.PersistEnabled(e.opts.Root, name, true, e.wantedNames()); err != nil {
+	if err := spec.PersistEnabled(e.opts.Root, name, true, e.plugins.WantedNames()); err != nil {
 		return nil, err
 	}
-	if p.state == StateEnabled {
+	if p.State == StateEnabled {
 		return nil, nil
 	}
 	return e.enable(ctx, name)
-}
-
-// wantedNames lists the plugins enabled by choice (plugins.json, or every
-// plugin on a fresh install without one).
-func (e *Engine) wantedNames() []string {
-	var out []string
-	for n, p := range e.plugins {
-		if p.wanted {
-			out = append(out, n)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // SetConfig validates cfg against the plugin's admin-config.json, builds a
@@ -77,7 +64,7 @@ func (e *Engine) SetConfig(ctx context.Context, name string, cfg map[string]any)
 	res, left, err := e.setConfig(ctx, name, cfg)
 	e.publishView()
 	e.mu.Unlock()
-	e.retireLater(left)
+	e.build.RetireLater(left, &e.retiring)
 	return res, err
 }
 
@@ -86,14 +73,14 @@ func (e *Engine) setConfig(ctx context.Context, name string, cfg map[string]any)
 	if !ok {
 		return ReloadResult{}, nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, name)
 	}
-	if p.src == nil {
-		return ReloadResult{}, nil, p.err
+	if p.Src == nil {
+		return ReloadResult{}, nil, p.Err
 	}
-	merged, err := spec.MergedConfig(p.src, cfg)
+	merged, err := spec.MergedConfig(p.Src, cfg)
 	if err != nil {
 		return ReloadResult{}, nil, err
 	}
-	if p.state != StateEnabled {
+	if p.State != StateEnabled {
 		return ReloadResult{Plugin: name}, nil, spec.PersistConfig(e.opts.Root, name, cfg)
 	}
 	// Build first, persist, then swap: a config that cannot start is neither
@@ -119,13 +106,13 @@ func (e *Engine) Config(name string) (override, merged map[string]any, err error
 	if override == nil {
 		override = map[string]any{}
 	}
-	if p.gen != nil {
-		return override, p.gen.Config, nil
+	if p.Gen != nil {
+		return override, p.Gen.Config, nil
 	}
-	if p.src == nil {
+	if p.Src == nil {
 		return override, nil, nil
 	}
-	merged, _ = spec.PluginConfig(p.src, override)
+	merged, _ = spec.PluginConfig(p.Src, override)
 	return override, merged, nil
 }
 
@@ -165,18 +152,18 @@ func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, er
 	wanted := func(n string) bool { return onDisk[n] && (!exists || pf.Plugins[n].Enabled) }
 	reload := map[string]map[string]any{}
 	for n, p := range e.plugins {
-		p.wanted = wanted(n)
+		p.Wanted = wanted(n)
 		switch {
-		case p.gen != nil && p.wanted:
+		case p.Gen != nil && p.Wanted:
 			reload[n] = nil // rebuilt when its files or config changed
-		case p.gen == nil && p.wanted:
-			e.refresh(ctx, p)
+		case p.Gen == nil && p.Wanted:
+			e.loader.Refresh(ctx, p)
 		}
 	}
 	for n := range onDisk {
 		if _, ok := e.plugins[n]; !ok {
-			p := e.loadPlugin(ctx, n)
-			p.wanted = wanted(n)
+			p := e.loader.Load(ctx, n, nil)
+			p.Wanted = wanted(n)
 			e.plugins[n] = p
 			res.Added = append(res.Added, n)
 		}
@@ -186,7 +173,7 @@ func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, er
 		return res, nil, err
 	}
 	for n := range e.plugins {
-		if !onDisk[n] && e.plugins[n].gen == nil {
+		if !onDisk[n] && e.plugins[n].Gen == nil {
 			delete(e.plugins, n)
 			res.Removed = append(res.Removed, n)
 		}
@@ -196,8 +183,8 @@ func (e *Engine) rescan(ctx context.Context) (RescanResult, *reconcileResult, er
 		res.Errors[n] = err.Error()
 	}
 	for n, p := range e.plugins {
-		if p.wanted && p.state == StateFailed && res.Errors[n] == "" && p.err != nil {
-			res.Errors[n] = p.err.Error()
+		if p.Wanted && p.State == StateFailed && res.Errors[n] == "" && p.Err != nil {
+			res.Errors[n] = p.Err.Error()
 		}
 	}
 	for _, l := range [][]string{res.Added, res.Removed, res.Enabled, res.Disabled, res.Reloaded, res.Unchanged} {

@@ -1,17 +1,18 @@
 package engine
 
 import (
-	"context"
 	"net/http"
 	"sort"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/admin"
+	"github.com/vbwd-platform/vbwd-engine/engine/apidoc"
 	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
 // The admin API (/admin) lives in engine/admin; it reaches the engine
-// through adminHost. The status types it serves are the engine's API too.
+// through the admin.Host adminRouter fills. The status types it serves are
+// the engine's API too.
 
 type (
 	PluginStatus    = admin.PluginStatus
@@ -46,32 +47,22 @@ const (
 
 const adminOffMessage = admin.OffMessage
 
+// adminRouter builds /admin over the engine as engine/admin sees it
+// (admin.Host).
 func (e *Engine) adminRouter() http.Handler {
-	return admin.New(adminHost{e}, admin.Options{AdminToken: e.opts.AdminToken, NodeID: e.opts.NodeID,
+	host := admin.Host{Plugins: e.Plugins, Plugin: e.Plugin, Nodes: e.cluster.Nodes, ApplyAdmin: e.cluster.ApplyAdmin,
+		Config: e.Config, Readiness: e.readiness, Check: e.Check, Exchangers: e.exchangers, Exchanger: e.exchangerOf,
+		AnyAdminGrant: func() bool { return e.index.Load().AdminGrants.Any() },
+		AllowsAdmin:   func(u *hostapi.User, perm string) bool { return e.index.Load().AdminGrants.AllowsAdmin(u, perm) },
+		RouteCatalog:  func(w http.ResponseWriter, r *http.Request) { apidoc.ServeCatalog(apidocHost{e}, w) },
+		Packages:      e.pkg.ServeAdmin, Recent: &e.ops.recent, HealNote: e.pkg.HealNote}
+	return admin.New(host, admin.Options{AdminToken: e.opts.AdminToken, NodeID: e.opts.NodeID,
 		Root: e.opts.Root, MaxBodyBytes: e.opts.MaxBodyBytes, DB: e.opts.DB}, e.jwt, e.log)
 }
 
-// adminHost is the engine as engine/admin sees it (admin.Host).
-type adminHost struct{ *Engine }
-
-func (h adminHost) Nodes(ctx context.Context, plugin string) ([]NodeStatus, error) {
-	return h.nodes(ctx, plugin)
-}
-
-func (h adminHost) ApplyAdmin(ctx context.Context, action, plugin string, payload any) (any, error) {
-	return h.applyAdmin(ctx, action, plugin, payload)
-}
-
-func (h adminHost) Readiness(ctx context.Context) (bool, []string, error) { return h.readiness(ctx) }
-
-func (h adminHost) AnyAdminGrant() bool { return h.index.Load().AdminGrants.Any() }
-
-func (h adminHost) AllowsAdmin(u *hostapi.User, perm string) bool {
-	return h.index.Load().AdminGrants.AllowsAdmin(u, perm)
-}
-
-func (h adminHost) Exchangers() []ExchangerSpec {
-	ix := h.index.Load()
+// exchangers lists the serving exchangers, by key.
+func (e *Engine) exchangers() []ExchangerSpec {
+	ix := e.index.Load()
 	out := make([]ExchangerSpec, 0, len(ix.Exchangers))
 	for _, ref := range ix.Exchangers {
 		out = append(out, ref.Gen.Exchangers[ref.Name()])
@@ -80,18 +71,11 @@ func (h adminHost) Exchangers() []ExchangerSpec {
 	return out
 }
 
-func (h adminHost) Exchanger(key string) (admin.Exchanger, bool) {
-	ref, ok := h.index.Load().Exchangers[key]
+// exchangerOf resolves the serving exchanger key.
+func (e *Engine) exchangerOf(key string) (admin.Exchanger, bool) {
+	ref, ok := e.index.Load().Exchangers[key]
 	if !ok {
 		return nil, false
 	}
-	return h.exchanger(ref), true
+	return e.exchanger(ref), true
 }
-
-func (h adminHost) RouteCatalog(w http.ResponseWriter, r *http.Request) { h.adminRouteCatalog(w, r) }
-
-func (h adminHost) RecentErrors(w http.ResponseWriter, r *http.Request) { h.adminRecentErrors(w, r) }
-
-func (h adminHost) Packages(w http.ResponseWriter, r *http.Request) { h.adminPackages(w, r) }
-
-func (h adminHost) HealNote(ctx context.Context, name string) string { return h.healNote(ctx, name) }

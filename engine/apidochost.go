@@ -31,10 +31,6 @@ func (e *Engine) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	e.ops.apidoc.ServeOpenAPI(apidocHost{e}, w)
 }
 
-func (e *Engine) adminRouteCatalog(w http.ResponseWriter, r *http.Request) {
-	apidoc.ServeCatalog(apidocHost{e}, w)
-}
-
 // apidocHost is the engine as engine/apidoc sees it (apidoc.Host).
 type apidocHost struct{ e *Engine }
 

@@ -29,10 +29,10 @@ func benchEngine(b *testing.B) *Engine {
 
 func helloGen(b *testing.B, e *Engine) *Generation {
 	p := e.plugins["hello"]
-	if p == nil || p.gen == nil {
-		b.Fatalf("hello is not enabled: %v", p.err)
+	if p == nil || p.Gen == nil {
+		b.Fatalf("hello is not enabled: %v", p.Err)
 	}
-	return p.gen
+	return p.Gen
 }
 
 // BenchmarkStateBuild: one pooled state of the hello plugin built from the

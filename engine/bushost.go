@@ -75,19 +75,6 @@ func (e *Engine) Provide(name string, value any) error {
 // diModule is the factory of vbwd.di: one module per plugin generation.
 func (e *Engine) diModule(p hostapi.Plugin) hostapi.Module { return e.bus().DIModule(p) }
 
-// bindServices tells every serving generation's vbwd.di module which
-// generation it belongs to, for that generation's manifest (dependencies).
-// It runs under e.mu whenever the serving set changes.
-func (e *Engine) bindServices(gens []*Generation) {
-	for _, g := range gens {
-		if m, ok := g.Env.Modules["di"].(*vdi.Module); ok {
-			if b, ok := m.Resolver().(*bus.Binding[regRef]); ok {
-				b.Bind(g.Manifest)
-			}
-		}
-	}
-}
-
 func (h busHost) Service(name string) (regRef, bool) {
 	ref, ok := h.e.index.Load().Services[name]
 	return ref, ok
@@ -119,4 +106,6 @@ func (e *Engine) exchanger(ref regRef) admin.Exchanger {
 	return e.bus().Exchanger(ref, ref.Gen.Exchangers[ref.Name()])
 }
 
-func (h busHost) PluginPool(plugin string) (*pgxpool.Pool, error) { return h.e.pluginPool(plugin) }
+func (h busHost) PluginPool(plugin string) (*pgxpool.Pool, error) {
+	return h.e.build.PluginPool(plugin)
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // The engines sharing a database coordinate through engine/cluster; it
-// reaches the engine through clusterHost.
+// reaches the engine through the cluster.Host setupCluster fills.
 
 func defaultNodeID() string {
 	host, _ := os.Hostname()
@@ -28,21 +28,17 @@ func (e *Engine) NodeID() string { return e.opts.NodeID }
 
 var readAppliedChange = cluster.ReadAppliedChange
 
-// startCluster starts listening for admin changes (the tables are
-// engine/enginedb's). Without a database it does nothing.
-func (e *Engine) startCluster(ctx context.Context) error {
-	return e.cluster.Start(ctx)
+// setupCluster builds this node's side of the cluster (engine/cluster);
+// Start turns its change log on (the tables are engine/enginedb's).
+func (e *Engine) setupCluster() {
+	e.cluster = cluster.New(cluster.Host{ApplyChange: e.applyChange, Plugins: e.Plugins, Closing: e.closing.Load,
+		RunListener: e.runListener, HealPackages: func(ctx context.Context) { e.pkg.Heal(ctx) }},
+		cluster.Config{DB: e.opts.DB, NodeID: e.opts.NodeID, Root: e.opts.Root}, e.log)
 }
 
-// applyAdmin applies an admin action made on this node, through the
-// cluster's change log when there is a database (see engine/cluster).
-func (e *Engine) applyAdmin(ctx context.Context, action, plugin string, payload any) (any, error) {
-	return e.cluster.ApplyAdmin(ctx, action, plugin, payload)
-}
-
-func (e *Engine) nodes(ctx context.Context, plugin string) ([]NodeStatus, error) {
-	return e.cluster.Nodes(ctx, plugin)
-}
+// runListener runs l until e.quit is closed, noting when its LISTEN is
+// first in place (readiness waits for the stream relay's).
+func (e *Engine) runListener(l pgcoord.Listener) { e.listening.Listen(e.opts.DB, e.log, e.quit, l) }
 
 // applyChange applies one admin change on this node and returns its result
 // (a ReloadResult, a RescanResult, or nil).
@@ -53,7 +49,7 @@ func (e *Engine) applyChange(ctx context.Context, action, plugin string, payload
 	case "rescan":
 		return e.Rescan(ctx)
 	case "packages":
-		return e.applyPackages(ctx, payload)
+		return e.pkg.Apply(ctx, payload)
 	case "enable", "disable":
 		opts := struct {
 			Cascade *bool `json:"cascade"`
@@ -70,18 +66,3 @@ func (e *Engine) applyChange(ctx context.Context, action, plugin string, payload
 	}
 	return nil, fmt.Errorf("unknown admin action %q", action)
 }
-
-// clusterHost is the engine as engine/cluster sees it (cluster.Host).
-type clusterHost struct{ e *Engine }
-
-func (h clusterHost) ApplyChange(ctx context.Context, action, plugin string, payload []byte) (any, error) {
-	return h.e.applyChange(ctx, action, plugin, payload)
-}
-
-func (h clusterHost) Plugins() []PluginStatus { return h.e.Plugins() }
-
-func (h clusterHost) Closing() bool { return h.e.closing.Load() }
-
-func (h clusterHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }
-
-func (h clusterHost) HealPackages(ctx context.Context) { h.e.healPackages(ctx) }

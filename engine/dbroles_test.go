@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/relay"
 )
 
 // probePlugin runs the SQL it is sent — what a hostile or buggy plugin
@@ -183,7 +185,7 @@ func TestPluginSQL_CannotForgeStreamEvents(t *testing.T) {
 	}
 	close(stop)
 	forged := `{"channel": "chat.room.9", "event": "message", "data": "forged"}`
-	if ok, msg := te.sql(t, "select pg_notify('"+streamNotify+"', '"+forged+"')"); !ok {
+	if ok, msg := te.sql(t, "select pg_notify('"+relay.Channel+"', '"+forged+"')"); !ok {
 		t.Logf("NOTIFY refused: %s", msg)
 	}
 	if r := te.do(t, "POST", "/api/chat/rooms/9/messages", `{"text": "real"}`); r.status != 201 {

@@ -9,16 +9,23 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/builder"
 	"github.com/vbwd-platform/vbwd-engine/engine/cluster"
+	"github.com/vbwd-platform/vbwd-engine/engine/endpoints"
+	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
+	"github.com/vbwd-platform/vbwd-engine/engine/pkgapply"
 	"github.com/vbwd-platform/vbwd-engine/engine/plugindb"
+	"github.com/vbwd-platform/vbwd-engine/engine/records"
+	"github.com/vbwd-platform/vbwd-engine/engine/relay"
 	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
+	"github.com/vbwd-platform/vbwd-engine/engine/streamauth"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
@@ -75,58 +82,48 @@ type Engine struct {
 	migr      *Migrator      // nil without a database
 	root      *rootHandler
 	admin     http.Handler
-	snap      atomic.Pointer[snapshot]   // what serves: router, registrations, generations
-	index     indexView                  // e.index.Load(): the current snapshot's registrations
-	sched     *scheduler                 // set by startScheduler
-	view      atomic.Pointer[pluginView] // the records, for lock-free status readers
-	jwt       *auth.Verifier             // every kind of bearer token (engine/identity)
-	proxies   ratelimit.Proxies          // trusted reverse proxies, for the client address
-	rate      *ratelimit.Limiter         // route rate limits (engine/identity)
+	endpoints endpoints.Endpoints         // the engine's own endpoints in every snapshot's router
+	snap      atomic.Pointer[snapshot]    // what serves: router, registrations, generations
+	index     indexView                   // e.index.Load(): the current snapshot's registrations
+	sched     *scheduler                  // set by startScheduler
+	view      atomic.Pointer[records.Set] // a copy of the records, for lock-free status readers
+	jwt       *auth.Verifier              // every kind of bearer token (engine/identity)
+	proxies   ratelimit.Proxies           // trusted reverse proxies, for the client address
+	rate      *ratelimit.Limiter          // route rate limits (engine/identity)
 	metrics   *web.Metrics
 	serve     *serve.Server // the plugin routes' request surface (servehost.go)
 	modules   []hostapi.Factory
 	shared    sharedStore
-	listening listening                    // LISTEN loops in place (notify.go; readiness)
+	listening pgcoord.InPlace              // LISTEN loops in place (readiness)
 	goSvcs    atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
-	// streamKey signs stream notifications between engines (engine/streamauth).
-	streamKey []byte
-	tracer    trace.Tracer // nil when tracing is off (web/tracing.go)
+	tracer    trace.Tracer                 // nil when tracing is off (web/tracing.go)
 	// tickets records used stream tickets without a database; with one they
 	// go to vbwd.stream_tickets (web/streamticket.go).
 	tickets web.UsedTickets
+	streams streamauth.Tickets // issues and checks stream tickets (streamauthhost.go)
 
-	mu      sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
-	plugins map[string]*plugin
-	loaded  bool
-	started bool
-	stopped bool
-	closing atomic.Bool   // set at Shutdown: unmatched requests answer 503
-	quit    chan struct{} // closed at Shutdown: stops background loops
-	broker  *web.Broker   // server-sent event subscribers
-	// streamsDone is closed when shutdown begins: event streams end first.
-	streamsDone chan struct{}
-	streamsOnce sync.Once
-	retiring    sync.WaitGroup // generations being retired and loops running in the background
-	up          atomic.Bool    // started and not shut down (for /readyz, without e.mu)
-	packages    packageState   // cluster package installs (engine/pkgapply)
-	ops         opsState       // recent Lua errors and the OpenAPI document (engine/apidoc)
-	poolUsers   poolUsers      // generations that may use each plugin's database pool (pooldrop.go)
+	mu       sync.Mutex // serialises lifecycle changes; requests, status and drains never take it
+	plugins  records.Set
+	loader   records.Loader // reads plugin directories into records
+	loaded   bool
+	started  bool
+	stopped  bool
+	closing  atomic.Bool      // set at Shutdown: unmatched requests answer 503
+	quit     chan struct{}    // closed at Shutdown: stops background loops
+	broker   *web.Broker      // server-sent event subscribers
+	relay    *relay.Relay     // stream events between engines; ends the streams at shutdown
+	retiring sync.WaitGroup   // generations being retired and loops running in the background
+	up       atomic.Bool      // started and not shut down (for /readyz, without e.mu)
+	packages packageState     // cluster package installs (engine/pkgapply)
+	pkg      pkgapply.Applier // applies them (pkgapplyhost.go)
+	ops      opsState         // recent Lua errors and the OpenAPI document (engine/apidoc)
+	build    *builder.Builder // builds and retires generations (engine/builder)
 
 	cluster *cluster.Cluster // the cluster's change log and this node's report (engine/cluster)
 }
 
-// plugin is the engine's record of one plugin directory.
-type plugin struct {
-	name     string
-	src      *luavm.Source
-	manifest *Manifest
-	state    LifecycleState
-	err      error
-	gen      *Generation
-	genSeq   int64
-	wanted   bool // enabled in plugins.json, or asked to be
-	outdated bool // the last attempt (err) failed: gen is older than the files
-}
+// plugin is the engine's record of one plugin directory (engine/records).
+type plugin = records.Plugin
 
 // New allocates an engine; Start loads the plugins.
 func New(opts Options) (*Engine, error) {
@@ -139,8 +136,8 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("root %s has no plugins/ directory", abs)
 	}
 	opts.Root = abs
-	e := &Engine{opts: opts, log: opts.Logger, plugins: map[string]*plugin{}, quit: make(chan struct{}),
-		broker: web.NewBroker(), streamsDone: make(chan struct{})}
+	e := &Engine{opts: opts, log: opts.Logger, plugins: records.Set{}, quit: make(chan struct{}),
+		broker: web.NewBroker()}
 	e.shared = newSharedStore(opts.Clock)
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer(tracing.Scope)
@@ -150,8 +147,10 @@ func New(opts Options) (*Engine, error) {
 			return nil, err
 		}
 		e.migr.UseRoles(opts.DBRoleSecret, opts.UnsafeSharedDBRole, opts.PoolMax)
-		e.migr.SetLookup(e.dbLookup)
+		e.migr.SetLookup(e.plugins.DBLookup) // callers hold e.mu (or run before Start)
 	}
+	e.relay = relay.New(relay.Config{DB: opts.DB, Broker: e.broker, Locked: e.migr.Locked, InPlace: &e.listening,
+		Log: e.log, Quit: e.quit, Group: &e.retiring})
 	if opts.AccessLog != nil {
 		e.access = web.NewAccessLog(opts.AccessLog, opts.AccessLogFormat)
 	}
@@ -165,9 +164,19 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.setupServe()
+	e.setupStreamAuth()
+	e.build = &builder.Builder{Root: abs, Modules: e.modules, Log: e.log,
+		DrainTimeout: opts.DrainTimeout, DB: opts.DB, Migr: e.migr, Lookup: e.plugins.DBLookup,
+		Routes: e.serve, Metrics: e.metrics, Clock: opts.Clock,
+		// the options a generation is built and called with
+		Limits: gen.Limits{PoolMin: opts.PoolMin, PoolMax: opts.PoolMax, MemoryBudget: opts.MemoryBudget,
+			RequestTimeout: opts.RequestTimeout, MaxResponseBytes: opts.MaxResponseBytes}}
+	e.loader = records.Loader{Root: abs, ReadManifest: e.build.ReadManifest, Log: e.log}
 	e.root = newRootHandler(e)
-	e.cluster = cluster.New(clusterHost{e}, cluster.Config{DB: opts.DB, NodeID: opts.NodeID, Root: opts.Root}, e.log)
+	e.setupCluster()
+	e.setupPackages()
 	e.admin = e.adminRouter()
+	e.setupEndpoints()
 	if opts.AdminToken == "" && opts.JWTSecret == "" {
 		e.log.Info(adminOffMessage)
 	}
@@ -212,7 +221,7 @@ func (e *Engine) load(ctx context.Context) error {
 	if _, err := spec.ReadRootConfig(e.opts.Root); err != nil {
 		return err
 	}
-	names, err := e.discover(ctx)
+	names, err := e.loader.Discover(ctx, e.plugins)
 	if err != nil {
 		return err
 	}
@@ -220,15 +229,15 @@ func (e *Engine) load(ctx context.Context) error {
 		e.log.Warn("no plugins.json: enabling every discovered plugin", "plugins", names)
 	}
 	for _, n := range names {
-		e.plugins[n].wanted = !exists || pf.Plugins[n].Enabled
+		e.plugins[n].Wanted = !exists || pf.Plugins[n].Enabled
 	}
 	if e.opts.Enabled != nil {
 		for _, n := range names {
-			e.plugins[n].wanted = false
+			e.plugins[n].Wanted = false
 		}
 		for _, n := range e.opts.Enabled {
 			if p, ok := e.plugins[n]; ok {
-				p.wanted = true
+				p.Wanted = true
 			}
 		}
 	}
@@ -274,15 +283,15 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 	if _, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg}); err != nil {
 		return err
 	}
-	e.startStreams()
-	e.awaitStreamRelay(ctx, 5*time.Second)
+	e.relay.Start()
+	e.relay.Await(ctx, 5*time.Second)
 	if err := e.startScheduler(ctx); err != nil {
 		return err
 	}
 	if err := e.startEvents(ctx); err != nil {
 		return err
 	}
-	if err := e.startCluster(ctx); err != nil {
+	if err := e.cluster.Start(ctx); err != nil {
 		return err
 	}
 	e.up.Store(true)
@@ -294,20 +303,7 @@ func (e *Engine) Start(ctx context.Context) (err error) {
 func (e *Engine) Order() ([]string, map[string]error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	nodes := make(map[string]spec.GraphNode, len(e.plugins))
-	for n, p := range e.plugins {
-		nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: p.wanted, Failed: p.state == StateFailed}
-	}
-	order, failures := spec.OrderPlugins(nodes)
-	var ok []string
-	for _, n := range order {
-		if e.plugins[n].state != StateFailed {
-			ok = append(ok, n)
-		} else if failures[n] == nil {
-			failures[n] = e.plugins[n].err
-		}
-	}
-	return ok, failures
+	return e.plugins.Order()
 }
 
 // Requires lists a plugin and every plugin it depends on, directly or not,
@@ -315,26 +311,7 @@ func (e *Engine) Order() ([]string, map[string]error) {
 func (e *Engine) Requires(name string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	seen := map[string]bool{}
-	var walk func(n string)
-	walk = func(n string) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		if p := e.plugins[n]; p != nil && p.manifest != nil {
-			for _, d := range p.manifest.Dependencies {
-				walk(d.Name)
-			}
-		}
-	}
-	walk(name)
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return e.plugins.Requires(name)
 }
 
 // WantedDependents lists the plugins enabled in plugins.json that depend on
@@ -342,72 +319,7 @@ func (e *Engine) Requires(name string) []string {
 func (e *Engine) WantedDependents(name string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return dependentsWhere(e.plugins, name, func(p *plugin) bool { return p.wanted })
-}
-
-// discover scans plugins/ and loads every plugin's source and manifest.
-func (e *Engine) discover(ctx context.Context) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(e.opts.Root, "plugins"))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, ent := range entries {
-		if !ent.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(e.opts.Root, "plugins", ent.Name(), "init.lua")); err != nil {
-			continue
-		}
-		names = append(names, ent.Name())
-		e.plugins[ent.Name()] = e.loadPlugin(ctx, ent.Name())
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
-// loadPlugin compiles a plugin's source and reads its manifest.
-func (e *Engine) loadPlugin(ctx context.Context, name string) *plugin {
-	p := &plugin{name: name, state: StateDiscovered}
-	if old := e.plugins[name]; old != nil {
-		p.genSeq, p.wanted = old.genSeq, old.wanted
-	}
-	src, err := luavm.LoadSource(e.opts.Root, name)
-	if err == nil {
-		p.manifest, err = e.readManifest(ctx, src)
-	}
-	if err != nil {
-		p.fail(err)
-		e.log.Error("plugin failed to load", "plugin", name, "err", err)
-		return p
-	}
-	p.src = src
-	return p
-}
-
-// readManifest runs a plugin's init.lua in a throwaway state (build phase,
-// bounded by the request timeout) and reads its manifest.
-func (e *Engine) readManifest(ctx context.Context, src *luavm.Source) (*Manifest, error) {
-	ctx, cancel := context.WithTimeout(hostapi.WithBuildPhase(ctx), e.opts.RequestTimeout)
-	defer cancel()
-	env := e.newEnv(src, 0)
-	return spec.ReadManifest(ctx, src, env.Modules, env.Logger, e.opts.MemoryBudget)
-}
-
-func (p *plugin) fail(err error) {
-	p.state, p.err = StateFailed, err
-}
-
-// newEnv binds the host modules to one plugin generation.
-func (e *Engine) newEnv(src *luavm.Source, gen int64) *stateEnv {
-	logger := e.log.With("plugin", src.Name, "gen", gen)
-	info := hostapi.Plugin{Name: src.Name, Generation: gen, Dir: src.Dir, Logger: logger}
-	mods := make(map[string]hostapi.Module, len(e.modules))
-	for _, f := range e.modules {
-		m := f(info)
-		mods[m.Name()] = m
-	}
-	return &stateEnv{Modules: mods, Logger: logger}
+	return e.plugins.WantedDependents(name)
 }
 
 // sweepShared removes expired vbwd.shared entries every interval.

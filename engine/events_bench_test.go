@@ -55,7 +55,7 @@ func BenchmarkEmitPerHandler(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("lua/handlers=%d", n), func(b *testing.B) {
 			te := startEngine(b, emitBenchRoot(b, n), func(o *Options) { o.PoolMin, o.PoolMax = 1, 4 })
-			g := te.plugins["src"].gen
+			g := te.plugins["src"].Gen
 			chunk := fmt.Sprintf(`local events = require("vbwd.events")
 				local payload = { card = "The Fool", n = 1 }
 				for i = 1, %d do

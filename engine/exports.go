@@ -39,14 +39,6 @@ type (
 	StatusError     = errs.StatusError
 )
 
-func normalizeLuaError(plugin, op string, err error) error {
-	return errs.NormalizeLuaError(plugin, op, err)
-}
-
-func parseErrorToPlugin(plugin, file string, err error) *PluginError {
-	return errs.ParseErrorToPlugin(plugin, file, err)
-}
-
 // The plugins' databases live in engine/plugindb.
 type (
 	Migrator        = plugindb.Migrator

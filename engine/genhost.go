@@ -2,36 +2,22 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 )
 
 // Plugin generations, their states, the on_enable ctx and the registrations
-// index live in engine/gen. The engine builds a generation's Env (newEnv,
-// engine.go) and Limits, and keeps the names its own code uses.
+// index live in engine/gen. The engine builds generations with
+// engine/builder, and keeps the names its own code uses.
 
 type (
-	stateEnv      = gen.Env
 	regRef        = gen.Ref   // a registration as engine/bus and engine/jobs see it
 	registryIndex = gen.Index // of a snapshot's serving generations
 )
 
-// newGeneration builds g (gen.Build): its first state, whose registrations
-// become canonical, and the pre-warmed pool. On error nothing is left open.
-func newGeneration(ctx context.Context, g *Generation) error { return gen.Build(ctx, g) }
-
 // buildIndex indexes the serving generations' registrations (gen.BuildIndex).
 func buildIndex(gens []*Generation, roleOverrides map[string]any) (*registryIndex, error) {
 	return gen.BuildIndex(gens, roleOverrides)
-}
-
-// genLimits are the options a generation is built and called with.
-func (e *Engine) genLimits() gen.Limits {
-	return gen.Limits{PoolMin: e.opts.PoolMin, PoolMax: e.opts.PoolMax, MemoryBudget: e.opts.MemoryBudget,
-		RequestTimeout: e.opts.RequestTimeout, MaxResponseBytes: e.opts.MaxResponseBytes}
 }
 
 // Populate runs plugins/<name>/populate.lua — which returns function(ctx) —
@@ -42,41 +28,5 @@ func (e *Engine) genLimits() gen.Limits {
 func (e *Engine) Populate(ctx context.Context, names ...string) ([]string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	want := map[string]bool{}
-	for _, n := range names {
-		p, ok := e.plugins[n]
-		if !ok {
-			return nil, fmt.Errorf("%w: %s", ErrUnknownPlugin, n)
-		}
-		if p.state != StateEnabled {
-			return nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, n, p.state)
-		}
-		want[n] = true
-	}
-	var ran []string
-	for _, n := range e.enabledOrder() {
-		p := e.plugins[n]
-		if len(want) > 0 && !want[n] {
-			continue
-		}
-		file := filepath.Join(p.src.Dir, "populate.lua")
-		if _, err := os.Stat(file); err != nil {
-			continue
-		}
-		if err := p.gen.Populate(ctx, file); err != nil {
-			return ran, err
-		}
-		e.log.Info("populated", "plugin", n)
-		ran = append(ran, n)
-	}
-	return ran, nil
-}
-
-// enabledOrder lists enabled plugins, dependencies first.
-func (e *Engine) enabledOrder() []string {
-	order := e.reverseOrder()
-	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-		order[i], order[j] = order[j], order[i]
-	}
-	return order
+	return e.plugins.Populate(ctx, e.log, names...)
 }

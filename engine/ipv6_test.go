@@ -16,7 +16,7 @@ func TestMigrations_IPv6Host(t *testing.T) {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go relay(ln, u.Host)
+	go forward(ln, u.Host)
 	u.Host = ln.Addr().String() // [::1]:port
 	pool := openPool(t, u.String())
 	root := writeRoot(t, files{
@@ -29,8 +29,8 @@ func TestMigrations_IPv6Host(t *testing.T) {
 	}
 }
 
-// relay forwards every connection accepted on ln to target.
-func relay(ln net.Listener, target string) {
+// forward forwards every connection accepted on ln to target.
+func forward(ln net.Listener, target string) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {

@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/relay"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 	vcrypto "github.com/vbwd-platform/vbwd-engine/stdlib/crypto"
 	vdb "github.com/vbwd-platform/vbwd-engine/stdlib/db"
@@ -30,11 +31,11 @@ func (e *Engine) DefaultModules() []hostapi.Factory {
 		func(hostapi.Plugin) hostapi.Module { return vtime.New(e.opts.Clock) },
 		func(hostapi.Plugin) hostapi.Module { return vcrypto.New() },
 		func(p hostapi.Plugin) hostapi.Module { return vshared.New(e.shared.Bucket(p.Name)) },
-		func(p hostapi.Plugin) hostapi.Module { return vdb.New(nil, e.dbOptions(p.Name)) },
+		func(p hostapi.Plugin) hostapi.Module { return vdb.New(nil, e.build.DBOptions(p.Name)) },
 		e.eventsModule,
 		e.diModule, // di: vbwd.di, services.go
 		func(hostapi.Plugin) hostapi.Module { return vperm.New(permChecker{e}) },
-		func(p hostapi.Plugin) hostapi.Module { return vstream.New(streamPublisher{e}, p.Name) },
+		func(p hostapi.Plugin) hostapi.Module { return vstream.New(relay.Publisher{R: e.relay}, p.Name) },
 		e.httpModule, // http: vbwd.http, engine/egress
 		func(hostapi.Plugin) hostapi.Module { return vstrings.New() },
 		e.authModule, // auth: vbwd.auth, engine/identity

@@ -21,8 +21,8 @@ func (e *Engine) httpModule(p hostapi.Plugin) hostapi.Module {
 // plugin is unknown or not serving.
 func (e *Engine) RouteSpecs(plugin string) (prefix string, routes []Route, ok bool) {
 	p, known := e.records()[plugin]
-	if !known || p.gen == nil {
+	if !known || p.Gen == nil {
 		return "", nil, false
 	}
-	return p.gen.Manifest.URLPrefix, append([]Route(nil), p.gen.RouteList...), true
+	return p.Gen.Manifest.URLPrefix, append([]Route(nil), p.Gen.RouteList...), true
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/internal/pgdev"
 )
 
@@ -84,7 +85,7 @@ func killPostmaster(t *testing.T, te *testEngine, c *pgdev.Cluster) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "the database to stop answering", func() bool { return te.pingDB(context.Background()) != nil })
+	waitUntil(t, 30*time.Second, "the database to stop answering", func() bool { return pgcoord.Ping(context.Background(), te.opts.DB) != nil })
 }
 
 // childPIDs lists the processes whose parent is pid (from /proc).

@@ -6,12 +6,11 @@ import (
 
 	"github.com/vbwd-platform/vbwd-engine/engine/bus"
 	"github.com/vbwd-platform/vbwd-engine/engine/outbox"
-	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // Durable events are delivered by engine/outbox; it reaches the engine
-// through outboxHost.
+// through the outbox.Host that outboxHost fills.
 
 // EventOptions configures the delivery of durable events (see engine/outbox).
 type EventOptions = outbox.EventOptions
@@ -22,7 +21,7 @@ func (e *Engine) startEvents(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	outbox.Start(outboxHost{e}, e.outboxConfig())
+	outbox.Start(e.outboxHost(), e.outboxConfig())
 	return nil
 }
 
@@ -35,7 +34,7 @@ func (e *Engine) startEvents(ctx context.Context) error {
 // engine has no delivery workers (EventOptions.Workers < 0), so delivery
 // happens exactly there; elsewhere delivery is asynchronous.
 func (e *Engine) DeliverPending(ctx context.Context, now time.Time) (int, error) {
-	return outbox.DeliverPending(ctx, outboxHost{e}, e.outboxConfig(), now)
+	return outbox.DeliverPending(ctx, e.outboxHost(), e.outboxConfig(), now)
 }
 
 func (e *Engine) outboxConfig() outbox.Config {
@@ -44,29 +43,27 @@ func (e *Engine) outboxConfig() outbox.Config {
 }
 
 // outboxHost is the engine as engine/outbox sees it (outbox.Host).
-type outboxHost struct{ e *Engine }
+func (e *Engine) outboxHost() outbox.Host {
+	return outbox.Host{Handlers: e.eventHandlers, RunListener: e.runListener,
+		Index:   func() outbox.Index { return (*subsIndex)(e.index.Load()) },
+		Serving: func(plugin string) bool { return e.index.Load().Serving[plugin] },
+		Count: func(plugin, event, outcome string) {
+			e.metrics.Events.WithLabelValues(plugin, web.Label(event), outcome).Inc()
+		}}
+}
 
-func (h outboxHost) Handlers(event string) []outbox.Handler {
-	refs := h.e.index.Load().Events[event]
+// eventHandlers lists the serving handlers of event, for delivery.
+func (e *Engine) eventHandlers(event string) []outbox.Handler {
+	refs := e.index.Load().Events[event]
 	out := make([]outbox.Handler, len(refs))
 	for i, ref := range refs {
 		out[i] = outbox.Handler{Plugin: ref.Gen.Plugin, Run: func(ctx context.Context, ev *outbox.Event) (bool, error) {
 			msg := bus.NewEvent(ev.ID(), ev.Name(), ev.Source(), ev.Attempt(), ev.Raw())
-			return h.e.runHandler(ctx, ref, msg)
+			return e.runHandler(ctx, ref, msg)
 		}}
 	}
 	return out
 }
-
-func (h outboxHost) Index() outbox.Index { return (*subsIndex)(h.e.index.Load()) }
-
-func (h outboxHost) Serving(plugin string) bool { return h.e.index.Load().Serving[plugin] }
-
-func (h outboxHost) Count(plugin, event, outcome string) {
-	h.e.metrics.Events.WithLabelValues(plugin, web.Label(event), outcome).Inc()
-}
-
-func (h outboxHost) RunListener(l pgcoord.Listener) { h.e.runListener(l) }
 
 // subsIndex is a registry index as the outbox records its subscriptions.
 type subsIndex registryIndex

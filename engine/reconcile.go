@@ -2,12 +2,12 @@ package engine
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"reflect"
 	"sort"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/gen"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/records"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
@@ -69,15 +69,18 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 	cur := e.snap.Load().gens
 	next := make(map[string]*Generation, len(cur))
 	for n, g := range cur {
-		if p := e.plugins[n]; p != nil && p.wanted {
+		if p := e.plugins[n]; p != nil && p.Wanted {
 			next[n] = g
 		}
 	}
-	orphans := dropOrphans(next)
+	orphans := records.DropOrphans(next)
 	built := map[string]*Generation{}
 	cands := map[string]candidate{}
-	order := e.startOrder(next, res)
-	clash := startClashes(e.plugins, order, next)
+	order, failures := e.plugins.StartOrder(next)
+	for n, err := range failures {
+		e.attemptFailed(e.plugins[n], err, res)
+	}
+	clash := e.plugins.StartClashes(order, next)
 	for _, n := range order {
 		p := e.plugins[n]
 		if next[n] != nil {
@@ -86,7 +89,7 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 			}
 			continue
 		}
-		if p.state == StateFailed && !isDependencyErr(p.err) {
+		if p.State == StateFailed && !records.IsDependencyErr(p.Err) {
 			continue // its own error stands until asked again (enable, reload)
 		}
 		err := clash[n]
@@ -102,7 +105,7 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 	snap, err := e.buildSnapshot(next, req.rootCfg)
 	if err != nil {
 		for _, g := range built {
-			e.discard(g)
+			e.build.Discard(g)
 		}
 		return res, err
 	}
@@ -113,107 +116,21 @@ func (e *Engine) reconcile(ctx context.Context, req reconcileReq) (*reconcileRes
 	return res, nil
 }
 
-// startOrder lists the wanted plugins in dependency order and fails, on
-// their records, those whose dependencies cannot be met.
-func (e *Engine) startOrder(next map[string]*Generation, res *reconcileResult) []string {
-	nodes := make(map[string]spec.GraphNode, len(e.plugins))
-	for n, p := range e.plugins {
-		failed := p.state == StateFailed && !isDependencyErr(p.err) && next[n] == nil
-		nodes[n] = spec.GraphNode{Manifest: p.manifest, Enabled: p.wanted, Failed: failed}
-		if !p.wanted && next[n] == nil && (p.state == StateDiscovered || p.state == StateEnabled) {
-			p.state = StateDisabled
-		}
-	}
-	order, failures := spec.OrderPlugins(nodes)
-	for n, err := range failures {
-		if next[n] == nil {
-			e.attemptFailed(e.plugins[n], err, res)
-		}
-	}
-	return order
-}
-
-// startClashes refuses url_prefixes that overlap: a plugin starting now
-// whose prefix overlaps one already serving is refused (never the one
-// serving); two starting together that overlap are both refused, each
-// naming the other, so the outcome never depends on the load order.
-func startClashes(plugins map[string]*plugin, order []string, next map[string]*Generation) map[string]error {
-	out := map[string]error{}
-	var starting []*plugin
-	for _, n := range order {
-		if p := plugins[n]; next[n] == nil && p.manifest != nil && p.manifest.URLPrefix != "" {
-			starting = append(starting, p)
-		}
-	}
-	for _, p := range starting {
-		for _, o := range starting {
-			if o != p && spec.PrefixesOverlap(o.manifest.URLPrefix, p.manifest.URLPrefix) && out[p.name] == nil {
-				out[p.name] = prefixClash(p, o.manifest.URLPrefix, o.name, "also starting")
-			}
-		}
-		if out[p.name] == nil {
-			if o := overlapping(next, p.name, p.manifest.URLPrefix); o != nil {
-				out[p.name] = prefixClash(p, o.Manifest.URLPrefix, o.Plugin, "serving")
-			}
-		}
-	}
-	return out
-}
-
-func prefixClash(p *plugin, other, otherName, how string) error {
-	return &PluginError{Plugin: p.name, File: p.src.RelDir + "/init.lua", Op: "enable",
-		Err: fmt.Errorf("url_prefix %s overlaps %s of plugin %s (%s)", p.manifest.URLPrefix, other, otherName, how)}
-}
-
-// overlapping finds a serving generation other than name's whose url_prefix
-// overlaps prefix.
-func overlapping(serving map[string]*Generation, name, prefix string) *Generation {
-	if prefix == "" {
-		return nil
-	}
-	for n, g := range serving {
-		if n != name && g.Manifest.URLPrefix != "" && spec.PrefixesOverlap(g.Manifest.URLPrefix, prefix) {
-			return g
-		}
-	}
-	return nil
-}
-
-// dropOrphans removes from next the plugins whose dependencies left it,
-// until none is left, and says why (recorded on commit).
-func dropOrphans(next map[string]*Generation) map[string]error {
-	why := map[string]error{}
-	for changed := true; changed; {
-		changed = false
-		for n, g := range next {
-			for _, d := range g.Manifest.Dependencies {
-				if next[d.Name] == nil {
-					delete(next, n)
-					why[n] = &DependencyError{Chain: []string{n, d.Name}, Reason: d.Name + " is not enabled"}
-					changed = true
-					break
-				}
-			}
-		}
-	}
-	return why
-}
-
 // start builds the first serving generation of a wanted plugin into next.
 func (e *Engine) start(ctx context.Context, p *plugin, rootCfg rootConfig, next, built map[string]*Generation) error {
-	if err := depsIn(p.name, p.manifest, next); err != nil {
+	if err := records.DepsIn(p.Name, p.Manifest, next); err != nil {
 		return err
 	}
-	cfg, err := spec.PluginConfig(p.src, rootCfg[p.name])
+	cfg, err := spec.PluginConfig(p.Src, rootCfg[p.Name])
 	if err != nil {
 		return err
 	}
-	g, err := e.makeGeneration(ctx, p, p.src, p.manifest, cfg, next)
+	g, err := e.build.Make(ctx, p, p.Src, p.Manifest, cfg, next)
 	if err != nil {
 		return err
 	}
-	next[p.name], built[p.name] = g, g
-	e.log.Info("plugin initialized", "plugin", p.name, "version", p.manifest.Version, "gen", g.Number, "routes", len(g.RouteList))
+	next[p.Name], built[p.Name] = g, g
+	e.log.Info("plugin initialized", "plugin", p.Name, "version", p.Manifest.Version, "gen", g.Number, "routes", len(g.RouteList))
 	return nil
 }
 
@@ -222,31 +139,31 @@ func (e *Engine) start(ctx context.Context, p *plugin, rootCfg rootConfig, next,
 // attempt's error (the generation is then older than the files).
 func (e *Engine) rebuild(ctx context.Context, p *plugin, cfg map[string]any, rootCfg rootConfig,
 	next, built map[string]*Generation, cands map[string]candidate, res *reconcileResult) {
-	old := next[p.name]
+	old := next[p.Name]
 	src, m, cfg, err := e.loadCandidate(ctx, p, cfg, rootCfg, next)
-	if err == nil && src.Hash == p.src.Hash && reflect.DeepEqual(cfg, old.Config) {
-		p.err, p.outdated = nil, false
-		res.unchanged = append(res.unchanged, p.name)
+	if err == nil && src.Hash == p.Src.Hash && reflect.DeepEqual(cfg, old.Config) {
+		p.Err, p.Outdated = nil, false
+		res.unchanged = append(res.unchanged, p.Name)
 		return
 	}
 	var g *Generation
 	if err == nil {
-		g, err = e.makeGeneration(ctx, p, src, m, cfg, next)
+		g, err = e.build.Make(ctx, p, src, m, cfg, next)
 	}
 	if err != nil {
-		p.err, p.outdated = err, true
-		res.errs[p.name] = err
+		p.Err, p.Outdated = err, true
+		res.errs[p.Name] = err
 		return
 	}
-	next[p.name], built[p.name] = g, g
-	cands[p.name] = candidate{src: src, manifest: m}
-	res.reloaded = append(res.reloaded, p.name)
+	next[p.Name], built[p.Name] = g, g
+	cands[p.Name] = candidate{src: src, manifest: m}
+	res.reloaded = append(res.reloaded, p.Name)
 }
 
 func (e *Engine) attemptFailed(p *plugin, err error, res *reconcileResult) {
-	p.fail(err)
-	res.errs[p.name] = err
-	e.log.Error("plugin not enabled", "plugin", p.name, "err", err)
+	p.Fail(err)
+	res.errs[p.Name] = err
+	e.log.Error("plugin not enabled", "plugin", p.Name, "err", err)
 }
 
 // commit swaps in the validated snapshot and brings the records in line.
@@ -256,15 +173,15 @@ func (e *Engine) commit(snap *snapshot, cur, built map[string]*Generation, cands
 	for _, g := range built {
 		fresh = append(fresh, g)
 	}
-	e.bindServices(fresh)
+	gen.BindServices(fresh)
 	for n, g := range snap.gens {
 		p := e.plugins[n]
-		p.gen, p.state = g, StateEnabled
+		p.Gen, p.State = g, StateEnabled
 		if c, ok := cands[n]; ok {
-			p.src, p.manifest = c.src, c.manifest
+			p.Src, p.Manifest = c.src, c.manifest
 		}
 		if built[n] != nil {
-			p.err, p.outdated = nil, false
+			p.Err, p.Outdated = nil, false
 		}
 	}
 	var left []*Generation
@@ -276,67 +193,15 @@ func (e *Engine) commit(snap *snapshot, cur, built map[string]*Generation, cands
 		if snap.gens[n] == nil {
 			res.stopped = append(res.stopped, n)
 			if p := e.plugins[n]; p != nil {
-				p.gen = nil
-				if p.state == StateEnabled {
-					p.state = StateDisabled
+				p.Gen = nil
+				if p.State == StateEnabled {
+					p.State = StateDisabled
 				}
 			}
 		}
 	}
-	res.retire = dependentsFirst(left)
+	res.retire = records.DependentsFirst(left)
 	for _, l := range [][]string{res.started, res.stopped, res.reloaded, res.unchanged} {
 		sort.Strings(l)
 	}
-}
-
-// discard closes a generation that was built but never served.
-func (e *Engine) discard(g *Generation) {
-	if err := g.Retire(e.opts.DrainTimeout); err != nil {
-		g.Logger.Error("closing an unused generation", "err", err)
-	}
-	e.metrics.Forget(g.Plugin, g.Number)
-	e.poolRetired(g.Plugin)
-}
-
-// dependentsFirst orders generations so that a plugin's dependents come
-// before it (the order in which they are retired).
-func dependentsFirst(gens []*Generation) []*Generation {
-	nodes := map[string]spec.GraphNode{}
-	by := map[string][]*Generation{}
-	for _, g := range gens {
-		nodes[g.Plugin] = spec.GraphNode{Manifest: g.Manifest, Enabled: true}
-		by[g.Plugin] = append(by[g.Plugin], g)
-	}
-	order, _ := spec.OrderPlugins(nodes)
-	seen := map[string]bool{}
-	var out []*Generation
-	for i := len(order) - 1; i >= 0; i-- {
-		out = append(out, by[order[i]]...)
-		seen[order[i]] = true
-	}
-	for _, g := range gens { // anything the order left out (a cycle among leavers)
-		if !seen[g.Plugin] {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// depsIn checks that a manifest's dependencies serve in next, in range.
-func depsIn(name string, m *Manifest, next map[string]*Generation) error {
-	for _, d := range m.Dependencies {
-		dg := next[d.Name]
-		switch {
-		case dg == nil:
-			return &DependencyError{Chain: []string{name, d.Name}, Reason: d.Name + " is not enabled"}
-		case !d.Allows(dg.Manifest.Semver):
-			return &DependencyError{Chain: []string{name, d.Name}, Reason: fmt.Sprintf("%s %s does not satisfy %s", d.Name, dg.Manifest.Version, d.Range)}
-		}
-	}
-	return nil
-}
-
-func isDependencyErr(err error) bool {
-	var de *DependencyError
-	return errors.As(err, &de)
 }

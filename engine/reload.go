@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
+	"github.com/vbwd-platform/vbwd-engine/engine/records"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
 )
 
@@ -20,7 +21,7 @@ func (e *Engine) Reload(ctx context.Context, name string) (ReloadResult, error) 
 	res, left, err := e.reload(ctx, name, nil)
 	e.publishView()
 	e.mu.Unlock()
-	e.retireLater(left)
+	e.build.RetireLater(left, &e.retiring)
 	outcome := "reloaded"
 	switch {
 	case err != nil:
@@ -47,7 +48,7 @@ func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (R
 	if err != nil {
 		return ReloadResult{}, nil, err
 	}
-	if p.gen == nil {
+	if p.Gen == nil {
 		return e.reloadNotServing(ctx, p, rootCfg)
 	}
 	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg, reload: map[string]map[string]any{name: cfg}})
@@ -57,12 +58,12 @@ func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (R
 	if err := res.errs[name]; err != nil {
 		return ReloadResult{Plugin: name}, res.retire, err
 	}
-	g := p.gen
-	out := ReloadResult{Plugin: name, Generation: g.Number, Hash: p.src.Hash}
+	g := p.Gen
+	out := ReloadResult{Plugin: name, Generation: g.Number, Hash: p.Src.Hash}
 	if len(res.reloaded) == 0 || !contains(res.reloaded, name) {
 		out.Unchanged = true
 	} else {
-		e.log.Info("plugin reloaded", "plugin", name, "gen", g.Number, "hash", p.src.Hash[:12])
+		e.log.Info("plugin reloaded", "plugin", name, "gen", g.Number, "hash", p.Src.Hash[:12])
 	}
 	return out, res.retire, nil
 }
@@ -70,47 +71,43 @@ func (e *Engine) reload(ctx context.Context, name string, cfg map[string]any) (R
 // reloadNotServing gives a wanted plugin that is not serving (failed, or
 // waiting for a dependency) a fresh look at its files.
 func (e *Engine) reloadNotServing(ctx context.Context, p *plugin, rootCfg rootConfig) (ReloadResult, []*Generation, error) {
-	if !p.wanted {
-		return ReloadResult{Plugin: p.name}, nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, p.name, p.state)
+	if !p.Wanted {
+		return ReloadResult{Plugin: p.Name}, nil, fmt.Errorf("%w: %s is %s", ErrNotEnabled, p.Name, p.State)
 	}
-	e.refresh(ctx, p)
-	if p.err != nil {
-		return ReloadResult{Plugin: p.name}, nil, p.err
+	e.loader.Refresh(ctx, p)
+	if p.Err != nil {
+		return ReloadResult{Plugin: p.Name}, nil, p.Err
 	}
 	res, err := e.reconcile(ctx, reconcileReq{rootCfg: rootCfg})
 	if err == nil {
-		err = res.errs[p.name]
+		err = res.errs[p.Name]
 	}
 	if err != nil {
-		return ReloadResult{Plugin: p.name}, nil, err
+		return ReloadResult{Plugin: p.Name}, nil, err
 	}
-	return ReloadResult{Plugin: p.name, Generation: p.gen.Number, Hash: p.src.Hash}, res.retire, nil
+	return ReloadResult{Plugin: p.Name, Generation: p.Gen.Number, Hash: p.Src.Hash}, res.retire, nil
 }
 
 // loadCandidate compiles a plugin's current files and checks them against
 // the serving set: manifest, dependencies, dependents' ranges, config.
 func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]any, rootCfg rootConfig,
 	serving map[string]*Generation) (*luavm.Source, *Manifest, map[string]any, error) {
-	src, err := luavm.LoadSource(e.opts.Root, p.name)
+	src, err := luavm.LoadSource(e.opts.Root, p.Name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := e.readManifest(ctx, src)
+	m, err := e.build.ReadManifest(ctx, src)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := depsIn(p.name, m, serving); err != nil {
+	if err := records.DepsIn(p.Name, m, serving); err != nil {
 		return nil, nil, nil, err
 	}
-	for dn, dg := range serving {
-		for _, d := range dg.Manifest.Dependencies {
-			if d.Name == p.name && !d.Allows(m.Semver) {
-				return nil, nil, nil, &DependencyError{Chain: []string{dn, p.name}, Reason: fmt.Sprintf("%s %s would not satisfy %s", p.name, m.Version, d.Range)}
-			}
-		}
+	if err := records.DependentsAccept(p.Name, m, serving); err != nil {
+		return nil, nil, nil, err
 	}
 	if cfg == nil {
-		cfg, err = spec.PluginConfig(src, rootCfg[p.name])
+		cfg, err = spec.PluginConfig(src, rootCfg[p.Name])
 	} else {
 		err = spec.ValidateConfig(src, cfg)
 	}
@@ -118,22 +115,6 @@ func (e *Engine) loadCandidate(ctx context.Context, p *plugin, cfg map[string]an
 		return nil, nil, nil, err
 	}
 	return src, m, cfg, nil
-}
-
-// retireLater retires replaced generations in the background, each bounded
-// by Options.DrainTimeout; Shutdown waits for them.
-func (e *Engine) retireLater(gens []*Generation) {
-	for _, g := range gens {
-		e.retiring.Add(1)
-		go func() {
-			defer e.retiring.Done()
-			if err := g.Retire(e.opts.DrainTimeout); err != nil {
-				g.Logger.Error("retiring generation", "err", err)
-			}
-			e.metrics.Forget(g.Plugin, g.Number)
-			e.poolRetired(g.Plugin)
-		}()
-	}
 }
 
 func contains(list []string, s string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	lua "github.com/yuin/gopher-lua"
 )
@@ -32,5 +33,5 @@ func (e *Engine) RunLua(ctx context.Context, plugin string, fn func(L *lua.LStat
 // engine's error types (a *PluginError with file and line, a *StatusError
 // for error{status=...}, ErrTimeout...).
 func LuaError(ctx context.Context, plugin, op string, err error) error {
-	return luavm.WithCtxErr(ctx, normalizeLuaError(plugin, op, err))
+	return luavm.WithCtxErr(ctx, errs.NormalizeLuaError(plugin, op, err))
 }

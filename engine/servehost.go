@@ -3,6 +3,7 @@ package engine
 import (
 	"net/http"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/admin"
 	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
@@ -16,7 +17,7 @@ import (
 // verifier, the trusted proxies and the rate limiter).
 func (e *Engine) setupServe() {
 	e.serve = serve.New(serve.Config{Host: &serveHost{e}, JWT: e.jwt, Proxies: e.proxies, Rate: e.rate,
-		Log: e.log, Metrics: e.metrics, Broker: e.broker, StreamsDone: e.streamsDone,
+		Log: e.log, Metrics: e.metrics, Broker: e.broker, StreamsDone: e.relay.Done(),
 		RequestTimeout: e.opts.RequestTimeout, MaxBodyBytes: e.opts.MaxBodyBytes, NotFound: e.notFound})
 }
 
@@ -29,9 +30,10 @@ func (h *serveHost) Redispatch(w http.ResponseWriter, r *http.Request) { h.e.red
 func (h *serveHost) Check(u *hostapi.User, perm string) bool { return h.e.Check(u, perm) }
 
 func (h *serveHost) AuthorizeStream(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
-	return h.e.streamTickets().Authorize(w, r, perm, needUser)
+	return h.e.streams.Authorize(w, r, perm, needUser)
 }
 
 func (h *serveHost) NoteCallError(g *Generation, rt Route, requestID string, r *http.Request, err error) {
-	h.e.noteCallError(g, rt, requestID, r, err)
+	h.e.ops.recent.NoteCallError(admin.CallError{Plugin: g.Plugin, Generation: g.Number, Method: rt.Method,
+		URLPrefix: g.Manifest.URLPrefix, Path: rt.Path, RequestID: requestID, ClientGone: r.Context().Err() != nil, Err: err}, h.e.clock)
 }

@@ -37,7 +37,7 @@ end`),
 	}
 	b.Cleanup(func() { _ = e.Shutdown(context.Background()) })
 	e.mu.Lock()
-	g := e.plugins["caller"].gen
+	g := e.plugins["caller"].Gen
 	e.mu.Unlock()
 	for name, chunk := range map[string]string{
 		"lua_service": `local svc = require("vbwd.di").get("prov.svc"); return function() return svc.id(1) end`,

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/records"
 )
 
 // Shutdown retires every generation, dependents first: in-flight calls
@@ -25,7 +27,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		defer e.migr.Close()
 	}
 	e.closing.Store(true)
-	e.closeStreams()
+	e.relay.Close()
 	close(e.quit)
 	e.jwt.Close() // the identity providers' key refreshes
 	e.mu.Unlock()
@@ -50,12 +52,12 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	var list []*Generation
 	for n, g := range gens {
 		list = append(list, g)
-		e.plugins[n].gen, e.plugins[n].state = nil, StateDisabled
+		e.plugins[n].Gen, e.plugins[n].State = nil, StateDisabled
 	}
 	e.publishView()
 	e.mu.Unlock()
 	var errs []error
-	for _, g := range dependentsFirst(list) {
+	for _, g := range records.DependentsFirst(list) {
 		if err := g.Retire(e.opts.DrainTimeout); err != nil {
 			errs = append(errs, fmt.Errorf("plugin %s: %w", g.Plugin, err))
 		}
@@ -69,7 +71,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 func (e *Engine) abortStart() {
 	e.stopped = true
 	e.closing.Store(true)
-	e.closeStreams()
+	e.relay.Close()
 	close(e.quit)
 	e.cluster.Wait()
 	gens := e.snap.Load().gens
@@ -79,9 +81,9 @@ func (e *Engine) abortStart() {
 	for _, g := range gens {
 		list = append(list, g)
 	}
-	for _, g := range dependentsFirst(list) {
+	for _, g := range records.DependentsFirst(list) {
 		_ = g.Retire(e.opts.DrainTimeout)
-		e.plugins[g.Plugin].gen, e.plugins[g.Plugin].state = nil, StateDisabled
+		e.plugins[g.Plugin].Gen, e.plugins[g.Plugin].State = nil, StateDisabled
 	}
 	e.retiring.Wait()
 	if e.migr != nil {

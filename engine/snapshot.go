@@ -2,14 +2,10 @@ package engine
 
 import (
 	"fmt"
-	"net/http"
 	"sort"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/vbwd-platform/vbwd-engine/console"
-	"github.com/vbwd-platform/vbwd-engine/engine/serve"
 	"github.com/vbwd-platform/vbwd-engine/engine/spec"
-	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // snapshot is everything a request, an event, a DI call or a permission
@@ -53,7 +49,7 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 			}
 		}
 	}
-	mux, err := e.rootRouter(list)
+	mux, err := e.endpoints.Router(list)
 	if err != nil {
 		return nil, err
 	}
@@ -67,35 +63,6 @@ func (e *Engine) buildSnapshot(gens map[string]*Generation, rootCfg rootConfig) 
 	}
 	prefixes, maxPrefix := prefixIndex(list)
 	return &snapshot{mux: mux, prefixes: prefixes, maxPrefix: maxPrefix, index: ix, gens: cp, rootCfg: rootCfg}, nil
-}
-
-// rootRouter makes the router of a snapshot: the engine's own endpoints and
-// each generation's sub-router mounted at its url_prefix.
-func (e *Engine) rootRouter(gens []*Generation) (mux *chi.Mux, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			mux, err = nil, fmt.Errorf("building the router: %v", p)
-		}
-	}()
-	mux = chi.NewRouter()
-	mux.NotFound(e.notFound)
-	mux.MethodNotAllowed(serve.MethodNotAllowed)
-	mux.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		web.WriteJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	})
-	mux.Get("/readyz", e.readyz)
-	mux.Mount("/admin/ui", console.Handler("/admin/ui")) // the page needs no auth; its API calls do
-	mux.Get(JWKSPath, e.serveJWKS)
-	mux.Post(streamTicketPath, e.issueStreamTicket)
-	mux.Mount("/admin", e.admin)
-	mux.Get("/openapi.json", e.serveOpenAPI)
-	mux.Handle("/metrics", e.metrics.Handler())
-	for _, g := range gens {
-		if g.Mux != nil {
-			mux.Mount(g.Manifest.URLPrefix, g.Mux)
-		}
-	}
-	return mux, nil
 }
 
 // indexView reads the registrations index of the current snapshot; it keeps

@@ -1,56 +1,36 @@
 package engine
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/vbwd-platform/vbwd-engine/engine/streamauth"
-	"github.com/vbwd-platform/vbwd-engine/engine/web"
-	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
 
 // Stream tickets and the signing of stream notifications live in
-// engine/streamauth; it reaches the engine through streamauthHost.
+// engine/streamauth; it reaches the engine through the streamauth.Host
+// setupStreamAuth fills.
 
-const (
-	streamTicketPath = streamauth.TicketPath
-	streamSigLen     = streamauth.SigLen // the signature before a notification's payload
-)
+// Publish sends an event to a channel's subscribers on every engine sharing
+// the database (or on this engine without one): engine/relay.
+func (e *Engine) Publish(ctx context.Context, ev StreamEvent) error { return e.relay.Publish(ctx, ev) }
 
-// loadStreamKey reads (or makes, on the first engine) the key that signs
-// stream notifications (see streamauth.LoadKey).
-func (e *Engine) loadStreamKey() { e.streamKey = streamauth.LoadKey(e.opts.DB, e.migr.Locked, e.log) }
-
-// signStream prefixes payload with its signature.
-func (e *Engine) signStream(payload []byte) string { return streamauth.Sign(e.streamKey, payload) }
-
-// verifyStream returns the payload of a signed notification, false when
-// the signature is missing or wrong.
-func (e *Engine) verifyStream(n string) ([]byte, bool) { return streamauth.Verify(e.streamKey, n) }
-
-func (e *Engine) streamTickets() streamauth.Tickets {
-	return streamauth.New(streamauthHost{e}, streamauth.Config{JWT: e.jwt, DB: e.opts.DB, Used: &e.tickets, Log: e.log})
+// setupStreamAuth makes the engine's stream tickets (after setupServe: a
+// ticket is asked for with the credentials any route takes).
+func (e *Engine) setupStreamAuth() {
+	e.streams = streamauth.New(streamauth.Host{Authorize: e.serve.Authorize, Check: e.Check, IsStreamPath: e.isStreamPath},
+		streamauth.Config{JWT: e.jwt, DB: e.opts.DB, Used: &e.tickets, Log: e.log})
 }
 
 // issueStreamTicket is POST /stream-tickets {"path": "<a stream route's path>"}.
-func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) {
-	e.streamTickets().Issue(w, r)
-}
+func (e *Engine) issueStreamTicket(w http.ResponseWriter, r *http.Request) { e.streams.Issue(w, r) }
 
-// streamauthHost is the engine as engine/streamauth sees it (streamauth.Host).
-type streamauthHost struct{ e *Engine }
-
-func (h streamauthHost) Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool) {
-	return h.e.serve.Authorize(w, r, perm, needUser)
-}
-
-func (h streamauthHost) Check(u *hostapi.User, perm string) bool { return h.e.Check(u, perm) }
-
-// IsStreamPath reports whether GET path reaches a stream route of the
+// isStreamPath reports whether GET path reaches a stream route of the
 // serving snapshot.
-func (h streamauthHost) IsStreamPath(path string) bool {
-	snap := h.e.snap.Load()
+func (e *Engine) isStreamPath(path string) bool {
+	snap := e.snap.Load()
 	rctx := chi.NewRouteContext()
 	if !snap.mux.Match(rctx, http.MethodGet, path) {
 		return false

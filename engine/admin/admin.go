@@ -30,7 +30,7 @@ func (e *API) router() http.Handler {
 	r.With(read).Get("/plugins", e.adminList)
 	r.With(read).Get("/status", e.adminStatus)
 	r.With(read).Get("/routes", e.RouteCatalog)
-	r.With(read).Get("/plugins/{name}/errors", e.RecentErrors)
+	r.With(read).Get("/plugins/{name}/errors", e.recentErrors)
 	r.With(manage).Post("/plugins/reload", e.adminRescan)
 	r.With(read).Get("/plugins/{name}", e.adminGet)
 	r.With(manage).Post("/plugins/{name}/reload", e.adminReload)

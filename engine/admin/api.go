@@ -12,40 +12,42 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/internal/auth"
 )
 
-// Host is what the admin API needs of the engine. The engine implements it
-// with an adapter (engine/adminhost.go); this package never imports engine.
-type Host interface {
-	Plugins() []PluginStatus
-	Plugin(name string) (PluginStatus, bool)
+// Host is what the admin API needs of the engine: values and functions the
+// engine fills once, at New (engine/adminhost.go); this package never
+// imports engine.
+type Host struct {
+	Plugins func() []PluginStatus
+	Plugin  func(name string) (PluginStatus, bool)
 	// Nodes lists what every node sharing the database runs of plugin.
-	Nodes(ctx context.Context, plugin string) ([]NodeStatus, error)
+	Nodes func(ctx context.Context, plugin string) ([]NodeStatus, error)
 	// ApplyAdmin applies an admin action (reload, rescan, enable, disable,
 	// config) in the cluster's order and returns the action's own result
 	// (a ReloadResult for reload and config).
-	ApplyAdmin(ctx context.Context, action, plugin string, payload any) (any, error)
+	ApplyAdmin func(ctx context.Context, action, plugin string, payload any) (any, error)
 	// Config returns a plugin's root config.json override and its merged config.
-	Config(name string) (override, merged map[string]any, err error)
+	Config func(name string) (override, merged map[string]any, err error)
 	// Readiness is /readyz's verdict, its reasons and the database error.
-	Readiness(ctx context.Context) (bool, []string, error)
+	Readiness func(ctx context.Context) (bool, []string, error)
 	// AnyAdminGrant: some role holds an engine (admin.*) permission.
-	AnyAdminGrant() bool
+	AnyAdminGrant func() bool
 	// AllowsAdmin: u's roles hold the engine permission perm.
-	AllowsAdmin(u *hostapi.User, perm string) bool
+	AllowsAdmin func(u *hostapi.User, perm string) bool
 	// Check: u holds the plugin permission perm.
-	Check(u *hostapi.User, perm string) bool
+	Check func(u *hostapi.User, perm string) bool
 	// Exchangers lists the serving exchangers; Exchanger resolves one.
-	Exchangers() []ExchangerSpec
-	Exchanger(key string) (Exchanger, bool)
-	// RouteCatalog is GET /admin/routes, RecentErrors GET
-	// /admin/plugins/{name}/errors and Packages POST
+	Exchangers func() []ExchangerSpec
+	Exchanger  func(key string) (Exchanger, bool)
+	// RouteCatalog is GET /admin/routes and Packages POST
 	// /admin/packages/{action}: answered by the engine, which holds what they
-	// read (the serving snapshot, the error rings, the package planner).
-	RouteCatalog(w http.ResponseWriter, r *http.Request)
-	RecentErrors(w http.ResponseWriter, r *http.Request)
-	Packages(w http.ResponseWriter, r *http.Request)
+	// read (the serving snapshot, the package planner).
+	RouteCatalog http.HandlerFunc
+	Packages     http.HandlerFunc
+	// Recent keeps the last Lua errors of each plugin (GET
+	// /admin/plugins/{name}/errors).
+	Recent *RecentErrors
 	// HealNote says how a plugin whose hash differs between nodes heals, or
 	// why it cannot ("" when nothing is to say).
-	HealNote(ctx context.Context, name string) string
+	HealNote func(ctx context.Context, name string) string
 }
 
 // Exchanger is one serving data exchanger (ctx:exchanger): its declaration

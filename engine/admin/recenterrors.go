@@ -1,8 +1,16 @@
 package admin
 
 import (
+	"context"
+	"errors"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/vbwd-platform/vbwd-engine/engine/errs"
+	"github.com/vbwd-platform/vbwd-engine/engine/web"
 )
 
 // recentErrorsKept is how many Lua errors the engine keeps per plugin for
@@ -52,4 +60,52 @@ func (re *RecentErrors) NewestFirst(plugin string) []LuaErrorRecord {
 		out[len(l)-1-i] = r
 	}
 	return out
+}
+
+// CallError is a route handler's failure, as the engine saw it.
+type CallError struct {
+	Plugin     string
+	Generation int64
+	// Method, URLPrefix and Path name the route (joined only when kept).
+	Method, URLPrefix, Path string
+	RequestID               string
+	ClientGone              bool // the request's context was done
+	Err                     error
+}
+
+// NoteCallError records a handler's failure when it is the plugin's own:
+// a Lua error, its deadline, or the database it could not reach. Errors
+// the plugin raised on purpose (error{status=...}), clients that went away
+// and a busy pool are not. now is read only for a failure kept.
+func (re *RecentErrors) NoteCallError(c CallError, now func() time.Time) {
+	var se *errs.StatusError
+	err := c.Err
+	if errors.As(err, &se) || c.ClientGone || errors.Is(err, errs.ErrPoolExhausted) || errors.Is(err, errs.ErrPoolClosed) ||
+		errors.Is(err, context.Canceled) {
+		return
+	}
+	kind := "error"
+	switch {
+	case errors.Is(err, errs.ErrDatabaseUnavailable):
+		kind = "database"
+	case errors.Is(err, errs.ErrTimeout):
+		kind = "timeout"
+	}
+	rec := LuaErrorRecord{Time: now(), RequestID: c.RequestID, Route: c.Method + " " + c.URLPrefix + c.Path,
+		Generation: c.Generation, Kind: kind, Message: err.Error()}
+	var pe *errs.PluginError
+	if errors.As(err, &pe) {
+		rec.File, rec.Line, rec.Message = pe.File, pe.Line, pe.Err.Error()
+	}
+	re.Add(c.Plugin, rec)
+}
+
+// recentErrors is GET /admin/plugins/{name}/errors.
+func (e *API) recentErrors(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "name")
+	if _, ok := e.Plugin(name); !ok {
+		web.WriteError(web.AsRespWriter(w), http.StatusNotFound, "no plugin "+name, nil)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"plugin": name, "errors": e.Recent.NewestFirst(name)})
 }

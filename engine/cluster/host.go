@@ -16,21 +16,22 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 )
 
-// Host is what the cluster needs of the engine.
-type Host interface {
+// Host is what the cluster needs of the engine: functions the engine
+// fills once, at New.
+type Host struct {
 	// ApplyChange applies one admin change on this node and returns its
 	// result (a ReloadResult, a RescanResult, or nil).
-	ApplyChange(ctx context.Context, action, plugin string, payload []byte) (any, error)
+	ApplyChange func(ctx context.Context, action, plugin string, payload []byte) (any, error)
 	// Plugins is what this node runs, for its report in vbwd.nodes.
-	Plugins() []admin.PluginStatus
+	Plugins func() []admin.PluginStatus
 	// Closing: the engine is shutting down (its node rows are deleted, not
 	// refreshed).
-	Closing() bool
+	Closing func() bool
 	// RunListener runs l until the engine shuts down.
-	RunListener(l pgcoord.Listener)
+	RunListener func(l pgcoord.Listener)
 	// HealPackages restores package-managed plugins whose files differ from
 	// the stored archives (on connect and at every heartbeat).
-	HealPackages(ctx context.Context)
+	HealPackages func(ctx context.Context)
 }
 
 // Config is what the cluster reads of the engine's options.

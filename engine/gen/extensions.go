@@ -1,5 +1,10 @@
 package gen
 
+import (
+	"github.com/vbwd-platform/vbwd-engine/engine/bus"
+	vdi "github.com/vbwd-platform/vbwd-engine/stdlib/di"
+)
+
 // Extensions: a plugin may call the services of the plugins that declare a
 // dependency on it, not only those it depends on. That is how a plugin
 // defines a contract that others implement and picks one by a name from its
@@ -22,4 +27,17 @@ func (g *Generation) Extends(plugin string) bool {
 		}
 	}
 	return false
+}
+
+// BindServices tells every given generation's vbwd.di module which
+// generation it belongs to, for that generation's manifest (dependencies).
+// The engine calls it under its lock whenever the serving set changes.
+func BindServices(gens []*Generation) {
+	for _, g := range gens {
+		if m, ok := g.Env.Modules["di"].(*vdi.Module); ok {
+			if b, ok := m.Resolver().(*bus.Binding[Ref]); ok {
+				b.Bind(g.Manifest)
+			}
+		}
+	}
 }

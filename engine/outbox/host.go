@@ -14,19 +14,20 @@ import (
 	"github.com/vbwd-platform/vbwd-engine/engine/pgcoord"
 )
 
-// Host is what delivery needs of the engine.
-type Host interface {
+// Host is what delivery needs of the engine: functions the engine fills
+// (engine/outboxhost.go).
+type Host struct {
 	// Handlers lists the serving handlers of the event name, in plugin order.
-	Handlers(event string) []Handler
+	Handlers func(event string) []Handler
 	// Index is the serving registrations now; the same value while they do
 	// not change (compared with ==).
-	Index() Index
+	Index func() Index
 	// Serving reports whether plugin serves now.
-	Serving(plugin string) bool
+	Serving func(plugin string) bool
 	// Count counts a delivery outcome (delivered, failed, dead, parked).
-	Count(plugin, event, outcome string)
+	Count func(plugin, event, outcome string)
 	// RunListener runs l until the engine shuts down.
-	RunListener(l pgcoord.Listener)
+	RunListener func(l pgcoord.Listener)
 }
 
 // Index is one set of serving registrations, as subscriptions.go records them.

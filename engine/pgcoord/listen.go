@@ -1,5 +1,6 @@
 // Package pgcoord holds the engine's PostgreSQL coordination that needs no engine:
-// a LISTEN loop that survives the database going away.
+// a LISTEN loop that survives the database going away, the record of which
+// loops have their LISTEN in place (InPlace), and the readiness ping.
 package pgcoord
 
 import (

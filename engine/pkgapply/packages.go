@@ -39,23 +39,23 @@ import (
 // content hash, renames it into its own plugins/, writes plugins.lock and
 // rescans. No node needs the files copied to it.
 
-// Host is what package installs need of the engine. The engine implements
-// it with an adapter (engine/pkgapplyhost.go).
-type Host interface {
+// Host is what package installs need of the engine and its cluster side:
+// functions the engine fills once, at New (engine/pkgapplyhost.go).
+type Host struct {
 	// ApplyAdmin records an admin change in the cluster's order and applies
 	// it (engine/cluster); a "packages" change comes back to Apply.
-	ApplyAdmin(ctx context.Context, action, plugin string, payload any) (any, error)
+	ApplyAdmin func(ctx context.Context, action, plugin string, payload any) (any, error)
 	// ClusterOn: the nodes share a database and its change log.
-	ClusterOn() bool
+	ClusterOn func() bool
 	// Closing: the engine is shutting down.
-	Closing() bool
+	Closing func() bool
 	// WithApplyLock runs fn while no admin change is being applied here.
-	WithApplyLock(fn func())
+	WithApplyLock func(fn func())
 	// ReportNodes refreshes this node's row in vbwd.nodes.
-	ReportNodes(ctx context.Context)
-	Rescan(ctx context.Context) (admin.RescanResult, error)
-	Plugin(name string) (admin.PluginStatus, bool)
-	SetEnabled(ctx context.Context, name string, enabled, cascade bool) error
+	ReportNodes func(ctx context.Context)
+	Rescan      func(ctx context.Context) (admin.RescanResult, error)
+	Plugin      func(name string) (admin.PluginStatus, bool)
+	SetEnabled  func(ctx context.Context, name string, enabled, cascade bool) error
 }
 
 // Config is what package installs read of the engine's options.

@@ -34,15 +34,15 @@ const (
 	streamTicketTTL = 30 * time.Second
 )
 
-// Host is what stream tickets need of the engine. The engine implements it
-// with an adapter (engine/streamauthhost.go).
-type Host interface {
+// Host is what stream tickets need of the engine: functions the engine
+// fills once, at New (engine/streamauthhost.go).
+type Host struct {
 	// Authorize checks the request's Authorization header as any route does.
-	Authorize(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool)
+	Authorize func(w *web.RespWriter, r *http.Request, perm string, needUser bool) (*hostapi.User, bool)
 	// Check: u holds the plugin permission perm.
-	Check(u *hostapi.User, perm string) bool
+	Check func(u *hostapi.User, perm string) bool
 	// IsStreamPath: GET path reaches a stream route of the serving snapshot.
-	IsStreamPath(path string) bool
+	IsStreamPath func(path string) bool
 }
 
 // Config is what stream tickets read of the engine.

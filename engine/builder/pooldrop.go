@@ -1,4 +1,4 @@
-package engine
+package builder
 
 import "sync"
 
@@ -10,9 +10,9 @@ import "sync"
 // the plugin is enabled again.
 //
 // "Last" is counted here rather than read from the snapshot: while a reload
-// replaced a generation, the old one may still be draining (retireLater)
+// replaced a generation, the old one may still be draining (RetireLater)
 // and run SQL after the new one was itself disabled. So the count covers
-// every generation from the moment makeGeneration starts preparing it
+// every generation from the moment Make starts preparing it
 // (which pings the pool) until its retirement returned, including
 // generations built and discarded without ever serving.
 
@@ -26,27 +26,27 @@ type poolUsers struct {
 // poolUse registers a generation about to be built for plugin. The returned
 // release undoes it, for a build that fails before a generation exists; once
 // one exists, its retirement releases it (poolRetired).
-func (e *Engine) poolUse(plugin string) (release func()) {
-	u := &e.poolUsers
+func (b *Builder) poolUse(plugin string) (release func()) {
+	u := &b.users
 	u.mu.Lock()
 	if u.n == nil {
 		u.n = map[string]int{}
 	}
 	u.n[plugin]++
 	u.mu.Unlock()
-	return func() { e.poolRetired(plugin) }
+	return func() { b.poolRetired(plugin) }
 }
 
 // poolRetired is called when one of plugin's generations retired (or was
 // never built); when it was the last, the plugin's pool closes. It takes no
-// engine lock (discard runs under e.mu). Deciding under u.mu keeps a build
+// engine lock (Discard runs under e.mu). Deciding under u.mu keeps a build
 // that starts meanwhile from fetching the pool being closed: it either
 // counted first (the pool stays) or fetches a new pool after the close.
-func (e *Engine) poolRetired(plugin string) {
-	if e.migr == nil {
+func (b *Builder) poolRetired(plugin string) {
+	if b.Migr == nil {
 		return
 	}
-	u := &e.poolUsers
+	u := &b.users
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.n[plugin]--; u.n[plugin] > 0 {
@@ -55,5 +55,5 @@ func (e *Engine) poolRetired(plugin string) {
 	delete(u.n, plugin)
 	// its last user is gone: no connection is acquired, so the close
 	// only hangs up idle ones
-	e.migr.ClosePluginPool(plugin)
+	b.Migr.ClosePluginPool(plugin)
 }

@@ -1,8 +1,9 @@
-package engine
+package endpoints
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -38,27 +39,36 @@ func (so *ServeOptions) setDefaults() {
 	}
 }
 
+// Engine is what Serve runs: its handler, the end of its event streams and
+// its shutdown.
+type Engine struct {
+	Handler      http.Handler
+	CloseStreams func()
+	Shutdown     func(ctx context.Context) error
+	Log          *slog.Logger
+}
+
 // Serve serves the engine's handler on ln until ctx is done, then shuts down
 // gracefully: it stops accepting, drains in-flight requests, and retires
 // every generation (on_disable runs once each).
-func (e *Engine) Serve(ctx context.Context, ln net.Listener, so ServeOptions) error {
+func Serve(ctx context.Context, ln net.Listener, so ServeOptions, e Engine) error {
 	so.setDefaults()
 	srv := &http.Server{
-		Handler:           e.Handler(),
+		Handler:           e.Handler,
 		ReadHeaderTimeout: so.ReadHeaderTimeout,
 		ReadTimeout:       so.ReadTimeout,
 		IdleTimeout:       so.IdleTimeout,
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	e.log.Info("serving", "addr", ln.Addr().String())
+	e.Log.Info("serving", "addr", ln.Addr().String())
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	e.log.Info("shutting down: draining requests")
-	e.closeStreams() // long-lived event streams would hold the drain open
+	e.Log.Info("shutting down: draining requests")
+	e.CloseStreams() // long-lived event streams would hold the drain open
 	sctx, cancel := context.WithTimeout(context.Background(), so.DrainTimeout)
 	defer cancel()
 	herr := srv.Shutdown(sctx)
