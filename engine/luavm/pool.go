@@ -140,10 +140,11 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 		unwatchCall(lim)
 	}
 	vm.L.RemoveContext()
-	// interrupted (a watched call is stopped through lim: its guard sees
-	// it, and a call that ended before the watcher's next poll finished
-	// cleanly, its state reusable), or over a memory limit
-	discard := vm.Broken || vm.guard.stopped() || (lim == nil && hc.Err() != nil)
+	// interrupted, or over a memory limit. The context is read even for a
+	// watched call that the watcher did not stop: a builtin (table.sort, a
+	// pattern) or a re-entrant call reads it itself and raises at the
+	// deadline, and the call may catch that and return before the next poll
+	discard := hc.Err() != nil || vm.Broken || vm.guard.stopped()
 	err = vm.guard.done(err)
 	p.inUse.Add(-1)
 	p.put(s, discard)
