@@ -118,7 +118,10 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 		// the watcher stops the call when hc is done (watch.go): the VM
 		// checks only lim at each instruction
 		vm.L.SetContextWatched(hc)
-		watchCall(lim, hc)
+		if vm.slot == nil {
+			vm.slot = newCallSlot(lim)
+		}
+		watchCall(vm.slot, hc)
 	} else {
 		vm.L.SetContext(hc)
 	}
@@ -126,7 +129,7 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	defer func() {
 		if panicked { // Go code around the call panicked (net/http recovers)
 			if lim != nil {
-				unwatchCall(lim)
+				unwatchCall(vm.slot)
 			}
 			vm.L.RemoveContext()
 			p.inUse.Add(-1)
@@ -137,7 +140,7 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	err = fn(s)
 	panicked = false
 	if lim != nil {
-		unwatchCall(lim)
+		unwatchCall(vm.slot)
 	}
 	vm.L.RemoveContext()
 	// interrupted, or over a memory limit. The context is read even for a
