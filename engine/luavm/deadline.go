@@ -2,6 +2,7 @@ package luavm
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +48,11 @@ func NewDeadline(parent context.Context, timeout time.Duration) *DeadlineCtx {
 // Init makes a zero DeadlineCtx (one embedded in a larger context) what
 // NewDeadline returns.
 func (c *DeadlineCtx) Init(parent context.Context, timeout time.Duration) {
-	c.parent, c.deadline = parent, nanotime()+int64(timeout)
+	now := nanotime()
+	c.parent, c.deadline = parent, now+int64(timeout)
+	if c.deadline < now { // saturate as time.Add does: math.MaxInt64 is "no limit"
+		c.deadline = math.MaxInt64
+	}
 }
 
 // Deadline is the call's deadline as wall time (now plus what is left of

@@ -118,7 +118,10 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 		// the watcher stops the call when hc is done (watch.go): the VM
 		// checks only lim at each instruction
 		vm.L.SetContextWatched(hc)
-		watchCall(lim, hc)
+		if vm.slot == nil {
+			vm.slot = newCallSlot(lim)
+		}
+		watchCall(vm.slot, hc)
 	} else {
 		vm.L.SetContext(hc)
 	}
@@ -126,7 +129,7 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	defer func() {
 		if panicked { // Go code around the call panicked (net/http recovers)
 			if lim != nil {
-				unwatchCall(lim)
+				unwatchCall(vm.slot)
 			}
 			vm.L.RemoveContext()
 			p.inUse.Add(-1)
@@ -137,13 +140,14 @@ func (p *Pool[S]) run(ctx context.Context, fn func(S) error, final bool) error {
 	err = fn(s)
 	panicked = false
 	if lim != nil {
-		unwatchCall(lim)
+		unwatchCall(vm.slot)
 	}
 	vm.L.RemoveContext()
-	// interrupted (a watched call is stopped through lim: its guard sees
-	// it, and a call that ended before the watcher's next poll finished
-	// cleanly, its state reusable), or over a memory limit
-	discard := vm.Broken || vm.guard.stopped() || (lim == nil && hc.Err() != nil)
+	// interrupted, or over a memory limit. The context is read even for a
+	// watched call that the watcher did not stop: a builtin (table.sort, a
+	// pattern) or a re-entrant call reads it itself and raises at the
+	// deadline, and the call may catch that and return before the next poll
+	discard := hc.Err() != nil || vm.Broken || vm.guard.stopped()
 	err = vm.guard.done(err)
 	p.inUse.Add(-1)
 	p.put(s, discard)

@@ -36,8 +36,6 @@ func TestPool_PanicInACallGivesTheSlotBack(t *testing.T) {
 		t.Fatalf("stats after the panic: %+v (want nothing in use, one state discarded)", st)
 	}
 	waitFor(t, "the watcher to end once idle", func() bool {
-		watcher.mu.Lock()
-		defer watcher.mu.Unlock()
-		return !watcher.running
+		return !watcher.running.Load()
 	})
 }

@@ -9,6 +9,7 @@ type VM struct {
 	L      *lua.LState
 	Broken bool       // set when the state must not be reused
 	guard  *callGuard // memory budget and watchdog registration of its calls (memory.go)
+	slot   *callSlot  // its place in the call watcher (watch.go), made at its first pooled call
 }
 
 // Stater is a pooled state: one that embeds a VM.

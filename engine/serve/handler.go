@@ -87,7 +87,7 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	}
 	cc := newCallCtx(r.Context(), rs.timeout, rw.RequestID, user) // callctx.go
 	defer cc.Cancel()
-	ctx, sp := web.StartCall(cc, rw, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
+	ctx, sp := web.StartCall(cc, g.Plugin, g.Number, rt.Method, rs.pattern) // web/tracing.go; nil when untraced
 	defer tracing.End(sp, nil)
 	resp := web.GetResult()
 	defer web.PutResult(resp)

@@ -56,10 +56,7 @@ func EndRequest(sp trace.Span, rw *RespWriter) {
 
 // StartCall starts the span of a route's Lua call (plugin, generation,
 // route: the full path) and names the request span after the route.
-func StartCall(ctx context.Context, rw *RespWriter, plugin string, generation int64, method, route string) (context.Context, trace.Span) {
-	if rw.TraceID == "" { // no request span (StartRequest): skip the context walk
-		return ctx, nil
-	}
+func StartCall(ctx context.Context, plugin string, generation int64, method, route string) (context.Context, trace.Span) {
 	parent := trace.SpanFromContext(ctx)
 	if !parent.IsRecording() {
 		return ctx, nil

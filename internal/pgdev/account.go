@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -30,7 +31,12 @@ func lookupAccount() (*account, error) {
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoPostgresUser, err)
+		// a static build (CGO_ENABLED=0, as make build and the releases are)
+		// reads only /etc/passwd: ask NSS (LDAP, sssd) through getent
+		var gerr error
+		if u, gerr = getentUser("postgres"); gerr != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoPostgresUser, err)
+		}
 	}
 	a := &account{}
 	if a.uid, err = parseID(u.Uid); err != nil {
@@ -47,6 +53,24 @@ func lookupAccount() (*account, error) {
 		}
 	}
 	return a, nil
+}
+
+// getentUser looks name up through the C library's NSS with getent(1).
+func getentUser(name string) (*user.User, error) {
+	out, err := exec.Command("getent", "passwd", name).Output()
+	if err != nil {
+		return nil, err
+	}
+	return parsePasswdLine(strings.TrimSpace(string(out)))
+}
+
+// parsePasswdLine reads one passwd(5) line: name:password:uid:gid:gecos:home:shell.
+func parsePasswdLine(line string) (*user.User, error) {
+	f := strings.Split(line, ":")
+	if len(f) < 7 || f[0] == "" {
+		return nil, fmt.Errorf("not a passwd line: %q", line)
+	}
+	return &user.User{Username: f[0], Uid: f[2], Gid: f[3], Name: f[4], HomeDir: f[5]}, nil
 }
 
 func parseID(s string) (uint32, error) {
