@@ -64,15 +64,17 @@ func (m *Module) Name() string { return "di" }
 // Resolver returns the module's resolver.
 func (m *Module) Resolver() Resolver { return m.r }
 
-// Loader pushes the module table.
+// Loader pushes the module table. Each state loads it once, and gets a
+// cache of its own proxies (states are single-threaded).
 func (m *Module) Loader(L *lua.LState) int {
 	L.Push(L.SetFuncs(L.CreateTable(0, 1), m.exports()))
 	return 1
 }
 
 func (m *Module) exports() map[string]lua.LGFunction {
+	proxies := map[string]*proxy{}
 	return map[string]lua.LGFunction{
-		"get": m.get,
+		"get": func(L *lua.LState) int { return m.get(L, proxies) },
 	}
 }
 
@@ -80,12 +82,16 @@ func (m *Module) exports() map[string]lua.LGFunction {
 func (m *Module) Docs() []hostapi.Export {
 	return []hostapi.Export{
 		{Name: "get", Sig: "get(name: string): table?, string?",
-			Doc: "a proxy of the service name (own, a declared dependency's, an extension's — a plugin depending on the caller — or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error"},
+			Doc: "a proxy of the service name (own, a declared dependency's, an extension's — a plugin depending on the caller — or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error; the name is checked on every call, and a state gets the same proxy again while the name resolves to the same provider"},
 	}
 }
 
-// get implements di.get(name) -> proxy | nil, err.
-func (m *Module) get(L *lua.LState) int {
+// get implements di.get(name) -> proxy | nil, err. The name is resolved on
+// every call (the caller may use it, the provider serves); the proxy of a
+// name already resolved to the same target in this state is handed out
+// again: a handler calling di.get per request built a table, a metatable,
+// three functions and each method's function anew every time.
+func (m *Module) get(L *lua.LState, proxies map[string]*proxy) int {
 	name := L.CheckString(1)
 	if hostapi.InBuildPhase(L) {
 		L.RaiseError(buildPhaseError)
@@ -97,7 +103,12 @@ func (m *Module) get(L *lua.LState) int {
 	if err != nil {
 		return fail(L, name, err)
 	}
-	L.Push(newProxy(L, m.r, name, t))
+	p := proxies[name]
+	if p == nil || p.target != t {
+		p = newProxy(L, m.r, name, t)
+		proxies[name] = p
+	}
+	L.Push(p.self)
 	return 1
 }
 

@@ -186,3 +186,29 @@ func TestNewGoService_refusals(t *testing.T) {
 		})
 	}
 }
+
+// A proxy is reused only while the name resolves to the same target: a Go
+// service provided anew (another value) gets a new proxy, bound to it.
+func TestGet_NewTargetNewProxy(t *testing.T) {
+	f := newFakeResolver(t)
+	L := lua.NewState()
+	defer L.Close()
+	L.PreloadModule("vbwd.di", New(f).Loader)
+	if err := L.DoString(`di = require("vbwd.di"); first = di.get("app.calc"); assert(first.add(1, 2) == 3)`); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := NewGoService(&calc{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.goSvcs["app.calc"] = gs
+	if err := L.DoString(`local second = di.get("app.calc")
+assert(not rawequal(first, second), "the old target's proxy was handed out")
+assert(second.add(2, 2) == 4)
+assert(rawequal(second, di.get("app.calc")))`); err != nil {
+		t.Fatal(err)
+	}
+	if c := gs.value.Interface().(*calc); c.calls != 1 {
+		t.Fatalf("the new service value ran %d calls, want 1", c.calls)
+	}
+}

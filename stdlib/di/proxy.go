@@ -23,7 +23,7 @@ type proxy struct {
 	self   *lua.LTable
 }
 
-func newProxy(L *lua.LState, r Resolver, name string, t Target) *lua.LTable {
+func newProxy(L *lua.LState, r Resolver, name string, t Target) *proxy {
 	p := &proxy{r: r, name: name, target: t, self: L.NewTable()}
 	mt := L.CreateTable(0, 4)
 	mt.RawSetString("__index", L.NewFunction(p.index))
@@ -31,7 +31,7 @@ func newProxy(L *lua.LState, r Resolver, name string, t Target) *lua.LTable {
 	mt.RawSetString("__tostring", L.NewFunction(p.toString))
 	mt.RawSetString("__metatable", lua.LString(proxyName))
 	L.SetMetatable(p.self, mt)
-	return p.self
+	return p
 }
 
 // index implements proxy[key]: a function calling method key. Whether the

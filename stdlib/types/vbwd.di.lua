@@ -6,7 +6,7 @@
 ---@class vbwd.di
 local di = {}
 
----a proxy of the service name (own, a declared dependency's, an extension's — a plugin depending on the caller — or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error
+---a proxy of the service name (own, a declared dependency's, an extension's — a plugin depending on the caller — or Go-provided) whose methods run in the provider with copied arguments and results, or nil and an error; the name is checked on every call, and a state gets the same proxy again while the name resolves to the same provider
 ---@param name string
 ---@return table?
 ---@return string? err
