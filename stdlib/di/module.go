@@ -104,7 +104,7 @@ func (m *Module) get(L *lua.LState, proxies map[string]*proxy) int {
 		return fail(L, name, err)
 	}
 	p := proxies[name]
-	if p == nil || p.target != t {
+	if p == nil || p.target != t || !p.pristine() {
 		p = newProxy(L, m.r, name, t)
 		proxies[name] = p
 	}

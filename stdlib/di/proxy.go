@@ -14,17 +14,20 @@ import (
 const proxyName = "vbwd.di service"
 
 // proxy is the caller-side handle of one service in one Lua state. Its Lua
-// table starts empty; __index binds a method on first access and caches
-// it in the table, so later accesses are plain table reads.
+// table stays empty, so every read goes to __index and every write to
+// __newindex (refused): __index binds a method on first access and keeps it
+// in methods, not in the table, where an assignment would replace it for
+// every later di.get of the name in this state.
 type proxy struct {
-	r      Resolver
-	name   string
-	target Target
-	self   *lua.LTable
+	r       Resolver
+	name    string
+	target  Target
+	self    *lua.LTable
+	methods map[string]*lua.LFunction
 }
 
 func newProxy(L *lua.LState, r Resolver, name string, t Target) *proxy {
-	p := &proxy{r: r, name: name, target: t, self: L.NewTable()}
+	p := &proxy{r: r, name: name, target: t, self: L.NewTable(), methods: map[string]*lua.LFunction{}}
 	mt := L.CreateTable(0, 4)
 	mt.RawSetString("__index", L.NewFunction(p.index))
 	mt.RawSetString("__newindex", L.NewFunction(p.newIndex))
@@ -44,15 +47,24 @@ func (p *proxy) index(L *lua.LState) int {
 		return 1
 	}
 	method := string(key)
-	var fn *lua.LFunction
-	if p.target.Go != nil {
-		fn = p.goMethod(L, method)
-	} else {
-		fn = L.NewFunction(func(L *lua.LState) int { return p.call(L, method) })
+	fn := p.methods[method]
+	if fn == nil {
+		if p.target.Go != nil {
+			fn = p.goMethod(L, method)
+		} else {
+			fn = L.NewFunction(func(L *lua.LState) int { return p.call(L, method) })
+		}
+		p.methods[method] = fn
 	}
-	p.self.RawSetString(method, fn)
 	L.Push(fn)
 	return 1
+}
+
+// pristine reports whether the proxy's table is still empty: rawset can
+// put a value in it, which a proxy handed out again would keep.
+func (p *proxy) pristine() bool {
+	k, _ := p.self.Next(lua.LNil)
+	return k == lua.LNil
 }
 
 func (p *proxy) newIndex(L *lua.LState) int {
