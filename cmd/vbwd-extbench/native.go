@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"slices"
 	"strconv"
@@ -25,6 +26,17 @@ import (
 // its value. The harness re-executes itself with it, so both servers are
 // separate processes whose CPU time /proc reports apart.
 const nativeEnv = "VBWD_EXTBENCH_NATIVE_ADDR"
+
+// nativePprofEnv, with nativeEnv, also serves /debug/pprof/ on the address
+// in its value (for profiling the reference beside `vbwd serve --pprof`).
+const nativePprofEnv = "VBWD_EXTBENCH_NATIVE_PPROF"
+
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	return m
+}
 
 // The routes of the bench plugin (root.go) as plain Go: chi, encoding/json,
 // pgx, the same access log lines (engine/web.AccessLog through a buffered
@@ -47,6 +59,11 @@ func nativeMain(addr string) error {
 	sink := logsink.NewBuffered(os.Stderr, 100*time.Millisecond)
 	defer sink.Close()
 	access := web.NewAccessLog(sink, "text")
+	if pp := os.Getenv(nativePprofEnv); pp != "" {
+		// The same profile listener `vbwd serve --pprof` has, so the two
+		// servers' profiles under the same load can be compared.
+		go func() { _ = http.ListenAndServe(pp, pprofMux()) }()
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
