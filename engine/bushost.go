@@ -18,7 +18,7 @@ import (
 
 // bus is the engine's bus; a value, made when needed.
 func (e *Engine) bus() bus.Bus[regRef] {
-	return bus.New(busHost{e}, bus.Config{DB: e.opts.DB, Tracer: e.tracer, Hook: e.opts.EventHook})
+	return bus.New(busHost{e}, bus.Config{DB: e.opts.DB, Tracer: e.tracer, Hook: e.opts.EventHook, Wake: &e.wakeEvents})
 }
 
 // eventsModule binds vbwd.events to a plugin generation (DefaultModules).

@@ -76,27 +76,28 @@ func (o *Options) setDefaults() {
 
 // Engine discovers, orders, builds and serves plugins.
 type Engine struct {
-	opts      Options
-	log       *slog.Logger
-	access    *web.AccessLog // nil when off
-	migr      *Migrator      // nil without a database
-	root      *rootHandler
-	admin     http.Handler
-	endpoints endpoints.Endpoints         // the engine's own endpoints in every snapshot's router
-	snap      atomic.Pointer[snapshot]    // what serves: router, registrations, generations
-	index     indexView                   // e.index.Load(): the current snapshot's registrations
-	sched     *scheduler                  // set by startScheduler
-	view      atomic.Pointer[records.Set] // a copy of the records, for lock-free status readers
-	jwt       *auth.Verifier              // every kind of bearer token (engine/identity)
-	proxies   ratelimit.Proxies           // trusted reverse proxies, for the client address
-	rate      *ratelimit.Limiter          // route rate limits (engine/identity)
-	metrics   *web.Metrics
-	serve     *serve.Server // the plugin routes' request surface (servehost.go)
-	modules   []hostapi.Factory
-	shared    sharedStore
-	listening pgcoord.InPlace              // LISTEN loops in place (readiness)
-	goSvcs    atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
-	tracer    trace.Tracer                 // nil when tracing is off (web/tracing.go)
+	opts       Options
+	log        *slog.Logger
+	access     *web.AccessLog // nil when off
+	migr       *Migrator      // nil without a database
+	root       *rootHandler
+	admin      http.Handler
+	endpoints  endpoints.Endpoints         // the engine's own endpoints in every snapshot's router
+	snap       atomic.Pointer[snapshot]    // what serves: router, registrations, generations
+	index      indexView                   // e.index.Load(): the current snapshot's registrations
+	sched      *scheduler                  // set by startScheduler
+	view       atomic.Pointer[records.Set] // a copy of the records, for lock-free status readers
+	jwt        *auth.Verifier              // every kind of bearer token (engine/identity)
+	proxies    ratelimit.Proxies           // trusted reverse proxies, for the client address
+	rate       *ratelimit.Limiter          // route rate limits (engine/identity)
+	metrics    *web.Metrics
+	serve      *serve.Server // the plugin routes' request surface (servehost.go)
+	modules    []hostapi.Factory
+	shared     sharedStore
+	listening  pgcoord.InPlace              // LISTEN loops in place (readiness)
+	goSvcs     atomic.Pointer[goServiceMap] // Go services by name (Provide, bushost.go)
+	tracer     trace.Tracer                 // nil when tracing is off (web/tracing.go)
+	wakeEvents atomic.Pointer[func()]       // wakes a delivery worker after a publish commits (outboxhost.go)
 	// tickets records used stream tickets without a database; with one they
 	// go to vbwd.stream_tickets (web/streamticket.go).
 	tickets web.UsedTickets

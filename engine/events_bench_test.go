@@ -105,14 +105,19 @@ func benchDelivery(b *testing.B, te *testEngine) {
 		b.Fatal(err)
 	}
 	bus := te.bus()
+	var wake func()
 	for i := 0; i < b.N; i++ {
-		if _, err := bus.Publish(ctx, tx, "src", "src.saved", []byte(fmt.Sprintf(`{"n": %d}`, i))); err != nil {
+		var err error
+		if _, wake, err = bus.Publish(ctx, tx, "src", "src.saved", []byte(fmt.Sprintf(`{"n": %d}`, i))); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ResetTimer()
 	if err := tx.Commit(ctx); err != nil {
 		b.Fatal(err)
+	}
+	if wake != nil {
+		wake()
 	}
 	for {
 		var pending int

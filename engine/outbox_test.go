@@ -323,16 +323,18 @@ func TestOutbox_ShutdownFinishesOrReleases(t *testing.T) {
 	}
 	bus := te.bus()
 	var ids []string
+	var wake func()
 	for i := 0; i < 3; i++ {
-		id, err := bus.Publish(ctx, tx, "src", "src.saved", []byte(fmt.Sprint(i)))
+		id, w, err := bus.Publish(ctx, tx, "src", "src.saved", []byte(fmt.Sprint(i)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids = append(ids, id)
+		ids, wake = append(ids, id), w
 	}
-	if err := tx.Commit(ctx); err != nil { // one notification: one batch
+	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	wake() // one wake-up: one batch
 	first := <-entered
 	done := make(chan error)
 	go func() { done <- te.Shutdown(ctx) }()

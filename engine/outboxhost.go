@@ -21,7 +21,9 @@ func (e *Engine) startEvents(ctx context.Context) error {
 	if e.opts.DB == nil {
 		return nil
 	}
-	outbox.Start(e.outboxHost(), e.outboxConfig())
+	if wake := outbox.Start(e.outboxHost(), e.outboxConfig()); wake != nil {
+		e.wakeEvents.Store(&wake) // publishes from now on wake this engine's workers, not every engine's
+	}
 	return nil
 }
 

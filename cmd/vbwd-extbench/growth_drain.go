@@ -38,7 +38,7 @@ const (
 func seriesDrain(ctx context.Context, g *growth) (growthResult, error) {
 	res := growthResult{title: "Durable event backlog",
 		method: "N pending events of one name inserted into the outbox (`vbwd.events_outbox`) by one SQL statement while the engine " +
-			"runs (default delivery settings: 2 workers, batches of 64), the workers woken as a publish does (NOTIFY); drain time is " +
+			"runs (default delivery settings: 2 workers, batches of 64), the workers woken by NOTIFY (as a publish from an engine without workers wakes them); drain time is " +
 			"from then to no pending event left (polled), each event delivered to a Lua handler of the plugin. The same server " +
 			"drains every size in turn; delivered rows are deleted between sizes.",
 		columns: []string{"backlog events", "insert s", "drain s", "events/s"}}

@@ -107,39 +107,64 @@ func (b Bus[R]) Emit(ctx context.Context, source, name string, payload any) even
 
 // publishSQL inserts an outbox row and wakes the delivery workers of every
 // engine on the database; inside a transaction PostgreSQL sends the
-// notification at commit, and never after a rollback.
-const publishSQL = `with ins as (insert into vbwd.events_outbox (id, name, source, payload)
+// notification at commit, and never after a rollback. quietPublishSQL does
+// not notify: PostgreSQL serialises the commits of transactions that sent
+// NOTIFY (a global lock held through the commit's flush), which held a
+// write route with a durable event to a third of its rate, so an engine
+// with delivery workers wakes them itself once the row has committed
+// (Config.Wake), and other engines find the row at their next poll.
+const (
+	publishSQL = `with ins as (insert into vbwd.events_outbox (id, name, source, payload)
 	values ($1, $2, $3, $4) returning 1) select pg_notify('` + outbox.EventsChannel + `', '') from ins`
+	quietPublishSQL = `insert into vbwd.events_outbox (id, name, source, payload) values ($1, $2, $3, $4)`
+)
 
 // Publish implements events.Bus: it writes the event to the outbox, in tx
-// when there is one.
-func (b Bus[R]) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
-	id := uuid.NewString()
-	var err error
+// when there is one; then afterCommit, when not nil, wakes this engine's
+// delivery workers and is for the caller to run once tx has committed.
+func (b Bus[R]) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (id string, afterCommit func(), err error) {
+	id = uuid.NewString()
 	ctx, sp := web.StartEvent(ctx, "publish", name, source) // web/tracing.go; nil when untraced
 	defer func() { tracing.End(sp, err) }()
+	var wake func()
+	if b.c.Wake != nil {
+		if w := b.c.Wake.Load(); w != nil {
+			wake = *w
+		}
+	}
+	q := publishSQL
+	if wake != nil {
+		q = quietPublishSQL
+	}
 	switch {
 	case tx != nil && strings.HasPrefix(tx.Conn().Config().User, plugindb.RolePrefix):
 		// a plugin's role may not write the outbox: it calls the engine's
 		// SECURITY DEFINER function, which takes the source from the role
 		// (engine/plugindb/dbroles.go)
-		_, err = tx.Exec(ctx, "select vbwd_api.publish_event($1::text::uuid, $2, $3::jsonb)", id, name, payload)
+		_, err = tx.Exec(ctx, "select vbwd_api.publish_event($1::text::uuid, $2, $3::jsonb, $4)", id, name, payload, wake == nil)
 	case tx != nil:
-		_, err = tx.Exec(ctx, publishSQL, id, name, source, payload)
+		_, err = tx.Exec(ctx, q, id, name, source, payload)
 	case b.c.DB != nil:
-		_, err = b.c.DB.Exec(ctx, publishSQL, id, name, source, payload)
+		_, err = b.c.DB.Exec(ctx, q, id, name, source, payload)
+		if err == nil && wake != nil {
+			wake() // committed already
+			wake = nil
+		}
 	default:
 		err = errors.New("no database configured: durable events need one")
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if h := b.c.Hook; h != nil {
 		var p any
 		_ = json.Unmarshal(payload, &p)
 		h(EventSeen{ID: id, Name: name, Source: source, Payload: p, Durable: true})
 	}
-	return id, nil
+	if tx == nil {
+		wake = nil
+	}
+	return id, wake, nil
 }
 
 // EventSeen is an event as it is emitted or published (Options.EventHook).

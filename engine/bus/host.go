@@ -8,6 +8,7 @@ package bus
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	lua "github.com/yuin/gopher-lua"
@@ -64,6 +65,11 @@ type Config struct {
 	DB     *pgxpool.Pool   // nil: publish fails, emit works
 	Tracer trace.Tracer    // nil when tracing is off
 	Hook   func(EventSeen) // Options.EventHook; nil: none
+	// Wake holds what wakes this engine's delivery workers (engine/outbox),
+	// once they run; while it holds nil (no workers, or not started yet)
+	// Publish notifies every engine instead. Read at each publish: a
+	// generation keeps the bus it was built with.
+	Wake *atomic.Pointer[func()]
 }
 
 // Bus is the engine's calls between plugins. It is a value: the engine

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,10 +51,13 @@ import (
 // and last_error; or dead when the attempt was the last. A worker killed mid-
 // delivery (SIGKILL, a crash) leaves its rows locked until the lease
 // expires; any engine then claims them again: nothing is lost, and a handler
-// may see the same event twice (at-least-once; ev.attempt tells). Workers
-// wake on NOTIFY vbwd_events (sent by publish, delivered at commit) over a
-// dedicated connection that reconnects with backoff, and poll every
-// PollInterval as a safety net and for due retries.
+// may see the same event twice (at-least-once; ev.attempt tells). A worker
+// of the publishing engine is woken in-process once the publishing
+// transaction commits (the wake Start returns; an idle worker first); an
+// engine without workers publishes with NOTIFY vbwd_events instead, which
+// wakes every worker over a dedicated connection that reconnects with
+// backoff. Workers also poll every PollInterval, which is how other
+// engines' workers find events they were not woken for, and due retries.
 //
 // Shutdown closes Config.Quit: a worker finishes the handler it is running (the
 // generation's retire waits for it), gives back the rest of its batch
@@ -86,6 +90,12 @@ type EventOptions struct {
 	// PollInterval is how often workers look for due events without a
 	// notification. Default 1s.
 	PollInterval time.Duration
+	// Linger is how long a worker woken for a new event waits before it
+	// claims, when its previous round found events (a steady stream):
+	// the events published meanwhile then take one claim and one record
+	// instead of one each. The write benchmark's rate rose by about a
+	// quarter with 5ms. Default 5ms; negative: none.
+	Linger time.Duration
 	// Retention is how long delivered events are kept; negative keeps them
 	// forever. Dead events are always kept. Default 7 days.
 	Retention time.Duration
@@ -113,6 +123,7 @@ func (o EventOptions) withDefaults(requestTimeout time.Duration) EventOptions {
 	def(&o.BackoffMax, 5*time.Minute)
 	def(&o.Lease, max(time.Minute, 3*requestTimeout))
 	def(&o.PollInterval, time.Second)
+	def(&o.Linger, 5*time.Millisecond)
 	def(&o.Retention, 7*24*time.Hour)
 	return o
 }
@@ -150,6 +161,7 @@ type outbox struct {
 	db   *pgxpool.Pool
 	o    EventOptions
 	wake []chan struct{} // one per worker
+	idle []atomic.Bool   // worker i waits for a wake-up
 	subs subsCache
 }
 
@@ -169,20 +181,24 @@ type outcome struct {
 }
 
 // Start starts the listener and the delivery workers (the tables exist).
-func Start(h Host, c Config) {
+// It returns what wakes a worker for an event this engine has published
+// and committed (nil without workers), which never blocks.
+func Start(h Host, c Config) (wake func()) {
 	ob := newOutbox(h, c)
 	if ob.o.Workers == 0 {
-		return
+		return nil
 	}
 	ob.wake = make([]chan struct{}, ob.o.Workers)
 	for i := range ob.wake {
 		ob.wake[i] = make(chan struct{}, 1)
 	}
+	ob.idle = make([]atomic.Bool, ob.o.Workers)
 	c.Group.Add(1 + ob.o.Workers) // Shutdown waits for them
 	go ob.listen()
 	for i := range ob.o.Workers {
 		go ob.work(i)
 	}
+	return ob.wakeOne
 }
 
 func (ob *outbox) stopping() bool {
@@ -191,6 +207,29 @@ func (ob *outbox) stopping() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// wakeOne wakes one worker for a new event: an idle one if any, else one
+// that is busy, which then claims once more when its batch is done (what
+// was published meanwhile, in one batch). Waking every worker for every
+// event made all of them but one claim nothing.
+func (ob *outbox) wakeOne() {
+	for i, w := range ob.wake {
+		if ob.idle[i].Load() {
+			select {
+			case w <- struct{}{}:
+				return
+			default:
+			}
+		}
+	}
+	for _, w := range ob.wake {
+		select {
+		case w <- struct{}{}:
+			return
+		default:
+		}
 	}
 }
 
@@ -225,12 +264,37 @@ func (ob *outbox) work(i int) {
 			swept = time.Now()
 			ob.sweep()
 		}
+		ob.idle[i].Store(true)
 		select {
 		case <-ob.c.Quit:
 			return
 		case <-ob.wake[i]:
+			if n > 0 && !ob.linger(i) {
+				return
+			}
 		case <-poll.C:
 		}
+		ob.idle[i].Store(false)
+	}
+}
+
+// linger waits Linger before worker i claims for a wake-up that came while
+// events keep coming (its last round found some), so that what is published
+// meanwhile is claimed, delivered and recorded in one batch rather than one
+// event per round trip; after a quiet spell the first event is claimed at
+// once. It reports false when the engine is stopping.
+func (ob *outbox) linger(i int) bool {
+	if ob.o.Linger <= 0 {
+		return true
+	}
+	ob.idle[i].Store(false) // the next event wakes another worker, if one is idle
+	t := time.NewTimer(ob.o.Linger)
+	defer t.Stop()
+	select {
+	case <-ob.c.Quit:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

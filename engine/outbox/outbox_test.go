@@ -12,10 +12,11 @@ func TestEventOptions_withDefaults(t *testing.T) {
 		want EventOptions
 	}{
 		{"zero", EventOptions{}, EventOptions{Workers: 2, BatchSize: 64, MaxAttempts: 8, BackoffBase: time.Second,
-			BackoffMax: 5 * time.Minute, Lease: time.Minute, PollInterval: time.Second, Retention: 7 * 24 * time.Hour}},
-		{"no workers, keep forever", EventOptions{Workers: -1, Retention: -1}, EventOptions{Workers: 0, BatchSize: 64,
-			MaxAttempts: 8, BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: time.Minute,
-			PollInterval: time.Second, Retention: -1}},
+			BackoffMax: 5 * time.Minute, Lease: time.Minute, PollInterval: time.Second, Linger: 5 * time.Millisecond,
+			Retention: 7 * 24 * time.Hour}},
+		{"no workers, keep forever, no linger", EventOptions{Workers: -1, Retention: -1, Linger: -1}, EventOptions{Workers: 0,
+			BatchSize: 64, MaxAttempts: 8, BackoffBase: time.Second, BackoffMax: 5 * time.Minute, Lease: time.Minute,
+			PollInterval: time.Second, Linger: -1, Retention: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := tc.in.withDefaults(10 * time.Second); got != tc.want {

@@ -26,6 +26,27 @@ type txState struct {
 	parent *txState       // the transaction that was innermost before this one
 	ud     *lua.LUserData // this state's registry entry
 	closed bool
+	// owner is the transaction this savepoint was opened in; nil for a
+	// transaction of its own.
+	owner *txState
+	// afterCommit runs once the outermost transaction commits (AfterCommit).
+	afterCommit []func()
+}
+
+// AfterCommit arranges for fn to run once the transaction that db.tx has
+// open in L commits for good: when the outermost transaction commits, not
+// when a savepoint inside it is released; never when it or an enclosing
+// one rolls back. It reports false, and keeps nothing, when no
+// transaction is open: the caller's write has committed already. fn runs
+// in the committing goroutine and must not call into Lua (vbwd.events uses
+// it to wake the delivery workers of a published event).
+func AfterCommit(L *lua.LState, fn func()) bool {
+	st := currentTx(L)
+	if st == nil {
+		return false
+	}
+	st.afterCommit = append(st.afterCommit, fn)
+	return true
 }
 
 // CurrentTx returns the innermost transaction (or savepoint) that db.tx
@@ -77,7 +98,11 @@ func (b *binding) tx(L *lua.LState, st *txState) int {
 	if err != nil {
 		b.raise(L, describe(err, c.parent, c.ctx, b.m.opts.StatementTimeout))
 	}
-	inner := &txState{tx: tx, parent: currentTx(L), ud: L.NewUserData()}
+	owner := st
+	if owner == nil {
+		owner = currentTx(L) // db.tx inside an open transaction: a savepoint in the innermost
+	}
+	inner := &txState{tx: tx, parent: currentTx(L), owner: owner, ud: L.NewUserData()}
 	inner.ud.Value = inner
 	setCurrentTx(L, inner)
 
@@ -109,6 +134,14 @@ func (b *binding) tx(L *lua.LState, st *txState) int {
 	if err := tx.Commit(c.ctx); err != nil {
 		L.SetTop(top)
 		b.raise(L, describe(err, c.parent, c.ctx, b.m.opts.StatementTimeout))
+	}
+	if inner.owner != nil {
+		// a released savepoint: its writes commit with the transaction it is in
+		inner.owner.afterCommit = append(inner.owner.afterCommit, inner.afterCommit...)
+	} else {
+		for _, fn := range inner.afterCommit {
+			fn()
+		}
 	}
 	return L.GetTop() - top
 }

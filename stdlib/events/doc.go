@@ -44,8 +44,9 @@
 //
 // publish inserts one row into the engine's outbox table — in the innermost
 // db.tx open in the state (stdlib/db.CurrentTx), else on its own — and
-// notifies the engine's delivery workers (NOTIFY, delivered by PostgreSQL at
-// commit). It returns the event id, or nil and an error. Delivery happens
+// wakes the engine's delivery workers once that transaction commits
+// (stdlib/db.AfterCommit; an engine without workers sends NOTIFY instead,
+// delivered by PostgreSQL at commit). It returns the event id, or nil and an error. Delivery happens
 // later, in the background, to the handlers registered when it happens, with
 // retries and a dead-letter state: see the engine package's outbox.go.
 // Inside a plugin's transaction the row is written by the engine's SECURITY

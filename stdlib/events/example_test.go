@@ -19,9 +19,9 @@ func (printBus) Emit(_ context.Context, source, name string, payload any) events
 	return events.Summary{Delivered: 1}
 }
 
-func (printBus) Publish(_ context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
+func (printBus) Publish(_ context.Context, tx pgx.Tx, source, name string, payload []byte) (string, func(), error) {
 	fmt.Println("publish", source, name, string(payload), "in tx:", tx != nil)
-	return "6f1c0d52-3b8e-4d3a-8f0e-2c9b1e7a5d44", nil
+	return "6f1c0d52-3b8e-4d3a-8f0e-2c9b1e7a5d44", nil, nil
 }
 
 func Example() {

@@ -34,8 +34,11 @@ type Bus interface {
 	Emit(ctx context.Context, source, name string, payload any) Summary
 	// Publish records the event (payload is JSON text) in the outbox for
 	// at-least-once delivery and returns its id. With a non-nil tx the row
-	// is written in that transaction and commits or rolls back with it.
-	Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (id string, err error)
+	// is written in that transaction and commits or rolls back with it;
+	// then afterCommit, when not nil, is to be called once tx has committed
+	// (it wakes the delivery workers: a NOTIFY in every publishing
+	// transaction serialises their commits in PostgreSQL).
+	Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (id string, afterCommit func(), err error)
 }
 
 // Summary is what Bus.Emit reports, and events.emit returns as
@@ -111,7 +114,10 @@ func (m *Module) publish(L *lua.LState) int {
 	if err != nil {
 		L.ArgError(2, "payload: "+err.Error())
 	}
-	id, err := m.bus.Publish(contextOf(L), db.CurrentTx(L), m.opts.Plugin, name, payload)
+	id, afterCommit, err := m.bus.Publish(contextOf(L), db.CurrentTx(L), m.opts.Plugin, name, payload)
+	if afterCommit != nil && err == nil && !db.AfterCommit(L, afterCommit) {
+		afterCommit()
+	}
 	if err != nil {
 		L.Push(lua.LNil)
 		L.Push(lua.LString("vbwd.events: publish " + name + ": " + err.Error()))

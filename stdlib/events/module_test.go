@@ -38,6 +38,7 @@ type call struct {
 type fakeBus struct {
 	mu    sync.Mutex
 	calls []call
+	woken int // afterCommit calls of published events
 }
 
 func (b *fakeBus) record(ctx context.Context, c call) {
@@ -55,17 +56,22 @@ func (b *fakeBus) Emit(ctx context.Context, source, name string, payload any) Su
 	return Summary{Delivered: 2, Failed: []Failure{{Plugin: "b", Error: "plugins/b/init.lua:3: boom"}}}
 }
 
-func (b *fakeBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, error) {
+func (b *fakeBus) Publish(ctx context.Context, tx pgx.Tx, source, name string, payload []byte) (string, func(), error) {
 	b.record(ctx, call{kind: "publish", source: source, name: name, raw: string(payload), inTx: tx != nil})
 	if name == "p.fail" {
-		return "", errors.New("database is down")
+		return "", nil, errors.New("database is down")
 	}
 	if tx != nil {
 		if _, err := tx.Exec(ctx, "select 1"); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
-	return "0b7e4c1a-2f4d-4c49-9a54-7d1f6c1b2a10", nil
+	wake := func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.woken++
+	}
+	return "0b7e4c1a-2f4d-4c49-9a54-7d1f6c1b2a10", wake, nil
 }
 
 // probe is vbwd.bus: bus.last() returns the last call the fake bus saw.
@@ -75,6 +81,12 @@ func (probe) Name() string { return "bus" }
 
 func (p probe) Loader(L *lua.LState) int {
 	L.Push(L.SetFuncs(L.NewTable(), map[string]lua.LGFunction{
+		"woken": func(L *lua.LState) int {
+			p.b.mu.Lock()
+			defer p.b.mu.Unlock()
+			L.Push(lua.LNumber(p.b.woken))
+			return 1
+		},
 		"last": func(L *lua.LState) int {
 			p.b.mu.Lock()
 			c := p.b.calls[len(p.b.calls)-1]
