@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,4 +81,45 @@ func TestOutbox_EngineWithoutWorkersNotifiesTheOthers(t *testing.T) {
 		t.Fatal("the publishing transaction did not commit")
 	}
 	waitStatus(t, deliverer, id, "delivered")
+}
+
+const importPublisher = `
+local events = require("vbwd.events")
+function P.on_enable(ctx)
+  ctx:exchanger({
+    key = "imp.rows", natural_key = "n", fields = { "n" },
+    export = function() return {} end,
+    import = function(rows)
+      for _, r in ipairs(rows) do assert(events.publish("imp.imported", { n = r.n })) end
+      return { created = #rows, updated = 0, skipped = 0, errors = {} }
+    end,
+  })
+end`
+
+// The events an admin import publishes commit with the import's
+// transaction, which the engine commits itself (not db.tx): a worker is
+// woken then too. The review of the change above found them waiting for
+// the poll.
+func TestOutbox_ImportWakesTheWorkers(t *testing.T) {
+	_, url := newDB(t)
+	root := outboxRoot(t, files{"plugins/imp/init.lua": pluginSrc("imp", "", importPublisher)})
+	te := startOutboxEngine(t, root, url, outboxGate{}, EventOptions{PollInterval: time.Hour})
+	// The listener wakes every worker once it is connected (to catch up):
+	// import after that, twice, so that only the import's own wake-up can
+	// deliver the second one.
+	select {
+	case <-te.listening.Wait("published events"):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the events listener never connected")
+	}
+	for i, body := range []string{`[{"n": "1"}, {"n": "2"}]`, `[{"n": "3"}]`} {
+		r := te.admin(t, "POST", "/admin/data-exchange/imp.rows/import?format=json", body)
+		if r.status != 200 || !strings.Contains(r.body, `"committed":true`) {
+			t.Fatalf("import %d: %d %s", i+1, r.status, r.body)
+		}
+		want := []int{2, 3}[i]
+		eventually(t, "the imported events delivered", func() bool {
+			return countRows(t, te, "select count(*) from vbwd.events_outbox where name = 'imp.imported' and status = 'delivered'") == want
+		})
+	}
 }

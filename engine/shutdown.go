@@ -28,6 +28,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	e.closing.Store(true)
 	e.relay.Close()
+	e.wakeEvents.Store(nil) // the workers stop: what still publishes notifies the other engines
 	close(e.quit)
 	e.jwt.Close() // the identity providers' key refreshes
 	e.mu.Unlock()
@@ -72,6 +73,7 @@ func (e *Engine) abortStart() {
 	e.stopped = true
 	e.closing.Store(true)
 	e.relay.Close()
+	e.wakeEvents.Store(nil)
 	close(e.quit)
 	e.cluster.Wait()
 	gens := e.snap.Load().gens

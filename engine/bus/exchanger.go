@@ -137,7 +137,7 @@ func (x Exchanger[R]) Import(ctx context.Context, rows []map[string]any, res *ad
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-		err = vdb.WithTx(L, tx, func() error { return callImport(ctx, L, plugin, v.(*lua.LTable), rows, res) })
+		afterCommit, err := vdb.WithTx(L, tx, func() error { return callImport(ctx, L, plugin, v.(*lua.LTable), rows, res) })
 		if err != nil || len(res.Errors) > 0 || res.DryRun {
 			return err
 		}
@@ -145,6 +145,9 @@ func (x Exchanger[R]) Import(ctx context.Context, rows []map[string]any, res *ad
 			return err
 		}
 		res.Committed = true
+		for _, fn := range afterCommit {
+			fn() // the events the import published: wake a delivery worker
+		}
 		return nil
 	})
 }

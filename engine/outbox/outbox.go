@@ -210,10 +210,11 @@ func (ob *outbox) stopping() bool {
 	}
 }
 
-// wakeOne wakes one worker for a new event: an idle one if any, else one
-// that is busy, which then claims once more when its batch is done (what
-// was published meanwhile, in one batch). Waking every worker for every
-// event made all of them but one claim nothing.
+// wakeOne wakes one worker for a new event: an idle one if any (waking
+// every worker for every event made all of them but one claim nothing).
+// When none is idle it wakes them all: each then claims once more when its
+// batch is done, and one that was about to wait does not sleep to its poll
+// while another runs a long handler.
 func (ob *outbox) wakeOne() {
 	for i, w := range ob.wake {
 		if ob.idle[i].Load() {
@@ -224,13 +225,7 @@ func (ob *outbox) wakeOne() {
 			}
 		}
 	}
-	for _, w := range ob.wake {
-		select {
-		case w <- struct{}{}:
-			return
-		default:
-		}
-	}
+	ob.wakeAll()
 }
 
 func (ob *outbox) wakeAll() {

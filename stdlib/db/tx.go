@@ -39,7 +39,9 @@ type txState struct {
 // one rolls back. It reports false, and keeps nothing, when no
 // transaction is open: the caller's write has committed already. fn runs
 // in the committing goroutine and must not call into Lua (vbwd.events uses
-// it to wake the delivery workers of a published event).
+// it to wake the delivery workers of a published event). A commit that
+// fails as far as the client knows drops the hooks, even if the server
+// did commit (the reply was lost): fn is for what may be late, not lost.
 func AfterCommit(L *lua.LState, fn func()) bool {
 	st := currentTx(L)
 	if st == nil {
@@ -181,8 +183,10 @@ func (b *binding) txTable(L *lua.LState, st *txState) *lua.LTable {
 // WithTx makes tx — a transaction the caller owns, such as an engine-run
 // import — the one db.* calls in L join while fn runs: db.query, query_one
 // and exec use it and db.tx opens savepoints in it. The previous state is
-// restored afterwards; the caller commits or rolls back tx.
-func WithTx(L *lua.LState, tx pgx.Tx, fn func() error) error {
+// restored afterwards; the caller commits or rolls back tx, and once tx has
+// committed runs afterCommit, what AfterCommit collected meanwhile (the
+// wake-ups of the events published in it).
+func WithTx(L *lua.LState, tx pgx.Tx, fn func() error) (afterCommit []func(), err error) {
 	prev := currentTx(L)
 	st := &txState{tx: tx, parent: prev}
 	st.ud = L.NewUserData()
@@ -192,5 +196,6 @@ func WithTx(L *lua.LState, tx pgx.Tx, fn func() error) error {
 		st.closed = true
 		setCurrentTx(L, prev)
 	}()
-	return fn()
+	err = fn()
+	return st.afterCommit, err
 }
