@@ -111,7 +111,7 @@ func writeReport(c config, results []routeResult, grown []growthResult) error {
 	fmt.Fprintf(&b, "- wrk: %s\n\n", wrkVersion())
 	b.WriteString("## vbwd against native Go, measured from outside\n\n")
 	fmt.Fprintf(&b, "`wrk -t1 -c%d -d%s` per run, after a %s warm-up, on a server process started fresh for every run; "+
-		"%d rounds, the two servers interleaved in ABBA order (native first in odd rounds, vbwd first in even ones). vbwd is `vbwd serve` (access log on, the default) serving a benchmark root "+
+		"%d rounds after one unmeasured round of each server (the database warms up over a route's first runs), the two servers interleaved in ABBA order (native first in odd rounds, vbwd first in even ones). vbwd is `vbwd serve` (access log on, the default) serving a benchmark root "+
 		"(cmd/vbwd-extbench/root.go); native is the same routes in plain Go (chi, encoding/json, pgx, the same access log "+
 		"and JWT verifier; cmd/vbwd-extbench/native.go). Figures are medians (± half the spread between rounds); "+
 		"server CPU per request is the server process's user+system time from /proc over the measured run divided by its "+
