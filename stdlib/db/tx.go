@@ -30,7 +30,7 @@ type txState struct {
 	// transaction of its own.
 	owner *txState
 	// afterCommit runs once the outermost transaction commits (AfterCommit).
-	afterCommit []func()
+	afterCommit []hook
 }
 
 // AfterCommit arranges for fn to run once the transaction that db.tx has
@@ -42,13 +42,32 @@ type txState struct {
 // it to wake the delivery workers of a published event). A commit that
 // fails as far as the client knows drops the hooks, even if the server
 // did commit (the reply was lost): fn is for what may be late, not lost.
-func AfterCommit(L *lua.LState, fn func()) bool {
+//
+// A hook whose key the transaction already holds is kept once: a handler
+// publishing a thousand events in one transaction wakes the workers once,
+// not a thousand times, and holds one hook, not a thousand.
+func AfterCommit(L *lua.LState, key any, fn func()) bool {
 	st := currentTx(L)
 	if st == nil {
 		return false
 	}
-	st.afterCommit = append(st.afterCommit, fn)
+	st.afterCommit = addHook(st.afterCommit, hook{key, fn})
 	return true
+}
+
+// hook is one AfterCommit registration.
+type hook struct {
+	key any
+	fn  func()
+}
+
+func addHook(hs []hook, h hook) []hook {
+	for _, have := range hs {
+		if have.key == h.key {
+			return hs
+		}
+	}
+	return append(hs, h)
 }
 
 // CurrentTx returns the innermost transaction (or savepoint) that db.tx
@@ -139,10 +158,12 @@ func (b *binding) tx(L *lua.LState, st *txState) int {
 	}
 	if inner.owner != nil {
 		// a released savepoint: its writes commit with the transaction it is in
-		inner.owner.afterCommit = append(inner.owner.afterCommit, inner.afterCommit...)
+		for _, h := range inner.afterCommit {
+			inner.owner.afterCommit = addHook(inner.owner.afterCommit, h)
+		}
 	} else {
-		for _, fn := range inner.afterCommit {
-			fn()
+		for _, h := range inner.afterCommit {
+			h.fn()
 		}
 	}
 	return L.GetTop() - top
@@ -197,5 +218,8 @@ func WithTx(L *lua.LState, tx pgx.Tx, fn func() error) (afterCommit []func(), er
 		setCurrentTx(L, prev)
 	}()
 	err = fn()
-	return st.afterCommit, err
+	for _, h := range st.afterCommit {
+		afterCommit = append(afterCommit, h.fn)
+	}
+	return afterCommit, err
 }

@@ -115,7 +115,7 @@ func (m *Module) publish(L *lua.LState) int {
 		L.ArgError(2, "payload: "+err.Error())
 	}
 	id, afterCommit, err := m.bus.Publish(contextOf(L), db.CurrentTx(L), m.opts.Plugin, name, payload)
-	if afterCommit != nil && err == nil && !db.AfterCommit(L, afterCommit) {
+	if afterCommit != nil && err == nil && !db.AfterCommit(L, wakeKey{}, afterCommit) {
 		afterCommit()
 	}
 	if err != nil {
@@ -126,6 +126,10 @@ func (m *Module) publish(L *lua.LState) int {
 	L.Push(lua.LString(id))
 	return 1
 }
+
+// wakeKey keys the wake-up of a publish among a transaction's commit hooks:
+// one per transaction, however many events it publishes.
+type wakeKey struct{}
 
 // checkCall refuses the build phase and returns argument 1 as an event name
 // owned by the module's plugin, raising otherwise.

@@ -61,7 +61,15 @@ test("publish inside db.tx wakes the workers once the transaction commits", func
     db.tx(function() events.publish("p.saved", {}) end)
     eq(bus.woken(), before, "a released savepoint has not committed")
   end)
-  eq(bus.woken(), before + 2)
+  eq(bus.woken(), before + 1, "one wake-up per commit")
+end)
+
+test("a transaction publishing many events wakes the workers once", function()
+  local before = bus.woken()
+  db.tx(function()
+    for _ = 1, 1000 do events.publish("p.saved", {}) end
+  end)
+  eq(bus.woken(), before + 1)
 end)
 
 test("a rolled-back publish wakes nothing", function()
