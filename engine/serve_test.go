@@ -382,9 +382,10 @@ function P.on_disable(ctx) shared.incr("on_disable") end`)})
 
 func TestRequest_Fields(t *testing.T) {
 	root := writeRoot(t, files{"plugins/p/init.lua": pluginSrc("p", "", `
-local kept
+local kept, keptParams
 function P.routes(r)
   r:put("/items/{id}/files/*", function(req)
+    keptParams = req.params
     req.note = "mine"
     local ok, err = pcall(function() req.method = "X" end)
     local names = {}
@@ -396,11 +397,14 @@ function P.routes(r)
       missing = req.params.nope, note = req.note, readonly = tostring(err),
       q = table.concat(names, ","), all = req:query_all("a"), h = req.headers["x-thing"],
       body = req.body, str = tostring(req), request_id = req.request_id,
+      dyn = req["me" .. "thod"], dynid = req.params["i" .. "d"], dynrest = keptParams["re" .. "st"],
     }
   end)
   r:get("/stale", function()
     local ok, err = pcall(function() return kept.path end)
-    return 200, { ok = ok, err = tostring(err) }
+    local pok, perr = pcall(function() return keptParams.id end)
+    local dok, derr = pcall(function() return kept["pa" .. "th"] end)
+    return 200, { ok = ok, err = tostring(err), pok = pok, perr = tostring(perr), dok = dok, derr = tostring(derr) }
   end)
 end`)})
 	te := startEngine(t, root, func(o *Options) { o.PoolMax = 1 })
@@ -418,7 +422,7 @@ end`)})
 	}
 	want := map[string]any{"method": "PUT", "path": "/api/p/items/7/files/a/b.txt", "id": "7", "rest": "a/b.txt",
 		"note": "mine", "q": "a,b", "h": "yes", "body": "raw", "str": "req PUT /api/p/items/7/files/a/b.txt",
-		"request_id": "my-id-1"}
+		"request_id": "my-id-1", "dyn": "PUT", "dynid": "7", "dynrest": "a/b.txt"}
 	for k, v := range want {
 		if m[k] != v {
 			t.Errorf("%s = %v, want %v", k, m[k], v)
@@ -427,7 +431,15 @@ end`)})
 	if m["missing"] != nil || fmt.Sprint(m["all"]) != "[1 2]" || !strings.Contains(fmt.Sprint(m["readonly"]), "req.method is read-only") {
 		t.Errorf("missing/all/readonly: %v %v %v", m["missing"], m["all"], m["readonly"])
 	}
-	if r := te.do(t, "GET", "/api/p/stale", ""); r.json["ok"] != false || !strings.Contains(r.json["err"].(string), "after its request finished") {
-		t.Errorf("a kept req must refuse to be read later: %v", r.json)
+	// req.path and req.params.id are read by the VM through IndexField,
+	// req["path"] through __index: all refuse, naming the reading line
+	r := te.do(t, "GET", "/api/p/stale", "")
+	for _, k := range []string{"err", "perr", "derr"} {
+		if e, _ := r.json[k].(string); !strings.Contains(e, "after its request finished") || !strings.Contains(e, "init.lua:") {
+			t.Errorf("a kept req must refuse to be read later, naming the line (%s): %v", k, r.json)
+		}
+	}
+	if r.json["ok"] != false || r.json["pok"] != false || r.json["dok"] != false {
+		t.Errorf("stale reads succeeded: %v", r.json)
 	}
 }

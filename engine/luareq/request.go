@@ -22,7 +22,8 @@ import (
 // never another request's data).
 type reqData struct {
 	ud      lua.LUserData // req itself, and req.params: one allocation with the data
-	params  lua.LUserData
+	params  lua.LUserData // its Value is (*paramsData)(d)
+	meta    *Meta
 	r       *http.Request
 	rctx    *chi.Context // the route's path parameters
 	body    []byte
@@ -91,7 +92,7 @@ func (s *Meta) New(L *lua.LState, r *http.Request, params *chi.Context, body []b
 	if params == nil {
 		params = chi.RouteContext(r.Context())
 	}
-	d := &reqData{r: r, rctx: params, body: body, id: requestID, user: user}
+	d := &reqData{meta: s, r: r, rctx: params, body: body, id: requestID, user: user}
 	d.ud = lua.LUserData{Env: L.Env, Metatable: s.reqMeta, Value: d} // as L.NewUserData
 	return &d.ud, d
 }
@@ -116,9 +117,24 @@ func checkReq(L *lua.LState, n int) *reqData {
 	return nil
 }
 
+// reqIndex is req's __index, for reads with a computed key (req[k]); the
+// VM reads req.name through IndexField without it.
 func (s *Meta) reqIndex(L *lua.LState) int {
 	d := checkReq(L, 1)
-	key := L.CheckString(2)
+	L.Push(d.field(L, L.CheckString(2)))
+	return 1
+}
+
+// IndexField is req.key (lua.FieldIndexer).
+func (d *reqData) IndexField(L *lua.LState, key string) lua.LValue {
+	if d.done {
+		L.RaiseError("req is used after its request finished")
+	}
+	return d.field(L, key)
+}
+
+func (d *reqData) field(L *lua.LState, key string) lua.LValue {
+	s := d.meta
 	var v lua.LValue
 	switch key {
 	case "method":
@@ -129,7 +145,7 @@ func (s *Meta) reqIndex(L *lua.LState) int {
 		v = lua.LString(d.id)
 	case "params":
 		if d.params.Value == nil {
-			d.params = lua.LUserData{Env: L.Env, Metatable: s.paramsMeta, Value: d}
+			d.params = lua.LUserData{Env: L.Env, Metatable: s.paramsMeta, Value: (*paramsData)(d)}
 		}
 		v = &d.params
 	case "query":
@@ -163,8 +179,7 @@ func (s *Meta) reqIndex(L *lua.LState) int {
 			v = d.extra.RawGetString(key)
 		}
 	}
-	L.Push(v)
-	return 1
+	return v
 }
 
 // reqNewIndex keeps fields a handler sets on req (req.cache = ...), except
@@ -189,38 +204,45 @@ func reqToString(L *lua.LState) int {
 	return 1
 }
 
-// paramsIndex reads a path parameter; "rest" is chi's wildcard "*". Values
+// paramsData is the Value of the req.params userdata: the call's reqData,
+// as another type so that it answers IndexField as the params.
+type paramsData reqData
+
+// paramsIndex is req.params' __index, for reads with a computed key.
+func paramsIndex(L *lua.LState) int {
+	ud := L.CheckUserData(1)
+	p := ud.Value.(*paramsData)
+	L.Push(p.IndexField(L, L.CheckString(2)))
+	return 1
+}
+
+// IndexField reads a path parameter; "rest" is chi's wildcard "*". Values
 // are percent-decoded exactly once: chi matches on the raw path when the URL
 // holds escapes the decoded path cannot keep (%2F), else on the decoded
 // path, so a value from the raw path is decoded here.
-func paramsIndex(L *lua.LState) int {
-	ud := L.CheckUserData(1)
-	d := ud.Value.(*reqData)
-	key := L.CheckString(2)
-	if d.done {
+func (p *paramsData) IndexField(L *lua.LState, key string) lua.LValue {
+	if p.done {
 		L.RaiseError("req.params is used after its request finished")
 	}
 	if key == "rest" {
 		key = "*"
 	}
-	if rc := d.rctx; rc != nil {
+	if rc := p.rctx; rc != nil {
 		// last match wins, as in chi.URLParam: the url_prefix mount leaves
 		// an empty "*" before the route's own
 		for i := len(rc.URLParams.Keys) - 1; i >= 0; i-- {
 			if rc.URLParams.Keys[i] == key {
 				v := rc.URLParams.Values[i]
-				if d.r.URL.RawPath != "" {
+				if p.r.URL.RawPath != "" {
 					if u, err := url.PathUnescape(v); err == nil {
 						v = u
 					}
 				}
-				L.Push(lua.LString(v))
-				return 1
+				return lua.LString(v)
 			}
 		}
 	}
-	L.Push(lua.LNil)
-	return 1
+	return lua.LNil
 }
 
 // userTable is req.user: {id, roles, claims}, or nil when anonymous.

@@ -26,8 +26,12 @@ func NewRequestIDs() *RequestIDs {
 // For keeps a sane incoming X-Request-Id, else makes one; it returns it as
 // the X-Request-Id header value.
 func (h *RequestIDs) For(r *http.Request) []string {
-	if v := r.Header.Get("X-Request-Id"); v != "" && len(v) <= 64 && safeID(v) {
-		return []string{v}
+	// the map directly: net/http stores incoming names canonical, and Get
+	// would canonicalize the constant again on every request
+	if vs := r.Header["X-Request-Id"]; len(vs) > 0 {
+		if v := vs[0]; v != "" && len(v) <= 64 && safeID(v) {
+			return []string{v}
+		}
 	}
 	box := new(idBox)
 	b := append(box.buf[:0], h.prefix...)
