@@ -4,7 +4,7 @@ BIN     := bin/vbwd
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-lua fuzz-short bench extbench pgo lint lint-lua fmt vet postgres chromium wrk release clean
+.PHONY: all build run test test-go test-lua fuzz-short bench extbench lint lint-lua fmt vet postgres chromium wrk release clean
 
 all: build
 
@@ -91,16 +91,6 @@ extbench: postgres build wrk
 	./bin/vbwd-extbench --vbwd $(BIN) --duration $(BENCH_WRK_DURATION) --rounds $(BENCH_ROUNDS) \
 	  $(if $(BENCH_ROUTES),--routes $(BENCH_ROUTES)) --growth $(BENCH_GROWTH) $(if $(BENCH_SERIES),--series $(BENCH_SERIES)) \
 	  $(if $(BENCH_FIGURES),--figures $(BENCH_FIGURES)) --shipped-root . --out docs/benchmarks.md
-
-# cmd/vbwd/default.pgo: the CPU profile `go build` optimizes vbwd with
-# (profile-guided optimization, picked up by every build of ./cmd/vbwd):
-# a build without it serving the benchmark's routes under wrk, each for
-# BENCH_WRK_DURATION. Regenerate it after large changes to the request
-# path; a stale profile helps less, it never breaks a build.
-pgo: postgres wrk
-	CGO_ENABLED=0 $(GO) build -pgo=off -trimpath -o bin/vbwd-nopgo ./cmd/vbwd
-	$(GO) build -o bin/vbwd-extbench ./cmd/vbwd-extbench
-	./bin/vbwd-extbench --vbwd bin/vbwd-nopgo --duration $(BENCH_WRK_DURATION) --pgo cmd/vbwd/default.pgo
 
 lint: vet lint-lua
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }

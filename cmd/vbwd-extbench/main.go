@@ -58,7 +58,6 @@ func main() {
 	flag.StringVar(&c.shipped, "shipped-root", ".", "the root whose shipped plugins the rss series serves")
 	figures := flag.String("figures", os.Getenv("BENCH_FIGURES"), "comma-separated files of in-process benchmark summaries to quote in the report (also BENCH_FIGURES)")
 	writeOnly := flag.String("write-root", "", "only write the benchmark root into this directory (to profile `vbwd serve --root` on it) and exit")
-	pgo := flag.String("pgo", "", "only record the CPU profile of vbwd serving the routes (each for --duration) into this file, for profile-guided builds (cmd/vbwd/default.pgo), and exit")
 	flag.Parse()
 	if *writeOnly != "" {
 		if err := writeRoot(*writeOnly); err != nil {
@@ -75,13 +74,6 @@ func main() {
 	}
 	if *figures != "" {
 		c.figures = strings.Split(*figures, ",")
-	}
-	if *pgo != "" {
-		if err := writePGO(context.Background(), c, *pgo); err != nil {
-			fmt.Fprintln(os.Stderr, "vbwd-extbench:", err)
-			os.Exit(1)
-		}
-		return
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := run(context.Background(), c, log, os.Stdout); err != nil {
