@@ -82,7 +82,7 @@ func BenchmarkDispatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		resp.Reset()
-		err := g.Pool.Run(ctx, func(s *State) error { return serve.ServeOn(ctx, s, idx, r, nil, nil, "bench-1", nil, resp) })
+		err := g.Pool.Run(ctx, func(s *State) error { return serve.ServeOn(ctx, s, idx, r, nil, nil, "bench-1", nil, resp, nil) })
 		if err != nil || resp.Status != 200 {
 			b.Fatal(err, resp.Status)
 		}

@@ -89,12 +89,21 @@ func (s *Meta) Init(L *lua.LState) {
 // the path parameters of params (nil: those of r's chi route context); end
 // it with Finish.
 func (s *Meta) New(L *lua.LState, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User) (*lua.LUserData, *Data) {
+	d := new(reqData)
+	return s.NewIn(d, L, r, params, body, requestID, user), d
+}
+
+// NewIn is New making the req in d, which must be zero and used once: a
+// caller that allocates per request anyway (the route's call context)
+// holds the req's data too, one allocation less. Lua code may keep req
+// past the call, which keeps d alive: d is never reused.
+func (s *Meta) NewIn(d *Data, L *lua.LState, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User) *lua.LUserData {
 	if params == nil {
 		params = chi.RouteContext(r.Context())
 	}
-	d := &reqData{meta: s, r: r, rctx: params, body: body, id: requestID, user: user}
+	*d = reqData{meta: s, r: r, rctx: params, body: body, id: requestID, user: user}
 	d.ud = lua.LUserData{Env: L.Env, Metatable: s.reqMeta, Value: d} // as L.NewUserData
-	return &d.ud, d
+	return &d.ud
 }
 
 // Data is one call's req.

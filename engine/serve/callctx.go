@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/vbwd-platform/vbwd-engine/engine/luareq"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/hostapi"
 )
@@ -15,6 +16,7 @@ import (
 type callCtx struct {
 	luavm.DeadlineCtx
 	req hostapi.Request
+	rd  luareq.Data // the handler's req (luareq.Meta.NewIn)
 }
 
 var requestKey = hostapi.RequestKey()

@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/vbwd-platform/vbwd-engine/engine/errs"
 	"github.com/vbwd-platform/vbwd-engine/engine/gen"
+	"github.com/vbwd-platform/vbwd-engine/engine/luareq"
 	"github.com/vbwd-platform/vbwd-engine/engine/luavm"
 	"github.com/vbwd-platform/vbwd-engine/engine/registry"
 	"github.com/vbwd-platform/vbwd-engine/engine/web"
@@ -92,7 +93,7 @@ func (rs *routeServer) serve(w http.ResponseWriter, r *http.Request, params *chi
 	resp := web.GetResult()
 	defer web.PutResult(resp)
 	err := g.Pool.Run(ctx, func(st *gen.State) error {
-		return ServeOn(ctx, st, rs.idx, r, params, body, rw.RequestID, user, resp)
+		return ServeOn(ctx, st, rs.idx, r, params, body, rw.RequestID, user, resp, &cc.rd)
 	})
 	if err != nil {
 		tracing.Fail(sp, err)
@@ -146,10 +147,14 @@ func (s *Server) Authorize(w *web.RespWriter, r *http.Request, perm string, need
 }
 
 // ServeOn calls handler idx with a req table and encodes what it returns.
-func ServeOn(ctx context.Context, s *gen.State, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *web.Result) error {
+// The req is made in rd when given (zero, used once), else allocated.
+func ServeOn(ctx context.Context, s *gen.State, idx int, r *http.Request, params *chi.Context, body []byte, requestID string, user *hostapi.User, resp *web.Result, rd *luareq.Data) error {
 	L := s.L
-	req, d := s.Req.New(L, r, params, body, requestID, user)
-	defer d.Finish()
+	if rd == nil {
+		rd = new(luareq.Data)
+	}
+	req := s.Req.NewIn(rd, L, r, params, body, requestID, user)
+	defer rd.Finish()
 	L.Push(s.Handlers[idx])
 	L.Push(req)
 	if err := L.PCall(1, 3, nil); err != nil {
