@@ -51,7 +51,36 @@ func ResponseTooLarge(max int64) error {
 
 // newLimits is the accounting of a new sandboxed state.
 func newLimits() *lua.Limits {
-	return &lua.Limits{MaxString: maxBuiltString, MaxPatternSteps: maxPatternSteps}
+	return &lua.Limits{MaxString: maxBuiltString, MaxPatternSteps: maxPatternSteps, OnLarge: checkCeiling}
+}
+
+// ceilingCheck is the running watchdog's ceiling, for checkCeiling.
+type ceilingCheck struct {
+	log              *slog.Logger
+	trigger, ceiling int64
+	mu               sync.Mutex // pm
+	pm               *ProcessMemory
+}
+
+var activeCeiling atomic.Pointer[ceilingCheck]
+
+// checkCeiling is every state's lua.Limits.OnLarge: before a call builds n
+// bytes or more (lua.LargeCharge: a string.rep, a decoded body), the
+// process's memory is read, and when the allocation would take it past the
+// watchdog's trigger the largest calls are cancelled then, as the watchdog
+// does — not up to a sampling interval later, by which time a loop building
+// 16 MiB strings had taken the process past its ceiling.
+func checkCeiling(n int64) {
+	c := activeCeiling.Load()
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	used := c.pm.Read() + n
+	c.mu.Unlock()
+	if used > c.trigger {
+		shedCalls(c.log, used, c.trigger, c.ceiling)
+	}
 }
 
 // causeError is why the watchdog stopped a call: its message is what the Lua
@@ -235,9 +264,10 @@ func (p *ProcessMemory) Read() int64 {
 
 // StartWatchdog sets the Go soft memory limit below the ceiling and, until
 // quit is closed, samples the process's memory; above 90% of the ceiling
-// (the margin covers what a call allocates between two samples) it cancels
-// running calls, the largest allocators first, until their counts cover the
-// excess.
+// (the margin covers what a call allocates in small pieces between two
+// samples; a piece of lua.LargeCharge bytes or more is checked before it is
+// built, checkCeiling) it cancels running calls, the largest allocators
+// first, until their counts cover the excess.
 //
 // ceilingOpt is Options.MemoryCeiling (see MemoryCeiling).
 func StartWatchdog(ceilingOpt int64, log *slog.Logger, quit <-chan struct{}) {
@@ -249,8 +279,11 @@ func StartWatchdog(ceilingOpt int64, log *slog.Logger, quit <-chan struct{}) {
 	prev := debug.SetMemoryLimit(soft) // the GC works harder before the watchdog has to act
 	log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", soft, "watchdog_above", trigger)
 	watchdogs.Add(1)
+	check := &ceilingCheck{log: log, trigger: trigger, ceiling: ceiling, pm: NewProcessMemory()}
+	activeCeiling.Store(check)
 	go func() {
 		defer watchdogs.Add(-1)
+		defer activeCeiling.CompareAndSwap(check, nil)
 		defer debug.SetMemoryLimit(prev)
 		pm := NewProcessMemory()
 		t := time.NewTicker(watchdogInterval)

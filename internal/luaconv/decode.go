@@ -94,7 +94,7 @@ func (d *decoder) value() (lua.LValue, error) {
 	case c == '"':
 		s, err := d.str()
 		if err == nil && !d.L.G.Limits.Charge(int64(len(s))) { // decoded strings count against the call's budget
-			err = errors.New(d.L.G.Limits.BudgetMessage())
+			err = errors.New(d.L.G.Limits.RefusedMessage())
 		}
 		return lua.LString(s), err
 	case c == '-' || c >= '0' && c <= '9':

@@ -250,7 +250,7 @@ func AppendJSONSandboxed(L *lua.LState, v lua.LValue) ([]byte, error) {
 	}
 	out, err := AppendJSONLimited(nil, v, lim)
 	if l := L.G.Limits; err == nil && l != nil && !l.Charge(int64(len(out))) {
-		L.RaiseError("%s", l.BudgetMessage())
+		L.RaiseError("%s", l.RefusedMessage())
 	}
 	return out, err
 }

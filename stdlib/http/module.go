@@ -234,7 +234,7 @@ func (m *Module) call(L *lua.LState, method string, n int) int {
 	m.observe(res.Request.URL.Hostname(), strconv.Itoa(res.StatusCode/100)+"xx", start)
 	// the body becomes a Lua string: charged to the call's memory budget
 	if l := L.G.Limits; l != nil && !l.Charge(int64(len(body))) {
-		L.RaiseError("%s", l.BudgetMessage())
+		L.RaiseError("%s", l.RefusedMessage())
 	}
 	L.Push(response(L, res, body))
 	return 1

@@ -62,7 +62,7 @@ func (m *Module) Docs() []hostapi.Export {
 // the string library does for what it builds.
 func charge(L *lua.LState, n int) {
 	if l := L.G.Limits; l != nil && !l.Charge(int64(n)) {
-		L.RaiseError("%s", l.BudgetMessage())
+		L.RaiseError("%s", l.RefusedMessage())
 	}
 }
 

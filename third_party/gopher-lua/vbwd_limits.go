@@ -28,7 +28,17 @@ type Limits struct {
 	budget  int64                 // 0: unlimited
 	tripped bool
 	onTrip  func() // called once, on the goroutine running the state
+
+	// OnLarge, when set, is called by Charge for every charge of at least
+	// LargeCharge bytes, before the caller builds what it charged: the
+	// engine checks the process's memory ceiling there rather than only
+	// between two samples of its watchdog. It may Stop the call; Charge
+	// then refuses.
+	OnLarge func(n int64)
 }
+
+// LargeCharge is the smallest charge OnLarge is called for.
+const LargeCharge = 1 << 20
 
 // Arm resets the counter and bounds what follows to budget bytes (0: no
 // bound). When the budget is first exceeded the call is stopped (Stop) and
@@ -80,28 +90,41 @@ func (m *Limits) BudgetMessage() string {
 	return fmt.Sprintf("memory budget of %d bytes exceeded", b)
 }
 
+// RefusedMessage is the error a call ends with when Charge refused: the
+// cause it was stopped with (its budget, or what OnLarge or another
+// goroutine stopped it for), else the budget message.
+func (m *Limits) RefusedMessage() string {
+	if err := m.Stopped(); err != nil {
+		return err.Error()
+	}
+	return m.BudgetMessage()
+}
+
 // Charge counts n bytes. It returns false when the budget is exceeded (now
-// or earlier since Arm); the first time, it calls onTrip.
+// or earlier since Arm; the first time, it calls onTrip), or when OnLarge
+// stopped the call.
 func (m *Limits) Charge(n int64) bool {
 	if m == nil {
 		return true
 	}
 	u := m.used.Add(n)
-	b := m.budget
-	if b <= 0 {
-		return true
+	if b := m.budget; b > 0 && (u > b || m.tripped) {
+		if !m.tripped {
+			m.tripped = true
+			m.Stop(budgetError{m.BudgetMessage()})
+			if m.onTrip != nil {
+				m.onTrip()
+			}
+		}
+		return false
 	}
-	if u <= b && !m.tripped {
-		return true
-	}
-	if !m.tripped {
-		m.tripped = true
-		m.Stop(budgetError{m.BudgetMessage()})
-		if m.onTrip != nil {
-			m.onTrip()
+	if n >= LargeCharge && m.OnLarge != nil {
+		m.OnLarge(n)
+		if m.stopped.Load() != nil {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // budgetError is the cause a call over its budget is stopped with.
@@ -136,7 +159,7 @@ func threadBytes(o Options) int64 {
 // chargeMem charges n bytes and raises the budget error when it is exceeded.
 func (ls *LState) chargeMem(n int64) {
 	if m := ls.G.Limits; m != nil && !m.Charge(n) {
-		ls.RaiseError("%s", m.BudgetMessage())
+		ls.RaiseError("%s", m.RefusedMessage())
 	}
 }
 
@@ -151,7 +174,7 @@ func (ls *LState) chargeString(what string, n int) {
 		ls.RaiseError("%s: result of %d bytes exceeds the sandbox limit of %d bytes", what, n, m.MaxString)
 	}
 	if !m.Charge(int64(n)) {
-		ls.RaiseError("%s", m.BudgetMessage())
+		ls.RaiseError("%s", m.RefusedMessage())
 	}
 }
 
