@@ -41,3 +41,23 @@ func TestCeiling_CheckedBeforeALargeAllocation(t *testing.T) {
 		t.Fatalf("small call: %v", err)
 	}
 }
+
+// TestCeiling_SeveralWatchdogs: with two engines' watchdogs running, the
+// check before large allocations applies the lower ceiling, and stopping
+// one leaves the other's in force (it had set the check to none).
+func TestCeiling_SeveralWatchdogs(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quitA, quitB := make(chan struct{}), make(chan struct{})
+	StartWatchdog(1<<40, log, quitA)
+	StartWatchdog(1<<41, log, quitB)
+	if c := ceilings.lowest.Load(); c == nil || c.ceiling != 1<<40 {
+		t.Fatalf("checked ceiling %v, want the lower one", c)
+	}
+	close(quitB)
+	waitFor(t, "the second watchdog to stop", func() bool { return watchdogs.Load() == 1 })
+	if c := ceilings.lowest.Load(); c == nil || c.ceiling != 1<<40 {
+		t.Fatalf("after the second watchdog stopped, checked ceiling %v, want the first's", c)
+	}
+	close(quitA)
+	waitFor(t, "the first watchdog to stop", func() bool { return watchdogs.Load() == 0 && ceilings.lowest.Load() == nil })
+}

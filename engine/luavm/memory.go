@@ -54,7 +54,7 @@ func newLimits() *lua.Limits {
 	return &lua.Limits{MaxString: maxBuiltString, MaxPatternSteps: maxPatternSteps, OnLarge: checkCeiling}
 }
 
-// ceilingCheck is the running watchdog's ceiling, for checkCeiling.
+// ceilingCheck is a running watchdog's ceiling, for checkCeiling.
 type ceilingCheck struct {
 	log              *slog.Logger
 	trigger, ceiling int64
@@ -62,24 +62,62 @@ type ceilingCheck struct {
 	pm               *ProcessMemory
 }
 
-var activeCeiling atomic.Pointer[ceilingCheck]
+// ceilings are the running watchdogs' (one per engine with a ceiling: tests
+// run several); checkCeiling applies the lowest trigger.
+var ceilings struct {
+	mu     sync.Mutex
+	list   []*ceilingCheck
+	lowest atomic.Pointer[ceilingCheck]
+}
 
-// checkCeiling is every state's lua.Limits.OnLarge: before a call builds n
-// bytes or more (lua.LargeCharge: a string.rep, a decoded body), the
-// process's memory is read, and when the allocation would take it past the
-// watchdog's trigger the largest calls are cancelled then, as the watchdog
-// does — not up to a sampling interval later, by which time a loop building
-// 16 MiB strings had taken the process past its ceiling.
-func checkCeiling(n int64) {
-	c := activeCeiling.Load()
+func addCeiling(c *ceilingCheck) {
+	ceilings.mu.Lock()
+	defer ceilings.mu.Unlock()
+	ceilings.list = append(ceilings.list, c)
+	setLowestLocked()
+}
+
+func removeCeiling(c *ceilingCheck) {
+	ceilings.mu.Lock()
+	defer ceilings.mu.Unlock()
+	for i, x := range ceilings.list {
+		if x == c {
+			ceilings.list = append(ceilings.list[:i], ceilings.list[i+1:]...)
+			break
+		}
+	}
+	setLowestLocked()
+}
+
+func setLowestLocked() {
+	var low *ceilingCheck
+	for _, c := range ceilings.list {
+		if low == nil || c.trigger < low.trigger {
+			low = c
+		}
+	}
+	ceilings.lowest.Store(low)
+}
+
+// checkCeiling is every state's lua.Limits.OnLarge: before a call builds
+// pending bytes (lua.LargeCharge or more: a string.rep, a concatenation),
+// or after it was handed a large value already built (pending 0: a decoded
+// JSON string, an HTTP body), the process's memory is read, and when it
+// would be past the watchdog's trigger the largest calls are cancelled
+// then, as the watchdog does — not up to a sampling interval later, by
+// which time a loop building 16 MiB strings had taken the process past its
+// ceiling. What calls already cancelled (still unwinding) have allocated
+// is taken as about to be freed: it does not cancel more calls.
+func checkCeiling(pending int64) {
+	c := ceilings.lowest.Load()
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	used := c.pm.Read() + n
+	used := c.pm.Read() + pending
 	c.mu.Unlock()
 	if used > c.trigger {
-		shedCalls(c.log, used, c.trigger, c.ceiling)
+		shedCalls(c.log, used-calls.shedBytes(), c.trigger, c.ceiling)
 	}
 }
 
@@ -148,7 +186,7 @@ func (g *callGuard) done(err error) error {
 	switch {
 	case cause == nil:
 		return err
-	case g.lim.Exceeded():
+	case lua.IsBudgetError(cause): // the first cause: a call stopped by the ceiling may exceed its budget while unwinding
 		kind = ErrMemoryBudget
 	case errors.Is(cause, ErrMemoryCeiling):
 		kind = ErrMemoryCeiling
@@ -194,12 +232,25 @@ func (c *activeCalls) add(g *callGuard) {
 func (c *activeCalls) stop(v victim, err error) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[v.g]; !ok || v.g.seq != v.seq {
-		return false
+	if _, ok := c.m[v.g]; !ok || v.g.seq != v.seq || v.g.shed {
+		return false // over, or already stopped by a concurrent shedCalls
 	}
 	v.g.shed = true
 	v.g.lim.Stop(err)
 	return true
+}
+
+// shedBytes is what the calls stopped and still unwinding have allocated.
+func (c *activeCalls) shedBytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for g := range c.m {
+		if g.shed {
+			n += g.lim.Used()
+		}
+	}
+	return n
 }
 
 func (c *activeCalls) remove(g *callGuard) {
@@ -280,10 +331,10 @@ func StartWatchdog(ceilingOpt int64, log *slog.Logger, quit <-chan struct{}) {
 	log.Info("memory ceiling", "bytes", ceiling, "gc_soft_limit", soft, "watchdog_above", trigger)
 	watchdogs.Add(1)
 	check := &ceilingCheck{log: log, trigger: trigger, ceiling: ceiling, pm: NewProcessMemory()}
-	activeCeiling.Store(check)
+	addCeiling(check)
 	go func() {
 		defer watchdogs.Add(-1)
-		defer activeCeiling.CompareAndSwap(check, nil)
+		defer removeCeiling(check)
 		defer debug.SetMemoryLimit(prev)
 		pm := NewProcessMemory()
 		t := time.NewTicker(watchdogInterval)

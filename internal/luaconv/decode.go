@@ -93,7 +93,7 @@ func (d *decoder) value() (lua.LValue, error) {
 		return d.array()
 	case c == '"':
 		s, err := d.str()
-		if err == nil && !d.L.G.Limits.Charge(int64(len(s))) { // decoded strings count against the call's budget
+		if err == nil && !d.L.G.Limits.ChargeBuilt(int64(len(s))) { // decoded strings count against the call's budget
 			err = errors.New(d.L.G.Limits.RefusedMessage())
 		}
 		return lua.LString(s), err

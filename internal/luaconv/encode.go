@@ -249,7 +249,7 @@ func AppendJSONSandboxed(L *lua.LState, v lua.LValue) ([]byte, error) {
 		lim.MaxBytes = l.MaxString
 	}
 	out, err := AppendJSONLimited(nil, v, lim)
-	if l := L.G.Limits; err == nil && l != nil && !l.Charge(int64(len(out))) {
+	if l := L.G.Limits; err == nil && l != nil && !l.ChargeBuilt(int64(len(out))) {
 		L.RaiseError("%s", l.RefusedMessage())
 	}
 	return out, err

@@ -233,7 +233,7 @@ func (m *Module) call(L *lua.LState, method string, n int) int {
 	spanStatus(sp, res.StatusCode)
 	m.observe(res.Request.URL.Hostname(), strconv.Itoa(res.StatusCode/100)+"xx", start)
 	// the body becomes a Lua string: charged to the call's memory budget
-	if l := L.G.Limits; l != nil && !l.Charge(int64(len(body))) {
+	if l := L.G.Limits; l != nil && !l.ChargeBuilt(int64(len(body))) {
 		L.RaiseError("%s", l.RefusedMessage())
 	}
 	L.Push(response(L, res, body))

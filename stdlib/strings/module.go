@@ -58,10 +58,10 @@ func (m *Module) Docs() []hostapi.Export {
 	}
 }
 
-// charge counts n bytes of new strings against the call's memory budget, as
-// the string library does for what it builds.
+// charge counts n bytes of new strings, already built, against the call's
+// memory budget, as the string library does for what it builds.
 func charge(L *lua.LState, n int) {
-	if l := L.G.Limits; l != nil && !l.Charge(int64(n)) {
+	if l := L.G.Limits; l != nil && !l.ChargeBuilt(int64(n)) {
 		L.RaiseError("%s", l.RefusedMessage())
 	}
 }

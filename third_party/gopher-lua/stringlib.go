@@ -184,7 +184,7 @@ func strGsub(L *LState) int {
 		return 2
 	}
 	buf.WriteString(str[last:])
-	L.chargeString("string.gsub", buf.Len())
+	L.chargeBuiltString("string.gsub", buf.Len()) // vbwd: built, then charged
 	L.Push(LString(buf.String()))
 	L.Push(LNumber(n))
 	return 2
@@ -341,7 +341,7 @@ func strLen(L *LState) int {
 func strLower(L *LState) int {
 	str := L.CheckString(1)
 	out := strings.ToLower(str)
-	L.chargeString("string.lower", len(out)) // vbwd: charged
+	L.chargeBuiltString("string.lower", len(out)) // vbwd: charged
 	L.Push(LString(out))
 	return 1
 }
@@ -427,7 +427,7 @@ func strSub(L *LState) int {
 func strUpper(L *LState) int {
 	str := L.CheckString(1)
 	out := strings.ToUpper(str)
-	L.chargeString("string.upper", len(out)) // vbwd: charged
+	L.chargeBuiltString("string.upper", len(out)) // vbwd: charged
 	L.Push(LString(out))
 	return 1
 }

@@ -29,12 +29,13 @@ type Limits struct {
 	tripped bool
 	onTrip  func() // called once, on the goroutine running the state
 
-	// OnLarge, when set, is called by Charge for every charge of at least
-	// LargeCharge bytes, before the caller builds what it charged: the
-	// engine checks the process's memory ceiling there rather than only
-	// between two samples of its watchdog. It may Stop the call; Charge
-	// then refuses.
-	OnLarge func(n int64)
+	// OnLarge, when set, is called by Charge and ChargeBuilt for every
+	// charge of at least LargeCharge bytes, with the bytes not yet
+	// allocated (Charge: n, before the caller builds it; ChargeBuilt: 0):
+	// the engine checks the process's memory ceiling there rather than
+	// only between two samples of its watchdog. It may Stop the call; the
+	// charge is then refused.
+	OnLarge func(pending int64)
 }
 
 // LargeCharge is the smallest charge OnLarge is called for.
@@ -100,10 +101,16 @@ func (m *Limits) RefusedMessage() string {
 	return m.BudgetMessage()
 }
 
-// Charge counts n bytes. It returns false when the budget is exceeded (now
-// or earlier since Arm; the first time, it calls onTrip), or when OnLarge
-// stopped the call.
-func (m *Limits) Charge(n int64) bool {
+// Charge counts n bytes its caller is about to allocate. It returns false
+// when the budget is exceeded (now or earlier since Arm; the first time, it
+// calls onTrip), or when OnLarge stopped the call.
+func (m *Limits) Charge(n int64) bool { return m.charge(n, n) }
+
+// ChargeBuilt is Charge for n bytes already allocated (a string built
+// before its size was known): OnLarge is told none are pending.
+func (m *Limits) ChargeBuilt(n int64) bool { return m.charge(n, 0) }
+
+func (m *Limits) charge(n, pending int64) bool {
 	if m == nil {
 		return true
 	}
@@ -119,7 +126,7 @@ func (m *Limits) Charge(n int64) bool {
 		return false
 	}
 	if n >= LargeCharge && m.OnLarge != nil {
-		m.OnLarge(n)
+		m.OnLarge(pending)
 		if m.stopped.Load() != nil {
 			return false
 		}
@@ -165,7 +172,12 @@ func (ls *LState) chargeMem(n int64) {
 
 // chargeString checks a string of n bytes that builtin what is about to
 // build against MaxString, and charges it.
-func (ls *LState) chargeString(what string, n int) {
+func (ls *LState) chargeString(what string, n int) { ls.chargeStr(what, n, int64(n)) }
+
+// chargeBuiltString is chargeString for a string already built.
+func (ls *LState) chargeBuiltString(what string, n int) { ls.chargeStr(what, n, 0) }
+
+func (ls *LState) chargeStr(what string, n int, pending int64) {
 	m := ls.G.Limits
 	if m == nil {
 		return
@@ -173,7 +185,7 @@ func (ls *LState) chargeString(what string, n int) {
 	if m.MaxString > 0 && (n > m.MaxString || n < 0) {
 		ls.RaiseError("%s: result of %d bytes exceeds the sandbox limit of %d bytes", what, n, m.MaxString)
 	}
-	if !m.Charge(int64(n)) {
+	if !m.charge(int64(n), pending) {
 		ls.RaiseError("%s", m.RefusedMessage())
 	}
 }
