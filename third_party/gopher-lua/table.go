@@ -41,6 +41,9 @@ func newLTable(acap int, hcap int) *LTable {
 	if hcap < 0 {
 		hcap = 0
 	}
+	if tb := newTableWithPart(acap, hcap); tb != nil { // vbwd: the table and its one small part in one allocation
+		return tb
+	}
 	tb := &LTable{}
 	tb.Metatable = LNil
 	if acap != 0 {

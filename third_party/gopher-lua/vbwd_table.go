@@ -18,6 +18,65 @@ type strPair struct {
 	v LValue
 }
 
+// Tables allocated with room for their one small part: a constructor with
+// only string keys ({hello = name, n = 42}: the compiler's size hint) or
+// only an array part ({1, 2, 3}), and Go code's CreateTable with such
+// sizes (a database row), cost one allocation instead of two. The part can
+// still grow past the room: append moves it out, as it would any slice.
+type (
+	tableS2 struct {
+		t LTable
+		p [2]strPair
+	}
+	tableS4 struct {
+		t LTable
+		p [4]strPair
+	}
+	tableS8 struct {
+		t LTable
+		p [8]strPair
+	}
+	tableA4 struct {
+		t LTable
+		a [4]LValue
+	}
+	tableA8 struct {
+		t LTable
+		a [8]LValue
+	}
+)
+
+// newTableWithPart is newLTable for the sizes above, else nil.
+func newTableWithPart(acap, hcap int) *LTable {
+	var tb *LTable
+	switch {
+	case acap == 0 && hcap > 0 && hcap <= 2:
+		x := &tableS2{}
+		tb = &x.t
+		tb.small = x.p[:0]
+	case acap == 0 && hcap > 2 && hcap <= 4:
+		x := &tableS4{}
+		tb = &x.t
+		tb.small = x.p[:0]
+	case acap == 0 && hcap > 4 && hcap <= smallStrKeys:
+		x := &tableS8{}
+		tb = &x.t
+		tb.small = x.p[:0]
+	case hcap == 0 && acap > 0 && acap <= 4:
+		x := &tableA4{}
+		tb = &x.t
+		tb.array = x.a[:0]
+	case hcap == 0 && acap > 4 && acap <= 8:
+		x := &tableA8{}
+		tb = &x.t
+		tb.array = x.a[:0]
+	default:
+		return nil
+	}
+	tb.Metatable = LNil
+	return tb
+}
+
 // smallSet sets key in tb.small; false when tb.small is full and key is new
 // (the caller then promotes the table).
 func (tb *LTable) smallSet(key string, boxed, value LValue) bool {
