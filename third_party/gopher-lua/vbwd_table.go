@@ -23,6 +23,9 @@ type strPair struct {
 // only an array part ({1, 2, 3}), and Go code's CreateTable with such
 // sizes (a database row), cost one allocation instead of two. The part can
 // still grow past the room: append moves it out, as it would any slice.
+// The room lives as long as the table: promote clears it; an array part
+// that grew out of it leaves there copies of its first 4 or 8 values,
+// held until the table is collected (bounded, and accepted).
 type (
 	tableS2 struct {
 		t LTable
@@ -129,6 +132,7 @@ func (tb *LTable) promote() {
 		tb.k2i[p.k] = len(tb.keys)
 		tb.keys = append(tb.keys, p.k)
 	}
+	clear(tb.small) // it may be the room allocated with the table (newTableWithPart), kept as long as the table
 	tb.small = nil
 }
 
