@@ -109,10 +109,15 @@ func setLowestLocked() {
 // ceiling. What calls already cancelled (still unwinding) have allocated
 // is taken as about to be freed: it does not cancel more calls.
 func checkCeiling(pending int64) {
-	c := ceilings.lowest.Load()
-	if c == nil {
-		return
+	if c := ceilings.lowest.Load(); c != nil {
+		c.check(pending)
 	}
+}
+
+// check reads the process's memory, plus pending bytes about to be
+// allocated, and sheds calls when that is past the trigger: the watchdog's
+// every sample and checkCeiling.
+func (c *ceilingCheck) check(pending int64) {
 	c.mu.Lock()
 	used := c.pm.Read() + pending
 	c.mu.Unlock()
@@ -336,7 +341,6 @@ func StartWatchdog(ceilingOpt int64, log *slog.Logger, quit <-chan struct{}) {
 		defer watchdogs.Add(-1)
 		defer removeCeiling(check)
 		defer debug.SetMemoryLimit(prev)
-		pm := NewProcessMemory()
 		t := time.NewTicker(watchdogInterval)
 		defer t.Stop()
 		for {
@@ -345,9 +349,7 @@ func StartWatchdog(ceilingOpt int64, log *slog.Logger, quit <-chan struct{}) {
 				return
 			case <-t.C:
 			}
-			if used := pm.Read(); used > trigger {
-				shedCalls(log, used, trigger, ceiling)
-			}
+			check.check(0)
 		}
 	}()
 }

@@ -163,7 +163,7 @@ func threadBytes(o Options) int64 {
 	return int64(o.CallStackSize)*int64(unsafe.Sizeof(callFrame{})) + int64(o.RegistrySize)*arraySlotBytes + 1024
 }
 
-// chargeMem charges n bytes and raises the budget error when it is exceeded.
+// chargeMem charges n bytes and raises RefusedMessage when they are refused.
 func (ls *LState) chargeMem(n int64) {
 	if m := ls.G.Limits; m != nil && !m.Charge(n) {
 		ls.RaiseError("%s", m.RefusedMessage())
